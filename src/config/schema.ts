@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { bytes, keepAlive } from './units.js';
+
+/**
+ * The configuration file. Every key has a default so an empty file (or none) is valid;
+ * `config/warmgate.example.yaml` documents each one. Types are inferred from this schema.
+ */
+
+/** Load-time options that make Ollama reload a model when they change (RUNTIMES.md). */
+export const LOAD_OPTION_KEYS = [
+  'num_ctx', 'num_batch', 'num_gpu', 'main_gpu', 'use_mmap', 'use_mlock', 'num_thread',
+  'low_vram', 'f16_kv', 'logits_all', 'vocab_only', 'numa',
+] as const;
+export type LoadOptionKey = (typeof LOAD_OPTION_KEYS)[number];
+
+const loadOptions = z
+  .object({
+    num_ctx: z.number().int().positive(),
+    num_batch: z.number().int().positive(),
+    num_gpu: z.number().int(),
+    main_gpu: z.number().int().nonnegative(),
+    use_mmap: z.boolean(),
+    use_mlock: z.boolean(),
+    num_thread: z.number().int().positive(),
+    low_vram: z.boolean(),
+    f16_kv: z.boolean(),
+    logits_all: z.boolean(),
+    vocab_only: z.boolean(),
+    numa: z.boolean(),
+  })
+  .partial()
+  .strict();
+
+export const backendSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('ollama'),
+    /** Base URL of the Ollama daemon. */
+    url: z.url(),
+    /** Serve every model the daemon lists, not only those declared under `models`. */
+    discover: z.boolean().default(true),
+  }).strict(),
+  z.object({
+    kind: z.literal('embedded'),
+    /** Seconds to wait for `/health` to turn 200 after start. */
+    health_timeout_s: z.number().positive().default(300),
+  }).strict(),
+  z.object({
+    kind: z.literal('llama-server'),
+    /** Command template; macros: ${PORT} ${MODEL} ${CTX} ${PARALLEL} ${GPU_LAYERS} ${EMBEDDING}. */
+    command: z.string().min(1).optional(),
+    /** A llama-server Warmgate does not manage: it cannot load or unload it. */
+    url: z.url().optional(),
+    health_timeout_s: z.number().positive().default(300),
+  }).strict().refine((b) => Boolean(b.command) !== Boolean(b.url), { message: 'set exactly one of `command` or `url`' }),
+]);
+
+export const modelSchema = z.object({
+  backend: z.string().min(1).optional(),
+  aliases: z.array(z.string().min(1)).default([]),
+  /** Name of the model at the backend (Ollama tag); defaults to the model's own name. */
+  upstream: z.string().min(1).optional(),
+  /** GGUF file, for process backends. */
+  file: z.string().min(1).optional(),
+  type: z.enum(['chat', 'embedding']).optional(),
+  /** Load-time options pinned on every request (Ollama). Unset ones are pinned to the first value seen. */
+  pin: loadOptions.default({}),
+  /** Context size (process backends; for Ollama, `pin.num_ctx`). */
+  ctx: z.number().int().positive().optional(),
+  parallel: z.number().int().positive().default(1),
+  /** GPU layers: `auto` fits as many as the budget allows. */
+  gpu_layers: z.union([z.literal('auto'), z.number().int().nonnegative()]).default('auto'),
+  keep_alive: keepAlive.default(-1),
+  /** Honour a client's `keep_alive: 0` (Open WebUI's unload button). */
+  allow_client_unload: z.boolean().default(false),
+  preload: z.boolean().default(false),
+  /** Never evicted by the scheduler. */
+  pinned: z.boolean().default(false),
+  extra_args: z.array(z.string()).default([]),
+}).strict();
+
+export const configSchema = z.object({
+  server: z.object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(11435),
+    body_limit: bytes.default(64 * 1024 * 1024),
+    /** Longest wait for an upstream's first byte; must not be shorter than the clients' own. */
+    first_byte_timeout_s: z.number().positive().default(600),
+    /** How many request records `GET /warmgate/requests` keeps. */
+    records_kept: z.number().int().nonnegative().default(500),
+  }).strict().prefault({}),
+  log: z.object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  }).strict().prefault({}),
+  backends: z.record(z.string().min(1), backendSchema).default({}),
+  models: z.record(z.string().min(1), modelSchema).default({}),
+  /** Every `*.gguf` in this folder becomes a model on the `embedded` backend. */
+  models_dir: z.string().min(1).optional(),
+  /** Where generated default models and cached binaries live. */
+  data_dir: z.string().min(1).default('.warmgate'),
+  memory: z.object({
+    ram: bytes.optional(),
+    gpu: bytes.optional(),
+    /** Kept free of models in each pool. */
+    reserve: bytes.default(1024 ** 3),
+  }).strict().prefault({}),
+  scheduler: z.object({
+    /** `group` batches requests per model; `fifo` loads whatever the next request wants. */
+    policy: z.enum(['group', 'fifo']).default('group'),
+    max_hold_ms: z.number().int().nonnegative().default(10_000),
+    max_queue_per_model: z.number().int().positive().default(256),
+    max_queue_total: z.number().int().positive().default(1024),
+    load_timeout_s: z.number().positive().default(600),
+    unload_timeout_s: z.number().positive().default(60),
+  }).strict().prefault({}),
+  batching: z.object({
+    /** Milliseconds to gather concurrent embedding requests; 0 disables. */
+    window_ms: z.number().nonnegative().default(2),
+    max_inputs: z.number().int().positive().default(256),
+    cache: bytes.default(64 * 1024 * 1024),
+    single_flight: z.boolean().default(true),
+  }).strict().prefault({}),
+}).strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type BackendConfig = z.infer<typeof backendSchema>;
+export type ModelConfig = z.infer<typeof modelSchema>;
+export type LoadOptions = z.infer<typeof loadOptions>;

@@ -1,0 +1,52 @@
+/**
+ * Every error the gateway raises on purpose carries a stable `code` (like undici's
+ * `UND_ERR_*`) and the HTTP status it maps to. Routes render it in the client's dialect.
+ */
+export const ErrorCodes = {
+  BAD_JSON: 400,
+  BAD_REQUEST: 400,
+  MODEL_NOT_FOUND: 404,
+  BODY_TOO_LARGE: 413,
+  QUEUE_FULL: 429,
+  CLIENT_CLOSED: 499,
+  UPSTREAM_ERROR: 500,
+  UPSTREAM_UNREACHABLE: 502,
+  BACKEND_CRASHED: 502,
+  LOAD_FAILED: 503,
+  DOES_NOT_FIT: 503,
+  UNAVAILABLE: 503,
+  UPSTREAM_TIMEOUT: 504,
+  LOAD_TIMEOUT: 504,
+  NOT_SUPPORTED: 501,
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class WarmgateError extends Error {
+  readonly code: `WG_${ErrorCode}`;
+  readonly status: number;
+  /** Seconds a client should wait before retrying (sent as `Retry-After`). */
+  readonly retryAfter?: number;
+
+  constructor(code: ErrorCode, message: string, opts: { status?: number; retryAfter?: number; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = 'WarmgateError';
+    this.code = `WG_${code}`;
+    this.status = opts.status ?? ErrorCodes[code];
+    this.retryAfter = opts.retryAfter;
+  }
+}
+
+export function isWarmgateError(err: unknown): err is WarmgateError {
+  return err instanceof WarmgateError;
+}
+
+/** Normalises anything thrown into a WarmgateError, keeping the original as `cause`. */
+export function toWarmgateError(err: unknown): WarmgateError {
+  if (err instanceof WarmgateError) return err;
+  if (err instanceof Error && err.name === 'AbortError') {
+    return new WarmgateError('CLIENT_CLOSED', 'request cancelled', { cause: err });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new WarmgateError('UPSTREAM_ERROR', message, { cause: err });
+}
