@@ -4,12 +4,23 @@
  * (the richest set); load-time options are kept apart because the gateway pins them.
  */
 
+/**
+ * A complete function call the model asked for. `arguments` is the parsed object (Ollama's
+ * shape); OpenAI renderers stringify it. `id` is the OpenAI call id when one is known.
+ */
+export interface ToolCall {
+  id?: string;
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
 export interface ChatMessage {
   role: string;
   content: string;
+  /** Base64 image data without a `data:` prefix. */
   images?: string[];
   thinking?: string;
-  tool_calls?: unknown[];
+  tool_calls?: ToolCall[];
   tool_call_id?: string;
   name?: string;
 }
@@ -30,12 +41,18 @@ export interface SamplingOptions {
 }
 
 export interface GenerateRequest {
-  /** `chat` carries messages; `completion` carries a raw prompt. */
+  /** `chat` carries messages; `completion` carries a prompt (see `raw`). */
   kind: 'chat' | 'completion';
   /** The gateway's model name (already resolved from aliases). */
   model: string;
   messages?: ChatMessage[];
   prompt?: string;
+  /**
+   * `completion` only: true sends the prompt as-is (OpenAI /v1/completions, llama-server
+   * /completion, Ollama `raw`); false wraps it in the model's chat template as a user turn,
+   * as Ollama's /api/generate does by default.
+   */
+  raw?: boolean;
   system?: string;
   suffix?: string;
   stream: boolean;
@@ -43,6 +60,10 @@ export interface GenerateRequest {
   /** JSON mode (`"json"`) or a JSON schema. */
   format?: unknown;
   tools?: unknown[];
+  /** What the client sent as Ollama `keep_alive` (absent for other dialects); the gateway applies its own policy. */
+  keepAlive?: number | string;
+  /** Load-time options the client sent (Ollama `options.num_ctx` ...); the gateway pins its own. */
+  loadOptions?: Record<string, unknown>;
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'load' | 'unload';
@@ -61,7 +82,7 @@ export interface Usage {
 }
 
 export type GenerateEvent =
-  | { type: 'delta'; content: string; thinking?: string; toolCalls?: unknown[] }
+  | { type: 'delta'; content: string; thinking?: string; toolCalls?: ToolCall[] }
   | { type: 'done'; finishReason: FinishReason; usage: Usage; timings: BackendTimings };
 
 export interface EmbedRequest {
@@ -70,6 +91,8 @@ export interface EmbedRequest {
   /** Ollama's truncate (default true): cut inputs longer than the context instead of failing. */
   truncate?: boolean;
   dimensions?: number;
+  keepAlive?: number | string;
+  loadOptions?: Record<string, unknown>;
 }
 
 export interface EmbedResult {

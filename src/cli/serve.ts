@@ -1,0 +1,40 @@
+import { ConfigError, loadConfig, parseServeFlags } from '../config/load.js';
+import { startGateway } from '../gateway/server.js';
+import { createLogger } from '../telemetry/logger.js';
+
+/** `warmgate serve [--config FILE] [--ollama URL] [--port N] [--host H]`: runs until SIGINT/SIGTERM. */
+export async function serveCommand(argv: string[]): Promise<number> {
+  let config;
+  try {
+    config = loadConfig(parseServeFlags(argv));
+  } catch (err) {
+    if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`warmgate: ${(err as Error).message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const log = createLogger(config.log.level);
+  const running = await startGateway(config, log);
+  const models = await running.gateway.parts.registry.list().catch(() => running.gateway.parts.registry.known());
+  process.stderr.write(banner(running.url, models.map((m) => `${m.name} (${m.backend.name})`)));
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  process.stderr.write('warmgate: shutting down\n');
+  await running.close();
+  return 0;
+}
+
+function banner(url: string, models: string[]): string {
+  const list = models.length ? models.map((m) => `    - ${m}`).join('\n') : '    (none yet: add a backend with --ollama URL or a config file)';
+  return [
+    `warmgate listening on ${url}`,
+    `  Ollama API:  ${url}/api   OpenAI API: ${url}/v1   status: ${url}/warmgate/status`,
+    '  models:',
+    list,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,159 @@
+import type { Context, Hono } from 'hono';
+import type { Gateway } from '../../gateway/gateway.js';
+import { noteEvent } from '../../gateway/gateway.js';
+import { ndjsonLine, ndjsonObjects } from '../../dialects/ndjson.js';
+import { OllamaRenderer, ollamaChatToCanonical, ollamaGenerateToCanonical, ollamaObjectToEvents } from '../../dialects/ollama.js';
+import { ollamaChatSchema, ollamaGenerateSchema } from '../../dialects/ollama-schemas.js';
+import type { GenerateEvent } from '../../dialects/canonical.js';
+import { toWarmgateError } from '../../errors.js';
+import type { ModelEntry } from '../../models/model-entry.js';
+import { readText, upstreamStatusError } from '../../proxy/upstream-pool.js';
+import { serverTiming, type RequestTimer } from '../../telemetry/timer.js';
+import { readBody } from '../body.js';
+import { errorResponse } from '../errors.js';
+import { requestAbort, streamResponse } from '../streaming.js';
+
+const NDJSON = 'application/x-ndjson';
+type Kind = 'chat' | 'generate';
+type Body = Record<string, unknown>;
+
+/**
+ * `/api/chat` and `/api/generate`. To an Ollama backend the body passes through with the
+ * pinned load options and keep-alive written in (every other field kept); to any other
+ * backend it is translated through the canonical model and rendered as Ollama NDJSON.
+ */
+export function registerOllamaGenerate(app: Hono, gw: Gateway): void {
+  app.post('/api/chat', (c) => handle(c, gw, 'chat'));
+  app.post('/api/generate', (c) => handle(c, gw, 'generate'));
+}
+
+async function handle(c: Context, gw: Gateway, kind: Kind): Promise<Response> {
+  const timer = gw.parts.telemetry.start('ollama', `/api/${kind}`);
+  const abort = requestAbort(c);
+  try {
+    const body = (await readBody(c, kind === 'chat' ? ollamaChatSchema : ollamaGenerateSchema)) as Body;
+    const entry = await gw.resolve(body.model, timer);
+    timer.record.stream = body.stream !== false;
+    if (isEmptyRequest(kind, body)) return await residencyOnly(c, gw, entry, body, kind, timer, abort.signal);
+    const lease = await gw.acquire(entry, timer, abort.signal);
+    try {
+      const events = entry.backend.dialect === 'ollama'
+        ? await passthrough(gw, entry, body, kind, timer, abort.signal)
+        : await translated(gw, entry, body, kind, timer, abort.signal);
+      return respond(c, events, body, kind, timer, () => {
+        abort.abort();
+        lease.release();
+      }, lease.release);
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+  } catch (err) {
+    timer.finish(toWarmgateError(err).status, toWarmgateError(err));
+    return errorResponse(c, 'ollama', err);
+  }
+}
+
+/** An Ollama object stream (what the client will see) from an Ollama backend: its own lines, model name and pins edited. */
+async function passthrough(gw: Gateway, entry: ModelEntry, body: Body, kind: Kind, timer: RequestTimer, signal: AbortSignal): Promise<AsyncIterable<Body>> {
+  const { pins } = gw.parts;
+  const out = { ...body, model: entry.upstream, options: pins.apply(entry, body.options as Body | undefined, timer), keep_alive: pins.keepAlive(entry, body.keep_alive, timer).keep_alive };
+  const res = await entry.backend.call({ method: 'POST', path: `/api/${kind}`, body: out, signal });
+  if (res.status >= 400) throw upstreamStatusError(res.status, await readText(res.body), entry.backend.name);
+  const clientModel = body.model;
+  return (async function* () {
+    for await (const obj of ndjsonObjects(res.body)) {
+      const line = obj as Body;
+      if (typeof line.error !== 'string') for (const ev of ollamaObjectToEvents(line)) noteEvent(timer, ev);
+      yield { ...line, model: clientModel };
+    }
+  })();
+}
+
+/** Any other backend: canonical events rendered as Ollama objects. */
+async function translated(gw: Gateway, entry: ModelEntry, body: Body, kind: Kind, timer: RequestTimer, signal: AbortSignal): Promise<AsyncIterable<Body>> {
+  gw.parts.pins.keepAlive(entry, body.keep_alive, timer);
+  const req = kind === 'chat' ? ollamaChatToCanonical(body as never) : ollamaGenerateToCanonical(body as never);
+  req.model = entry.name;
+  const it = entry.backend.generate(entry, req, signal)[Symbol.asyncIterator]();
+  const first = await it.next();
+  const renderer = new OllamaRenderer({ kind, model: String(body.model) });
+  return (async function* () {
+    for (let r: IteratorResult<GenerateEvent> = first; !r.done; r = await it.next()) {
+      noteEvent(timer, r.value);
+      yield renderer.chunk(r.value) as Body;
+    }
+  })();
+}
+
+/** Streams NDJSON (an error mid-stream becomes an `{"error"}` line, as Ollama does) or answers one object. */
+async function respond(c: Context, objects: AsyncIterable<Body>, body: Body, kind: Kind, timer: RequestTimer, onCancel: () => void, release: () => void): Promise<Response> {
+  if (body.stream === false) {
+    try {
+      let last: Body | undefined;
+      const merged: Body[] = [];
+      for await (const obj of objects) merged.push((last = obj));
+      const reply = mergeNonStreamed(merged, kind) ?? last ?? {};
+      if (typeof reply.error === 'string') {
+        timer.finish(500, { message: reply.error, code: 'WG_UPSTREAM_ERROR' });
+        return c.json(reply, 500);
+      }
+      timer.finish(200);
+      return c.json(reply, 200, { 'server-timing': serverTiming(timer.record, timer.record.total_ms) });
+    } finally {
+      release();
+    }
+  }
+  const lines = (async function* () {
+    try {
+      for await (const obj of objects) {
+        if (typeof obj.error === 'string') timer.finish(200, { message: obj.error, code: 'WG_UPSTREAM_ERROR' });
+        yield ndjsonLine(obj);
+      }
+      timer.finish(200);
+    } catch (err) {
+      const e = toWarmgateError(err);
+      timer.finish(e.code === 'WG_CLIENT_CLOSED' ? 499 : 200, e);
+      if (e.code !== 'WG_CLIENT_CLOSED') yield ndjsonLine({ error: e.message });
+    } finally {
+      release();
+    }
+  })();
+  return streamResponse(lines, NDJSON, () => {
+    timer.finish(499, { message: 'client disconnected', code: 'WG_CLIENT_CLOSED' });
+    onCancel();
+  });
+}
+
+/**
+ * A non-streamed request to a passthrough upstream already arrives as one object; a
+ * translated one arrives as chunks that must be joined into Ollama's single reply.
+ */
+function mergeNonStreamed(objects: Body[], kind: Kind): Body | undefined {
+  if (objects.length <= 1) return objects[0];
+  const done = objects[objects.length - 1];
+  if (kind === 'generate') return { ...done, response: objects.map((o) => (o.response as string) ?? '').join('') };
+  const content = objects.map((o) => ((o.message as Body | undefined)?.content as string) ?? '').join('');
+  return { ...done, message: { ...(done.message as Body), role: 'assistant', content } };
+}
+
+function isEmptyRequest(kind: Kind, body: Body): boolean {
+  if (kind === 'chat') return !Array.isArray(body.messages) || body.messages.length === 0;
+  return (body.prompt === undefined || body.prompt === '') && !body.images;
+}
+
+/**
+ * Ollama's preload (empty prompt, or no messages) and unload (`keep_alive: 0`). A client's
+ * unload is honoured only where the model allows it; otherwise the model stays resident
+ * and the reply says `load` (the record notes the ignored keep_alive).
+ */
+async function residencyOnly(c: Context, gw: Gateway, entry: ModelEntry, body: Body, kind: Kind, timer: RequestTimer, signal: AbortSignal): Promise<Response> {
+  const { unload } = gw.parts.pins.keepAlive(entry, body.keep_alive, timer);
+  if (unload) await gw.parts.residency.unload(entry);
+  else (await gw.acquire(entry, timer, signal)).release();
+  const reply: Body = { model: body.model, created_at: new Date().toISOString(), done: true, done_reason: unload ? 'unload' : 'load' };
+  if (kind === 'chat') reply.message = { role: 'assistant', content: '' };
+  else reply.response = '';
+  timer.finish(200);
+  return c.json(reply, 200, { 'server-timing': serverTiming(timer.record, timer.record.total_ms) });
+}

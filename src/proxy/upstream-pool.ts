@@ -1,0 +1,107 @@
+import { Pool, errors as undiciErrors } from 'undici';
+import { Readable } from 'node:stream';
+import { WarmgateError } from '../errors.js';
+import type { RawCall, UpstreamReply } from '../backends/backend.js';
+
+export interface PoolOptions {
+  /** Longest wait for response headers; must not be shorter than the clients' own timeouts. */
+  firstByteTimeoutMs: number;
+  /** Backend name, for error messages. */
+  backend: string;
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'content-length']);
+
+/**
+ * One undici pool per upstream origin with keep-alive connections. The Host header is
+ * always the upstream's own origin (never the client's), which is what Ollama's
+ * loopback host check wants. No body timeout: a long generation streams as long as it needs.
+ */
+export class UpstreamPool {
+  readonly origin: string;
+  readonly #pool: Pool;
+  readonly #backend: string;
+
+  constructor(url: string, opts: PoolOptions) {
+    const u = new URL(url);
+    this.origin = u.origin;
+    this.#backend = opts.backend;
+    this.#pool = new Pool(this.origin, {
+      keepAliveTimeout: 30_000,
+      headersTimeout: opts.firstByteTimeoutMs,
+      bodyTimeout: 0,
+      connectTimeout: 10_000,
+    });
+  }
+
+  async request(call: RawCall): Promise<UpstreamReply> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    let body: string | Readable | undefined;
+    if (call.raw) {
+      headers['content-type'] = call.raw.contentType;
+      body = Readable.from(call.raw.body);
+    } else if (call.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(call.body);
+    }
+    try {
+      const res = await this.#pool.request({ method: call.method, path: call.path, headers, body, signal: call.signal });
+      return { status: res.statusCode, headers: cleanHeaders(res.headers), body: res.body as unknown as Readable };
+    } catch (err) {
+      throw this.#mapError(err);
+    }
+  }
+
+  /** Reads a whole JSON reply; non-2xx replies become errors carrying the upstream's status and message. */
+  async json<T = Record<string, unknown>>(call: RawCall): Promise<T> {
+    const res = await this.request(call);
+    const text = await readText(res.body);
+    if (res.status >= 400) throw upstreamStatusError(res.status, text, this.#backend);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new WarmgateError('UPSTREAM_ERROR', `backend ${this.#backend} sent a reply that is not JSON: ${text.slice(0, 200)}`, { status: 502 });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+
+  #mapError(err: unknown): Error {
+    if (err instanceof Error && (err.name === 'AbortError' || err instanceof undiciErrors.RequestAbortedError)) {
+      return new WarmgateError('CLIENT_CLOSED', 'request cancelled', { cause: err });
+    }
+    if (err instanceof undiciErrors.HeadersTimeoutError) {
+      return new WarmgateError('UPSTREAM_TIMEOUT', `backend ${this.#backend} (${this.origin}) sent no reply in time`, { cause: err });
+    }
+    const code = (err as { code?: string }).code ?? '';
+    const detail = err instanceof Error ? err.message : String(err);
+    return new WarmgateError('UPSTREAM_UNREACHABLE', `backend ${this.#backend} at ${this.origin} is unreachable: ${code || detail}`, { cause: err });
+  }
+}
+
+export async function readText(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** An upstream error reply, keeping its status and its own message (`{"error": ...}` in either dialect). */
+export function upstreamStatusError(status: number, text: string, backend: string): WarmgateError {
+  let message = text.trim();
+  try {
+    const parsed = JSON.parse(text) as { error?: unknown };
+    if (typeof parsed.error === 'string') message = parsed.error;
+    else if (parsed.error && typeof parsed.error === 'object' && 'message' in parsed.error) message = String((parsed.error as { message: unknown }).message);
+  } catch {
+    // not JSON: keep the text
+  }
+  return new WarmgateError('UPSTREAM_ERROR', message || `backend ${backend} answered ${status}`, { status });
+}
+
+function cleanHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[] | undefined> {
+  const out: Record<string, string | string[] | undefined> = {};
+  for (const [k, v] of Object.entries(headers)) if (!HOP_BY_HOP.has(k.toLowerCase())) out[k] = v;
+  return out;
+}

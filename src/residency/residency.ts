@@ -1,0 +1,24 @@
+import type { ModelEntry } from '../models/model-entry.js';
+
+/** A granted turn on a resident model; `release` exactly once when the request is done with it. */
+export interface Lease {
+  /** Time spent waiting in the model's queue (ms). */
+  queueMs: number;
+  /** Time this request waited on a load (ms); 0 when the model was already warm. */
+  loadMs: number;
+  release(): void;
+}
+
+/**
+ * What the request path needs from residency: wait until the model is resident and a
+ * slot is free. Rejects with a WarmgateError (QUEUE_FULL, LOAD_FAILED, ...) in bounded time.
+ */
+export interface Residency {
+  acquire(entry: ModelEntry, signal: AbortSignal): Promise<Lease>;
+  /** Unload now (admin API, or a client's `keep_alive: 0` where the model allows it). */
+  unload(entry: ModelEntry): Promise<void>;
+  /** Load now without a request (preload, admin API). */
+  load(entry: ModelEntry): Promise<void>;
+  status(): Record<string, unknown>;
+  close(): Promise<void>;
+}
