@@ -13,7 +13,7 @@
  */
 import type { EmbedResult } from '../dialects/canonical.js';
 import { EmbeddingCache, type CacheStats } from './embedding-cache.js';
-import { MicroBatcher, type BatchedResult, type BatchStats, type Schedule } from './micro-batcher.js';
+import { MicroBatcher, type BatchedResult, type BatchStats, type CallMeta, type Schedule } from './micro-batcher.js';
 import { canonicalJson, digest, embedKey, type EmbedOptions } from './request-key.js';
 import { SingleFlight, type FlightStats } from './single-flight.js';
 
@@ -23,7 +23,7 @@ export type EmbedRun = (
   opts: EmbedOptions,
   inputs: string[],
   signal: AbortSignal,
-) => Promise<Pick<EmbedResult, 'embeddings' | 'promptTokens'>>;
+) => Promise<Pick<EmbedResult, 'embeddings' | 'promptTokens'> & { meta?: CallMeta }>;
 
 export interface EmbeddingPipelineOptions {
   /** Milliseconds to gather concurrent requests; 0 sends each alone. */
@@ -47,6 +47,8 @@ export interface EmbedOutcome {
   batchedWith: number;
   /** Whether an identical request's flight served this one. */
   coalesced: boolean;
+  /** What the upstream call reported for all its callers (absent on a full cache hit). */
+  meta?: CallMeta;
 }
 
 export interface EmbeddingStats {
@@ -73,8 +75,8 @@ export class EmbeddingPipeline {
     this.#singleFlight = options.singleFlight;
     this.#batcher = new MicroBatcher<Group, string, number[]>({
       run: async ({ model, opts }, inputs, signal) => {
-        const { embeddings, promptTokens } = await run(model, opts, inputs, signal);
-        return { outputs: embeddings, promptTokens };
+        const { embeddings, promptTokens, meta } = await run(model, opts, inputs, signal);
+        return { outputs: embeddings, promptTokens, meta };
       },
       keyOf: ({ model, opts }) => embedKey(model, opts),
       windowMs: options.windowMs,
@@ -95,8 +97,8 @@ export class EmbeddingPipeline {
     const { value, coalesced } = this.#singleFlight
       ? await this.#flights.call(digest(`${embedKey(model, opts)}${canonicalJson(missing)}`), fetch, signal)
       : { value: await fetch(signal), coalesced: false };
-    const { outputs, promptTokens, batchedWith } = value;
-    return { embeddings: lookup.merge(outputs), promptTokens, cached, batchedWith, coalesced };
+    const { outputs, promptTokens, batchedWith, meta } = value;
+    return { embeddings: lookup.merge(outputs), promptTokens, cached, batchedWith, coalesced, meta };
   }
 
   stats(): EmbeddingStats {

@@ -27,7 +27,11 @@ export interface BatchOutput<O> {
   /** One output per input, in input order. */
   outputs: O[];
   promptTokens: number;
+  /** Facts about the call every member shares (e.g. how long it waited for the model). */
+  meta?: CallMeta;
 }
+
+export type CallMeta = Readonly<Record<string, number>>;
 
 export type BatchRun<G, I, O> = (group: G, inputs: I[], signal: AbortSignal) => Promise<BatchOutput<O>>;
 
@@ -51,6 +55,7 @@ export interface BatchedResult<O> {
   promptTokens: number;
   /** How many requests shared the upstream call, this one included. */
   batchedWith: number;
+  meta?: CallMeta;
 }
 
 export interface BatchStats {
@@ -225,7 +230,7 @@ export class MicroBatcher<G, I, O> {
     let offset = 0;
     members.forEach((member, i) => {
       const outputs = output.outputs.slice(offset, (offset += member.inputs.length));
-      member.resolve({ outputs, promptTokens: shares[i], batchedWith: members.length });
+      member.resolve({ outputs, promptTokens: shares[i], batchedWith: members.length, meta: output.meta });
     });
   }
 

@@ -33,11 +33,6 @@ export function toErrorBody(err: unknown): ErrorBody {
   return { error: { code: e.status, message: e.message, type: errorType(e.status) } };
 }
 
-export function errorResponse(c: Context, err: unknown): Response {
-  const body = toErrorBody(err);
-  return c.json(body, body.error.code as 400);
-}
-
 /** Parses the JSON body against `schema`; throws a 400 WarmgateError or ZodError when it does not fit. */
 export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   let raw: unknown;

@@ -1,7 +1,13 @@
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/backend.js';
 import { OllamaBackend } from '../backends/ollama/ollama-backend.js';
-import type { Config } from '../config/schema.js';
+import { EMBEDDED_COMMAND, llamaServerCommand } from '../backends/process/command-template.js';
+import { ProcessBackend } from '../backends/process/process-backend.js';
+import type { BackendConfig, Config } from '../config/schema.js';
+import { WarmgateError } from '../errors.js';
+import { ensureDefaultModels, modelsFromDir } from '../models/local-models.js';
+import type { ModelEntry } from '../models/model-entry.js';
 import { Pins } from '../models/pins.js';
 import { ModelRegistry } from '../models/registry.js';
 import { DirectResidency } from '../residency/direct-residency.js';
@@ -9,16 +15,51 @@ import { Telemetry } from '../telemetry/telemetry.js';
 import { EmbedService } from './embed-service.js';
 import { Gateway } from './gateway.js';
 
-/** Builds every part of the gateway from a validated config. No I/O happens here. */
-export function assembleGateway(config: Config, log: Logger): Gateway {
+/** The backend `models_dir` and the embedded default put their models on. */
+export const EMBEDDED = 'embedded';
+
+/**
+ * Builds every part of the gateway from a validated config. With no backend and no model
+ * configured it serves the embedded default: a small generated chat model and embedding
+ * model (written once into `data_dir`) plus every GGUF in `./models`.
+ */
+export async function assembleGateway(config: Config, log: Logger): Promise<Gateway> {
   const pins = new Pins();
   const firstByteTimeoutMs = config.server.first_byte_timeout_s * 1000;
   const backends = new Map<string, Backend>();
-  for (const [name, b] of Object.entries(config.backends)) {
-    if (b.kind === 'ollama') backends.set(name, new OllamaBackend(name, { url: b.url, pins, firstByteTimeoutMs }));
+  for (const [name, b] of Object.entries(config.backends)) backends.set(name, createBackend(name, b, { pins, firstByteTimeoutMs, log }));
+
+  const local: ModelEntry[] = [];
+  const embeddedDefault = Object.keys(config.backends).length === 0 && Object.keys(config.models).length === 0;
+  const dirs = [config.models_dir, embeddedDefault ? './models' : undefined].filter((d): d is string => Boolean(d));
+  if (embeddedDefault) {
+    dirs.unshift(await ensureDefaultModels(config.data_dir, (file) => log.info({ file }, 'generating a default model (once)')));
   }
-  const registry = new ModelRegistry(config, backends);
+  if (dirs.length > 0) {
+    if (!backends.has(EMBEDDED)) backends.set(EMBEDDED, createBackend(EMBEDDED, { kind: 'embedded', health_timeout_s: 300 }, { pins, firstByteTimeoutMs, log }));
+    for (const dir of dirs) local.push(...(await modelsFromDir(resolve(dir), backends.get(EMBEDDED)!)));
+  }
+
+  const registry = new ModelRegistry(config, backends, local);
+  for (const b of backends.values()) if (b instanceof ProcessBackend) b.attach(() => registry.known().filter((e) => e.backend === b));
   const residency = new DirectResidency();
   const telemetry = new Telemetry(log, config.server.records_kept);
-  return new Gateway({ config, log, backends, registry, pins, residency, telemetry, embeddings: new EmbedService(residency) });
+  const embeddings = new EmbedService(residency, config.batching);
+  return new Gateway({ config, log, backends, registry, pins, residency, telemetry, embeddings });
+}
+
+function createBackend(name: string, b: BackendConfig, deps: { pins: Pins; firstByteTimeoutMs: number; log: Logger }): Backend {
+  switch (b.kind) {
+    case 'ollama':
+      return new OllamaBackend(name, { url: b.url, pins: deps.pins, firstByteTimeoutMs: deps.firstByteTimeoutMs });
+    case 'embedded':
+      return new ProcessBackend(name, {
+        kind: 'embedded', command: EMBEDDED_COMMAND, healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs: deps.firstByteTimeoutMs, log: deps.log,
+      });
+    case 'llama-server':
+      if (!b.command) throw new WarmgateError('NOT_SUPPORTED', `backends.${name}: an external llama-server (url) is not supported yet; use command`);
+      return new ProcessBackend(name, {
+        kind: 'llama-server', command: b.command || llamaServerCommand(), healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs: deps.firstByteTimeoutMs, log: deps.log,
+      });
+  }
 }

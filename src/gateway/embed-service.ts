@@ -1,30 +1,55 @@
+import { EmbeddingPipeline, type EmbeddingStats } from '../batching/embedding-pipeline.js';
+import type { Config } from '../config/schema.js';
 import type { EmbedRequest, EmbedResult } from '../dialects/canonical.js';
+import { WarmgateError } from '../errors.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import type { Residency } from '../residency/residency.js';
 import { round, type RequestTimer } from '../telemetry/timer.js';
 
 /**
- * Embeddings: wait for residency, call the backend, account. The batching layer (cache,
- * single-flight, micro-batches) sits in front of this when enabled.
+ * Embeddings for every dialect: cache -> single-flight -> micro-batch -> one residency
+ * lease per upstream call -> backend. The call's queue and load time are reported to each
+ * request it served; a request answered from the cache never touches the scheduler.
  */
 export class EmbedService {
-  readonly #residency: Residency;
+  readonly #pipeline: EmbeddingPipeline;
+  readonly #entries = new Map<string, ModelEntry>();
 
-  constructor(residency: Residency) {
-    this.#residency = residency;
+  constructor(residency: Residency, batching: Config['batching']) {
+    this.#pipeline = new EmbeddingPipeline(
+      { windowMs: batching.window_ms, maxInputs: batching.max_inputs, cacheBytes: batching.cache, singleFlight: batching.single_flight },
+      async (model, opts, inputs, signal) => {
+        const entry = this.#entries.get(model);
+        if (!entry) throw new WarmgateError('MODEL_NOT_FOUND', `model "${model}" not found`);
+        const lease = await residency.acquire(entry, signal);
+        try {
+          const result = await entry.backend.embed(entry, { model, input: inputs, ...opts }, signal);
+          if (result.embeddings.length !== inputs.length) {
+            throw new WarmgateError('UPSTREAM_ERROR', `backend ${entry.backend.name} returned ${result.embeddings.length} embeddings for ${inputs.length} inputs`);
+          }
+          return { ...result, meta: { queueMs: lease.queueMs, loadMs: lease.loadMs + (result.timings.loadMs ?? 0) } };
+        } finally {
+          lease.release();
+        }
+      },
+    );
   }
 
   async embed(entry: ModelEntry, req: EmbedRequest, timer: RequestTimer, signal: AbortSignal): Promise<EmbedResult> {
-    const lease = await this.#residency.acquire(entry, signal);
-    timer.record.queue_ms = round(lease.queueMs);
-    timer.record.load_ms = round(lease.loadMs);
-    try {
-      const result = await entry.backend.embed(entry, req, signal);
-      timer.record.prompt_tokens = result.promptTokens;
-      if (result.timings.loadMs) timer.record.load_ms = round(timer.record.load_ms + result.timings.loadMs);
-      return result;
-    } finally {
-      lease.release();
-    }
+    this.#entries.set(entry.name, entry);
+    const t0 = performance.now();
+    const out = await this.#pipeline.embed(entry.name, { truncate: req.truncate, dimensions: req.dimensions }, req.input, signal);
+    const r = timer.record;
+    r.prompt_tokens = out.promptTokens;
+    r.queue_ms = round(out.meta?.queueMs ?? 0);
+    r.load_ms = round(out.meta?.loadMs ?? 0);
+    if (out.batchedWith > 1) r.batched_with = out.batchedWith;
+    if (out.coalesced) r.coalesced = true;
+    if (out.cached === req.input.length) r.cache_hit = true;
+    return { embeddings: out.embeddings, promptTokens: out.promptTokens, timings: { totalMs: performance.now() - t0 } };
+  }
+
+  stats(): EmbeddingStats {
+    return this.#pipeline.stats();
   }
 }

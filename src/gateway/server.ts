@@ -15,7 +15,7 @@ export interface RunningGateway {
 
 /** Assembles the gateway and listens (port 0 picks a free one). `close` stops listening and releases backends. */
 export async function startGateway(config: Config, log: Logger): Promise<RunningGateway> {
-  const gateway = assembleGateway(config, log);
+  const gateway = await assembleGateway(config, log);
   const app = createApp(gateway);
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, () => resolve(s));

@@ -126,9 +126,9 @@ export function quantizeQ8_0Block(values: Float32Array, out: Uint8Array, offset:
   out[offset + 1] = h >>> 8;
   for (let i = 0; i < Q8_0_BLOCK; i++) {
     const x = values[i] * id;
-    // Math.round takes ties up; C's roundf takes them away from zero, which differs only at -k.5
-    // (a rare, well-predicted branch). `& 0xff` stores the int8 as a byte.
-    let q = Math.round(x);
+    // C's roundf: floor(x + 0.5) (branch-free, unlike V8's Math.round), then negative ties
+    // (-k.5, rare, so a well-predicted branch) go away from zero. `& 0xff` stores the int8 as a byte.
+    let q = Math.floor(x + 0.5);
     if (q - x === 0.5 && x < 0) q--;
     out[offset + 2 + i] = q & 0xff;
   }

@@ -12,7 +12,7 @@ export function registerAdmin(app: Hono, gw: Gateway): void {
     return c.json({ requests: telemetry.recent(Number.isFinite(limit) && limit > 0 ? limit : 100) });
   });
 
-  app.get('/warmgate/status', (c) => c.json(residency.status()));
+  app.get('/warmgate/status', (c) => c.json({ ...residency.status(), embeddings: gw.parts.embeddings.stats() }));
 
   app.get('/metrics', async (c) => c.text(await telemetry.metrics.text(), 200, { 'content-type': telemetry.metrics.registry.contentType }));
 

@@ -1,0 +1,69 @@
+import { fileURLToPath } from 'node:url';
+
+/** The values a command template may use. */
+export interface TemplateValues {
+  PORT: number;
+  MODEL: string;
+  CTX: number;
+  PARALLEL: number;
+  GPU_LAYERS: number;
+  /** True for embedding models: `${EMBEDDING}` becomes `--embedding`, or nothing. */
+  EMBEDDING: boolean;
+}
+
+const WORKER = fileURLToPath(new URL('../../engine/worker.ts', import.meta.url));
+
+/** The embedded worker: a llama-server-compatible process running node-llama-cpp. */
+export const EMBEDDED_COMMAND =
+  `"${process.execPath}" --import tsx "${WORKER}" --model \${MODEL} --host 127.0.0.1 --port \${PORT} --ctx \${CTX} --parallel \${PARALLEL} --gpu-layers \${GPU_LAYERS} \${EMBEDDING}`;
+
+/** llama.cpp's llama-server, found on PATH unless the config names a binary. */
+export function llamaServerCommand(binary = 'llama-server'): string {
+  return `"${binary}" -m \${MODEL} --host 127.0.0.1 --port \${PORT} -c \${CTX} -np \${PARALLEL} -ngl \${GPU_LAYERS} \${EMBEDDING}`;
+}
+
+/**
+ * Splits a command template into argv (double and single quotes group words, no shell is
+ * involved) and expands the macros in each word. An unknown macro is an error, not a blank.
+ */
+export function expandCommand(template: string, values: TemplateValues): string[] {
+  const argv: string[] = [];
+  for (const word of splitWords(template)) {
+    if (word === '${EMBEDDING}') {
+      if (values.EMBEDDING) argv.push('--embedding');
+      continue;
+    }
+    argv.push(word.replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => {
+      if (!(name in values) || name === 'EMBEDDING') throw new Error(`unknown macro \${${name}} in command template; allowed: \${PORT} \${MODEL} \${CTX} \${PARALLEL} \${GPU_LAYERS} \${EMBEDDING}`);
+      return String(values[name as keyof TemplateValues]);
+    }));
+  }
+  if (argv.length === 0) throw new Error('command template is empty');
+  return argv;
+}
+
+function splitWords(s: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let quote: '"' | "'" | undefined;
+  let inWord = false;
+  for (const ch of s) {
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new Error(`unterminated ${quote} in command template`);
+  if (inWord) words.push(cur);
+  return words;
+}

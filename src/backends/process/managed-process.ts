@@ -1,0 +1,135 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import type { Logger } from 'pino';
+import { Pool } from 'undici';
+import { WarmgateError } from '../../errors.js';
+
+export interface ManagedProcessOptions {
+  argv: string[];
+  port: number;
+  model: string;
+  log: Logger;
+  healthTimeoutMs: number;
+  /** Grace between SIGTERM and SIGKILL. */
+  stopGraceMs: number;
+  /** Called once if the process exits without being asked to. */
+  onCrash: (message: string) => void;
+}
+
+const HEALTH_STEP_MS = 50;
+
+/**
+ * One server process for one model: started, polled on `/health` every 50 ms until 200
+ * (503 means loading), stopped with SIGTERM then SIGKILL. Its output goes to the log
+ * tagged with the model's name; an exit nobody asked for is reported as a crash.
+ */
+export class ManagedProcess {
+  readonly port: number;
+  readonly #opts: ManagedProcessOptions;
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<number | null>;
+  #stopping = false;
+  #exitCode: number | null | undefined;
+  #tail: string[] = [];
+
+  constructor(opts: ManagedProcessOptions) {
+    this.#opts = opts;
+    this.port = opts.port;
+    const [cmd, ...args] = opts.argv;
+    this.#child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const log = opts.log.child({ model: opts.model, pid: this.#child.pid });
+    for (const stream of [this.#child.stdout!, this.#child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        this.#tail.push(line);
+        if (this.#tail.length > 20) this.#tail.shift();
+        log.debug({ out: line }, 'backend output');
+      });
+    }
+    this.#exited = new Promise((resolve) => {
+      this.#child.once('exit', (code, signal) => {
+        this.#exitCode = code;
+        if (!this.#stopping) {
+          const message = `backend process for ${opts.model} exited (${signal ?? `code ${code}`}): ${this.#tail.slice(-3).join(' | ')}`;
+          log.error(message);
+          opts.onCrash(message);
+        }
+        resolve(code);
+      });
+      this.#child.once('error', (err) => {
+        this.#exitCode = -1;
+        if (!this.#stopping) opts.onCrash(`cannot start backend process for ${opts.model}: ${err.message}`);
+        resolve(-1);
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  get alive(): boolean {
+    return this.#exitCode === undefined;
+  }
+
+  /** Resolves when `/health` answers 200; rejects on exit, timeout or abort. */
+  async waitHealthy(signal: AbortSignal): Promise<void> {
+    const pool = new Pool(`http://127.0.0.1:${this.port}`, { connections: 1 });
+    const deadline = performance.now() + this.#opts.healthTimeoutMs;
+    try {
+      while (true) {
+        if (!this.alive) throw new WarmgateError('LOAD_FAILED', `backend process for ${this.#opts.model} exited while loading: ${this.#tail.slice(-3).join(' | ')}`);
+        signal.throwIfAborted();
+        if (performance.now() > deadline) throw new WarmgateError('LOAD_TIMEOUT', `backend for ${this.#opts.model} was not healthy within ${this.#opts.healthTimeoutMs} ms`);
+        if (await this.#healthy(pool)) return;
+        await new Promise((r) => setTimeout(r, HEALTH_STEP_MS));
+      }
+    } finally {
+      await pool.close();
+    }
+  }
+
+  async #healthy(pool: Pool): Promise<boolean> {
+    try {
+      const res = await pool.request({ method: 'GET', path: '/health', headersTimeout: 2_000, bodyTimeout: 2_000 });
+      await res.body.dump();
+      return res.statusCode === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Resident memory of the process, from /proc (0 where /proc is not there). */
+  async rssBytes(): Promise<number> {
+    try {
+      const status = await readFile(`/proc/${this.#child.pid}/status`, 'utf8');
+      const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+      return kb ? Number(kb[1]) * 1024 : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period; resolves when the process is gone. */
+  async stop(): Promise<void> {
+    if (!this.alive) return;
+    this.#stopping = true;
+    this.#child.kill('SIGTERM');
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), this.#opts.stopGraceMs);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+}
+
+/** A free TCP port on loopback (bound and released; the child binds it right after). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,214 @@
+import type { Logger } from 'pino';
+import type { Backend, CatalogModel, MeasuredMemory, RawCall, RunningModel, UpstreamReply } from '../backend.js';
+import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../../dialects/canonical.js';
+import { canonicalToLlamaServerBody, llamaServerChunkToEvents, llamaServerEmbeddingsToResult } from '../../dialects/llama-server.js';
+import { sseData } from '../../dialects/sse.js';
+import { WarmgateError } from '../../errors.js';
+import type { ModelEntry } from '../../models/model-entry.js';
+import { readText, upstreamStatusError, UpstreamPool } from '../../proxy/upstream-pool.js';
+import { expandCommand } from './command-template.js';
+import { freePort, ManagedProcess } from './managed-process.js';
+import { catalogEntry, runningEntry, showBody } from './model-card.js';
+
+export interface ProcessBackendOptions {
+  kind: 'embedded' | 'llama-server';
+  /** Command template with ${PORT} ${MODEL} ${CTX} ${PARALLEL} ${GPU_LAYERS} ${EMBEDDING}. */
+  command: string;
+  healthTimeoutMs: number;
+  firstByteTimeoutMs: number;
+  stopGraceMs?: number;
+  log: Logger;
+}
+
+interface Running {
+  proc: ManagedProcess;
+  pool: UpstreamPool;
+  gpuLayers: number;
+  measured: MeasuredMemory;
+}
+
+/** Default context when neither the model nor the GGUF says otherwise. */
+const DEFAULT_CTX = 4096;
+
+/**
+ * One llama-server-compatible process per model (the embedded worker or llama-server):
+ * load starts it and waits for `/health`, unload stops it. A crash marks the model
+ * unloaded, fails what was in flight with BACKEND_CRASHED and is reported to listeners;
+ * the next request starts it again.
+ */
+export class ProcessBackend implements Backend {
+  readonly dialect = 'llama-server' as const;
+  readonly managed = true;
+  readonly name: string;
+  readonly kind: 'embedded' | 'llama-server';
+  readonly #opts: ProcessBackendOptions;
+  readonly #running = new Map<string, Running>();
+  readonly #starting = new Map<string, Promise<Running>>();
+  readonly #crashListeners: Array<(model: string, message: string) => void> = [];
+  #models: () => ModelEntry[] = () => [];
+
+  constructor(name: string, opts: ProcessBackendOptions) {
+    this.name = name;
+    this.kind = opts.kind;
+    this.#opts = opts;
+  }
+
+  /** The models this backend serves (set once the registry exists). */
+  attach(models: () => ModelEntry[]): void {
+    this.#models = models;
+  }
+
+  onCrash(listener: (model: string, message: string) => void): void {
+    this.#crashListeners.push(listener);
+  }
+
+  async call(_req: RawCall): Promise<UpstreamReply> {
+    throw new WarmgateError('NOT_SUPPORTED', `backend ${this.name} runs one process per model; raw calls need a model`);
+  }
+
+  /** A raw call to the model's own process (llama-server native passthrough). */
+  async callModel(entry: ModelEntry, req: RawCall): Promise<UpstreamReply> {
+    return (await this.#ensure(entry)).pool.request(req);
+  }
+
+  async *generate(entry: ModelEntry, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
+    const { pool } = await this.#ensure(entry);
+    const kind = req.kind;
+    const path = kind === 'chat' ? '/v1/chat/completions' : '/v1/completions';
+    const res = await pool.request({ method: 'POST', path, body: canonicalToLlamaServerBody(req), signal });
+    if (res.status >= 400) throw upstreamStatusError(res.status, await readText(res.body), this.name);
+    try {
+      if (!req.stream) {
+        yield* llamaServerChunkToEvents(JSON.parse(await readText(res.body)), kind);
+        return;
+      }
+      for await (const data of sseData(res.body)) {
+        if (data === '[DONE]') return;
+        yield* llamaServerChunkToEvents(JSON.parse(data), kind);
+      }
+    } catch (err) {
+      throw this.#crashError(entry, err, signal);
+    }
+  }
+
+  async embed(entry: ModelEntry, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
+    const { pool } = await this.#ensure(entry);
+    try {
+      const reply = await pool.json({ method: 'POST', path: '/v1/embeddings', body: { model: entry.name, input: req.input }, signal });
+      return llamaServerEmbeddingsToResult(reply, req);
+    } catch (err) {
+      throw this.#crashError(entry, err, signal);
+    }
+  }
+
+  async load(entry: ModelEntry, opts: { gpuLayers?: number; signal: AbortSignal }): Promise<{ measured?: MeasuredMemory }> {
+    const running = await this.#start(entry, opts.gpuLayers, opts.signal);
+    return { measured: running.measured };
+  }
+
+  async unload(entry: ModelEntry): Promise<void> {
+    const running = this.#running.get(entry.name);
+    if (!running) return;
+    this.#running.delete(entry.name);
+    await running.proc.stop();
+    await running.pool.close();
+  }
+
+  /** Whether the model's process is up (for the residency shell's reconciliation). */
+  isRunning(model: string): boolean {
+    return this.#running.get(model)?.proc.alive ?? false;
+  }
+
+  async catalog(): Promise<CatalogModel[]> {
+    return Promise.all(this.#models().map((e) => catalogEntry(e)));
+  }
+
+  async running(): Promise<RunningModel[]> {
+    const out: RunningModel[] = [];
+    for (const entry of this.#models()) {
+      const r = this.#running.get(entry.name);
+      if (r?.proc.alive) out.push(await runningEntry(entry, r.measured, contextOf(entry)));
+    }
+    return out;
+  }
+
+  async show(entry: ModelEntry): Promise<Record<string, unknown>> {
+    return showBody(entry);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#running.keys()].map((name) => this.unload({ name } as ModelEntry)));
+  }
+
+  /** The running process, starting it when there is none (after a crash, or without a scheduler). */
+  #ensure(entry: ModelEntry): Promise<Running> {
+    const r = this.#running.get(entry.name);
+    if (r?.proc.alive) return Promise.resolve(r);
+    return this.#start(entry, undefined, AbortSignal.timeout(this.#opts.healthTimeoutMs));
+  }
+
+  #start(entry: ModelEntry, gpuLayers: number | undefined, signal: AbortSignal): Promise<Running> {
+    const pending = this.#starting.get(entry.name);
+    if (pending) return pending;
+    const start = (async () => {
+      await this.unload(entry);
+      if (!entry.config.file) throw new WarmgateError('LOAD_FAILED', `model ${entry.name} has no GGUF file (models.${entry.name}.file)`);
+      const layers = gpuLayers ?? (entry.config.gpu_layers === 'auto' ? 0 : entry.config.gpu_layers);
+      const port = await freePort();
+      const argv = expandCommand(this.#opts.command, {
+        PORT: port, MODEL: entry.config.file, CTX: contextOf(entry), PARALLEL: entry.config.parallel,
+        GPU_LAYERS: layers, EMBEDDING: entry.type === 'embedding',
+      });
+      const proc = new ManagedProcess({
+        argv, port, model: entry.name, log: this.#opts.log, healthTimeoutMs: this.#opts.healthTimeoutMs,
+        stopGraceMs: this.#opts.stopGraceMs ?? 5_000, onCrash: (message) => this.#crashed(entry.name, proc, message),
+      });
+      try {
+        await proc.waitHealthy(signal);
+      } catch (err) {
+        await proc.stop();
+        throw err instanceof WarmgateError ? err : new WarmgateError('LOAD_FAILED', `loading ${entry.name} failed: ${(err as Error).message}`, { cause: err });
+      }
+      const pool = new UpstreamPool(`http://127.0.0.1:${port}`, { backend: this.name, firstByteTimeoutMs: this.#opts.firstByteTimeoutMs });
+      const running: Running = { proc, pool, gpuLayers: layers, measured: await measure(proc, pool) };
+      this.#running.set(entry.name, running);
+      return running;
+    })().finally(() => this.#starting.delete(entry.name));
+    this.#starting.set(entry.name, start);
+    return start;
+  }
+
+  #crashed(model: string, proc: ManagedProcess, message: string): void {
+    const r = this.#running.get(model);
+    if (r?.proc === proc) {
+      this.#running.delete(model);
+      void r.pool.close();
+    }
+    for (const listener of this.#crashListeners) listener(model, message);
+  }
+
+  /** An error while talking to the process: if it died, say so clearly. */
+  #crashError(entry: ModelEntry, err: unknown, signal: AbortSignal): unknown {
+    if (signal.aborted || (err instanceof WarmgateError && err.code !== 'WG_UPSTREAM_UNREACHABLE' && err.code !== 'WG_UPSTREAM_ERROR')) return err;
+    if (!this.isRunning(entry.name) || (err as { code?: string }).code === 'UND_ERR_SOCKET' || err instanceof WarmgateError) {
+      return new WarmgateError('BACKEND_CRASHED', `backend process for ${entry.name} crashed; the next request restarts it`, { cause: err });
+    }
+    return err;
+  }
+}
+
+export function contextOf(entry: ModelEntry): number {
+  return entry.config.ctx ?? entry.config.pin.num_ctx ?? DEFAULT_CTX;
+}
+
+/** RSS of the process; VRAM as the worker reports it in `/props` (llama-server reports none: 0). */
+async function measure(proc: ManagedProcess, pool: UpstreamPool): Promise<MeasuredMemory> {
+  let gpu = 0;
+  try {
+    const props = await pool.json<{ warmgate?: { vram_bytes?: number } }>({ method: 'GET', path: '/props' });
+    gpu = props.warmgate?.vram_bytes ?? 0;
+  } catch {
+    // a server without /props still has an RSS
+  }
+  return { ram: await proc.rssBytes(), gpu };
+}

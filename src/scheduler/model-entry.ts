@@ -1,0 +1,96 @@
+import { bytesAt, preferredLayers } from './footprint.js';
+import type { ModelInfo, PoolBytes, PoolName } from './types.js';
+
+/**
+ * Per-model state, owned and mutated by the Scheduler alone; the planner only reads it.
+ * `residency` is defined exactly when the model holds memory (any state but `unloaded`).
+ */
+
+export type ModelState = 'unloaded' | 'loading' | 'ready' | 'unloading';
+
+export interface Waiter {
+  readonly id: string;
+  /** Global arrival order, shared with admin loads. */
+  readonly seq: number;
+  readonly arrivedAt: number;
+  /** Model of the request queued just before this one (for the reloads-avoided counter). */
+  readonly prevModel: string | undefined;
+}
+
+/** A demand to have the model resident: its oldest waiter, or an admin load. */
+export interface Demand {
+  readonly seq: number;
+  readonly at: number;
+}
+
+/** One load of a model, from `startLoad` until its memory is released. */
+export interface Residency {
+  readonly gpuLayers: number | undefined;
+  readonly estimated: PoolBytes;
+  measured: PoolBytes | undefined;
+  readonly startedAt: number;
+  readyAt: number | undefined;
+  /** `cancelLoad` was sent; waiters that arrive now wait for the next load. */
+  cancelled: boolean;
+  /** Grants served by this residency (the first one paid for the load). */
+  grants: number;
+}
+
+export interface ModelEntry {
+  info: ModelInfo;
+  state: ModelState;
+  readonly queue: Waiter[];
+  readonly inFlight: Set<string>;
+  residency: Residency | undefined;
+  /** loading: load (or cancel) deadline; unloading: unload deadline. */
+  deadline: number | undefined;
+  adminLoad: Demand | undefined;
+  /** Unload as soon as nothing is queued or in flight (admin unload of a busy model). */
+  unloadWanted: boolean;
+  /** This model started evictions and keeps the turn in its pools until it loads. */
+  reserved: boolean;
+  lastUsedAt: number;
+  /** Not evicted before this time (back-off after a failed unload). */
+  unloadRetryAt: number;
+  /** The last measurement, reused as the estimate for a load with the same layer count. */
+  lastMeasured: { readonly gpuLayers: number | undefined; readonly bytes: PoolBytes } | undefined;
+  lastError: string | undefined;
+}
+
+export function newEntry(info: ModelInfo, now: number): ModelEntry {
+  return {
+    info, state: 'unloaded', queue: [], inFlight: new Set(), residency: undefined, deadline: undefined,
+    adminLoad: undefined, unloadWanted: false, reserved: false, lastUsedAt: now, unloadRetryAt: 0,
+    lastMeasured: undefined, lastError: undefined,
+  };
+}
+
+/** What the model counts in the ledger: measured once loaded, estimated before. */
+export function heldBytes(entry: ModelEntry): PoolBytes {
+  const r = entry.residency;
+  return r ? (r.measured ?? r.estimated) : {};
+}
+
+export function estimateAt(entry: ModelEntry, gpuLayers: number | undefined): PoolBytes {
+  const m = entry.lastMeasured;
+  return m && m.gpuLayers === gpuLayers ? m.bytes : bytesAt(entry.info.memory, gpuLayers);
+}
+
+/** Held bytes when resident, else the estimate at the layer count it would prefer. */
+export function footprintOf(entry: ModelEntry): PoolBytes {
+  return entry.residency ? heldBytes(entry) : estimateAt(entry, preferredLayers(entry.info.memory, entry.info.gpuLayers));
+}
+
+export function demandOf(entry: ModelEntry): Demand | undefined {
+  const head = entry.queue[0];
+  const admin = entry.adminLoad;
+  if (!head) return admin;
+  return admin && admin.seq < head.seq ? admin : { seq: head.seq, at: head.arrivedAt };
+}
+
+/** Whether both models fit side by side in every pool they share (ignoring everything else). */
+export function canCoReside(a: ModelEntry, b: ModelEntry, budget: (pool: PoolName) => number): boolean {
+  const fa = footprintOf(a);
+  const fb = footprintOf(b);
+  return Object.keys(fa).every((pool) => (fa[pool] ?? 0) + (fb[pool] ?? 0) <= budget(pool));
+}

@@ -1,0 +1,101 @@
+import { chooseEvictions, occupants, type Occupant } from './eviction.js';
+import { fitsIn, layerChoices, poolsHeld, poolsOf } from './footprint.js';
+import { demandOf, estimateAt, heldBytes, type ModelEntry } from './model-entry.js';
+import type { PoolBytes, PoolName, SchedulerConfig } from './types.js';
+
+/**
+ * Admission: a pure function from the models' state to the next residency decisions.
+ * The Scheduler applies the Plan and calls again until nothing changes.
+ */
+
+export interface PlanInput {
+  readonly models: readonly ModelEntry[];
+  readonly budget: (pool: PoolName) => number;
+  readonly config: SchedulerConfig;
+  readonly now: number;
+}
+
+export interface LoadDecision {
+  readonly entry: ModelEntry;
+  readonly gpuLayers: number | undefined;
+  readonly bytes: PoolBytes;
+}
+
+export interface Plan {
+  /** Wanted models that cannot fit even beside nothing but the pinned models. */
+  readonly unfit: ModelEntry[];
+  readonly loads: LoadDecision[];
+  /** Idle models to unload now to make room. */
+  readonly evictions: ModelEntry[];
+  /** Models that started evictions and keep the turn in their pools. */
+  readonly reserve: ModelEntry[];
+  /** Resident models that must take no new grants so they go idle and can be evicted. */
+  readonly draining: Set<ModelEntry>;
+  /** When a hold or back-off ends and the plan may change without any event. */
+  readonly wakeAt: number | undefined;
+}
+
+interface Candidate {
+  readonly entry: ModelEntry;
+  readonly evict: Occupant[];
+  readonly fit: { gpuLayers: number | undefined; bytes: PoolBytes };
+}
+
+export function plan(input: PlanInput): Plan {
+  const out = { unfit: [] as ModelEntry[], loads: [] as LoadDecision[], evictions: [] as ModelEntry[],
+    reserve: [] as ModelEntry[], draining: new Set<ModelEntry>(), wakeAt: undefined as number | undefined };
+  const candidates: Candidate[] = [];
+  for (const entry of input.models) {
+    if (entry.state !== 'unloaded' || !demandOf(entry)) continue;
+    const order = occupants(input.models, entry, input.config, input.now);
+    const choice = chooseEvictions(order, (evicted) => fitLayers(input, entry, evicted));
+    if (choice) candidates.push({ entry, ...choice });
+    else out.unfit.push(entry);
+  }
+  // One load at a time per pool; a candidate that cannot start still claims its pools so
+  // that later arrivals do not take the memory it is waiting for.
+  const claimed = new Set(input.models.filter((e) => e.state === 'loading').flatMap((e) => poolsHeld(heldBytes(e))));
+  for (const candidate of inTurn(input, candidates)) {
+    const pools = poolsOf(candidate.entry.info.memory);
+    const blocked = pools.some((pool) => claimed.has(pool));
+    pools.forEach((pool) => claimed.add(pool));
+    if (blocked) continue;
+    for (const { entry, obstacle } of candidate.evict) {
+      if (obstacle.kind === 'evict') out.evictions.push(entry);
+      if (obstacle.kind === 'drain') out.draining.add(entry);
+      if (obstacle.kind === 'wait' && obstacle.until !== undefined) out.wakeAt = Math.min(out.wakeAt ?? Infinity, obstacle.until);
+    }
+    if (candidate.evict.length === 0) out.loads.push({ entry: candidate.entry, ...candidate.fit });
+    else if (candidate.evict.some((o) => o.obstacle.kind === 'evict')) out.reserve.push(candidate.entry);
+  }
+  return out;
+}
+
+/**
+ * The order candidates are considered in. group: models that already evicted for their
+ * load first, then by oldest demand. fifo: only the model the oldest demand of all wants,
+ * and only while it is not resident (strict arrival order, head-of-line blocking).
+ */
+function inTurn(input: PlanInput, candidates: Candidate[]): Candidate[] {
+  const bySeq = (a: ModelEntry, b: ModelEntry) => (demandOf(a)?.seq ?? Infinity) - (demandOf(b)?.seq ?? Infinity);
+  if (input.config.policy === 'fifo') {
+    const head = input.models.filter((e) => demandOf(e)).sort(bySeq)[0];
+    return candidates.filter((c) => c.entry === head);
+  }
+  return [...candidates].sort((a, b) => Number(b.entry.reserved) - Number(a.entry.reserved) || bySeq(a.entry, b.entry));
+}
+
+/** The best layer count that fits once `evicted` are gone; undefined if none does. */
+function fitLayers(input: PlanInput, entry: ModelEntry, evicted: readonly ModelEntry[]): Candidate['fit'] | undefined {
+  const free = (pool: PoolName) =>
+    input.budget(pool) - usedIn(input.models, pool) + usedIn(evicted, pool);
+  for (const gpuLayers of layerChoices(entry.info.memory, entry.info.gpuLayers)) {
+    const bytes = estimateAt(entry, gpuLayers);
+    if (fitsIn(bytes, free)) return { gpuLayers, bytes };
+  }
+  return undefined;
+}
+
+export function usedIn(models: readonly ModelEntry[], pool: PoolName): number {
+  return models.reduce((sum, e) => sum + (heldBytes(e)[pool] ?? 0), 0);
+}

@@ -1,0 +1,351 @@
+import { measuredPools } from './footprint.js';
+import { canCoReside, demandOf, newEntry, type ModelEntry } from './model-entry.js';
+import { plan, type LoadDecision } from './planner.js';
+import { snapshotOf, type SchedulerCounters, type SchedulerSnapshot } from './snapshot.js';
+import type { Clock, Effects, MeasuredBytes, ModelInfo, PoolName, RejectCode, SchedulerConfig } from './types.js';
+
+export interface SchedulerOptions {
+  readonly config: SchedulerConfig;
+  readonly clock: Clock;
+  readonly effects: Effects;
+}
+
+/**
+ * The residency core: the one owner of queues, ledger and model states. Every method is
+ * an event; each runs to completion, emits its decisions through `effects`, and never
+ * waits. Events about a model in a state where they cannot apply are stale and ignored.
+ */
+export class Scheduler {
+  readonly #config: SchedulerConfig;
+  readonly #clock: Clock;
+  readonly #effects: Effects;
+  readonly #models = new Map<string, ModelEntry>();
+  readonly #budgets = new Map<PoolName, number>();
+  /** Queued or granted request ids, to their model. */
+  readonly #requests = new Map<string, ModelEntry>();
+  #seq = 0;
+  #lastArrival: string | undefined;
+  #draining = new Set<ModelEntry>();
+  #planWakeAt: number | undefined;
+  #inEvent = false;
+  readonly #counters: SchedulerCounters = {
+    loads: 0, loadFailures: 0, loadTimeouts: 0, cancelledLoads: 0, evictions: 0, unloads: 0,
+    grants: 0, rejections: 0, reloadsAvoided: 0,
+  };
+
+  constructor(options: SchedulerOptions) {
+    this.#config = options.config;
+    this.#clock = options.clock;
+    this.#effects = options.effects;
+  }
+
+  /** Adds a model, or updates one: a new footprint or layer preference applies from its next load. */
+  registerModel(info: ModelInfo): void {
+    if (!(Number.isInteger(info.maxParallel) && info.maxParallel >= 1)) throw new RangeError(`${info.name}: maxParallel must be an integer >= 1`);
+    this.#event(() => {
+      const entry = this.#models.get(info.name);
+      if (!entry) {
+        this.#models.set(info.name, newEntry(info, this.#now()));
+      } else {
+        if (JSON.stringify(entry.info.memory) !== JSON.stringify(info.memory)) entry.lastMeasured = undefined;
+        entry.info = info;
+      }
+    });
+  }
+
+  /** Bytes models may use in `pool`; a pool without a budget has none (no GPU: no GPU pool). */
+  setBudget(pool: PoolName, bytes: number): void {
+    this.#event(() => void this.#budgets.set(pool, bytes));
+  }
+
+  /** A request wants `model` resident and a slot; answered later by exactly one grant or reject. */
+  request(req: { id: string; model: string }): void {
+    this.#event(() => {
+      if (this.#requests.has(req.id)) throw new Error(`request id ${req.id} is already queued or granted`);
+      const entry = this.#models.get(req.model);
+      if (!entry) return this.#reject(req.id, 'UNAVAILABLE', `model ${req.model} is not registered`);
+      const full = entry.queue.length >= this.#config.maxQueuePerModel ? `the queue for ${req.model} is full`
+        : this.#queuedTotal() >= this.#config.maxQueueTotal ? 'the request queue is full' : undefined;
+      if (full) return this.#reject(req.id, 'QUEUE_FULL', full, this.#retryAfterS(entry));
+      entry.queue.push({ id: req.id, seq: ++this.#seq, arrivedAt: this.#now(), prevModel: this.#lastArrival });
+      this.#lastArrival = req.model;
+      this.#requests.set(req.id, entry);
+    });
+  }
+
+  /** The waiter went away: dequeued, or released like `serveDone` if it was granted. Unknown ids are ignored. */
+  cancel(id: string): void {
+    this.#event(() => {
+      const entry = this.#requests.get(id);
+      if (!entry) return;
+      this.#requests.delete(id);
+      if (entry.inFlight.delete(id)) return void (entry.lastUsedAt = this.#now());
+      entry.queue.splice(entry.queue.findIndex((w) => w.id === id), 1);
+      this.#afterDemandLoss(entry);
+    });
+  }
+
+  /** A granted request finished with the model. */
+  serveDone(id: string): void {
+    this.#event(() => {
+      const entry = this.#requests.get(id);
+      if (!entry?.inFlight.delete(id)) return;
+      this.#requests.delete(id);
+      entry.lastUsedAt = this.#now();
+    });
+  }
+
+  /** The model is ready; a measurement replaces the estimate in the ledger. */
+  loadDone(model: string, result: { measuredBytes?: MeasuredBytes } = {}): void {
+    this.#event(() => {
+      const entry = this.#entry(model);
+      const r = entry.residency;
+      if (entry.state !== 'loading' || !r) return;
+      if (result.measuredBytes) {
+        r.measured = measuredPools(entry.info.memory, result.measuredBytes);
+        entry.lastMeasured = { gpuLayers: r.gpuLayers, bytes: r.measured };
+      }
+      r.readyAt = this.#now();
+      r.cancelled = false;
+      patch(entry, { state: 'ready', deadline: undefined, adminLoad: undefined, lastUsedAt: this.#now(), lastError: undefined });
+    });
+  }
+
+  /** The load ended without a model (also how a cancelled load is confirmed): its memory is free. */
+  loadFailed(model: string, message: string): void {
+    this.#event(() => {
+      const entry = this.#entry(model);
+      if (entry.state !== 'loading') return;
+      const cancelled = entry.residency?.cancelled;
+      this.#release(entry);
+      if (cancelled) return; // waiters queued since the cancel wait for a fresh load
+      this.#counters.loadFailures++;
+      this.#failDemand(entry, 'LOAD_FAILED', `loading ${model} failed: ${message}`);
+    });
+  }
+
+  /** The model's memory is released: after `startUnload`, or on its own (process exit, runtime eviction). */
+  unloadDone(model: string): void {
+    this.#event(() => {
+      const entry = this.#entry(model);
+      if (entry.state !== 'unloading' && entry.state !== 'ready') return;
+      for (const id of entry.inFlight) this.#requests.delete(id);
+      entry.inFlight.clear();
+      this.#release(entry);
+    });
+  }
+
+  /** The model is still resident: it stays counted, can serve, and is not evicted again for unloadTimeoutMs. */
+  unloadFailed(model: string, message: string): void {
+    this.#event(() => {
+      const entry = this.#entry(model);
+      if (entry.state === 'unloading') this.#keepResident(entry, `unloading ${model} failed: ${message}`);
+    });
+  }
+
+  /** Time passed: load, cancel and unload deadlines; holds that ended are re-planned. */
+  tick(): void {
+    this.#event(() => {
+      const now = this.#now();
+      for (const entry of this.#models.values()) {
+        if (entry.deadline === undefined || now < entry.deadline) continue;
+        if (entry.state === 'unloading') this.#keepResident(entry, `unloading ${entry.info.name} timed out`);
+        else if (entry.residency?.cancelled) this.#startUnload(entry); // the cancel never confirmed
+        else this.#timeOutLoad(entry);
+      }
+    });
+  }
+
+  /** Load and keep resident without a waiter (preload); not cancelled when waiters leave. */
+  adminLoad(model: string): void {
+    this.#event(() => {
+      const entry = this.#entry(model);
+      entry.unloadWanted = false;
+      if (entry.state !== 'ready') entry.adminLoad ??= { seq: ++this.#seq, at: this.#now() };
+    });
+  }
+
+  /** Unload once nothing is queued or in flight; a load nobody else waits for is cancelled. */
+  adminUnload(model: string): void {
+    this.#event(() => {
+      const entry = this.#entry(model);
+      entry.adminLoad = undefined;
+      entry.unloadWanted = entry.state === 'ready' || entry.state === 'loading';
+      this.#afterDemandLoss(entry);
+    });
+  }
+
+  /** When the shell should call `tick` next, or undefined when no time-based decision is pending. */
+  nextWakeAt(): number | undefined {
+    const deadlines = [...this.#models.values()].map((e) => e.deadline).filter((t) => t !== undefined);
+    if (this.#planWakeAt !== undefined) deadlines.push(this.#planWakeAt);
+    return deadlines.length ? Math.min(...deadlines) : undefined;
+  }
+
+  snapshot(): SchedulerSnapshot {
+    return snapshotOf({
+      now: this.#now(), policy: this.#config.policy, models: [...this.#models.values()],
+      budgetedPools: this.#budgets.keys(), budget: (pool) => this.#budget(pool), counters: this.#counters,
+    });
+  }
+
+  #event(apply: () => void): void {
+    if (this.#inEvent) throw new Error('Scheduler events must not be fed back from inside an effect; queue them');
+    this.#inEvent = true;
+    try {
+      apply();
+      this.#pump();
+    } finally {
+      this.#inEvent = false;
+    }
+  }
+
+  /** Grants what can be served and applies plans until nothing changes. */
+  #pump(): void {
+    do {
+      for (const entry of this.#models.values()) {
+        if (entry.unloadWanted && entry.state === 'ready' && !entry.inFlight.size && !entry.queue.length) {
+          this.#counters.unloads++;
+          this.#startUnload(entry);
+        }
+      }
+      this.#grantAll();
+    } while (this.#applyPlan());
+  }
+
+  #applyPlan(): boolean {
+    const p = plan({ models: [...this.#models.values()], budget: (pool) => this.#budget(pool), config: this.#config, now: this.#now() });
+    for (const entry of p.unfit) this.#failDemand(entry, 'DOES_NOT_FIT', `${entry.info.name} does not fit in memory beside the pinned models`);
+    for (const entry of p.evictions) {
+      this.#counters.evictions++;
+      this.#startUnload(entry);
+    }
+    for (const decision of p.loads) this.#startLoad(decision);
+    for (const entry of p.reserve) entry.reserved = true;
+    const drainingChanged = p.draining.size !== this.#draining.size || [...p.draining].some((e) => !this.#draining.has(e));
+    this.#draining = p.draining;
+    this.#planWakeAt = p.wakeAt;
+    return drainingChanged || p.unfit.length + p.evictions.length + p.loads.length > 0;
+  }
+
+  /** group: every ready model serves its own queue; fifo: strictly in arrival order. */
+  #grantAll(): void {
+    const grantable = (e: ModelEntry) => e.state === 'ready' && e.inFlight.size < e.info.maxParallel && !this.#draining.has(e);
+    if (this.#config.policy === 'group') {
+      for (const entry of this.#models.values()) while (entry.queue.length && grantable(entry)) this.#grant(entry);
+      return;
+    }
+    for (;;) {
+      const head = [...this.#models.values()].filter((e) => e.queue.length)
+        .sort((a, b) => a.queue[0].seq - b.queue[0].seq)[0];
+      if (!head || !grantable(head)) return;
+      this.#grant(head);
+    }
+  }
+
+  #grant(entry: ModelEntry): void {
+    const waiter = entry.queue.shift();
+    const r = entry.residency;
+    if (!waiter || !r) return;
+    const now = this.#now();
+    const readyAt = r.readyAt ?? now;
+    const loadMs = readyAt > waiter.arrivedAt ? readyAt - Math.max(waiter.arrivedAt, r.startedAt) : 0;
+    const prev = waiter.prevModel === undefined ? undefined : this.#models.get(waiter.prevModel);
+    if (r.grants > 0 && prev && prev !== entry && !canCoReside(prev, entry, (pool) => this.#budget(pool))) this.#counters.reloadsAvoided++;
+    r.grants++;
+    this.#counters.grants++;
+    entry.inFlight.add(waiter.id);
+    entry.lastUsedAt = now;
+    this.#effects.grant(waiter.id, entry.info.name, { queueMs: now - waiter.arrivedAt, loadMs });
+  }
+
+  #startLoad({ entry, gpuLayers, bytes }: LoadDecision): void {
+    const now = this.#now();
+    entry.residency = { gpuLayers, estimated: bytes, measured: undefined, startedAt: now, readyAt: undefined, cancelled: false, grants: 0 };
+    patch(entry, { state: 'loading', deadline: now + this.#config.loadTimeoutMs, reserved: false });
+    this.#counters.loads++;
+    this.#effects.startLoad(entry.info.name, { gpuLayers });
+  }
+
+  #startUnload(entry: ModelEntry): void {
+    patch(entry, { state: 'unloading', deadline: this.#now() + this.#config.unloadTimeoutMs, unloadWanted: false });
+    this.#effects.startUnload(entry.info.name);
+  }
+
+  #timeOutLoad(entry: ModelEntry): void {
+    this.#counters.loadTimeouts++;
+    const seconds = Math.round(this.#config.loadTimeoutMs / 1000);
+    this.#failDemand(entry, 'LOAD_TIMEOUT', `loading ${entry.info.name} took longer than ${seconds}s`);
+  }
+
+  /** Nobody waits for this model any more: drop its turn, cancel a load in progress. */
+  #afterDemandLoss(entry: ModelEntry): void {
+    if (demandOf(entry)) return;
+    entry.reserved = false;
+    const r = entry.residency;
+    if (entry.state !== 'loading' || !r || r.cancelled) return;
+    r.cancelled = true;
+    entry.deadline = this.#now() + this.#config.unloadTimeoutMs;
+    this.#counters.cancelledLoads++;
+    this.#effects.cancelLoad(entry.info.name);
+  }
+
+  /** Rejects every waiter and drops an admin load, remembering why. */
+  #failDemand(entry: ModelEntry, code: RejectCode, message: string): void {
+    entry.lastError = message;
+    entry.adminLoad = undefined;
+    for (const waiter of entry.queue.splice(0)) {
+      this.#requests.delete(waiter.id);
+      this.#reject(waiter.id, code, message);
+    }
+    this.#afterDemandLoss(entry);
+  }
+
+  #release(entry: ModelEntry): void {
+    patch(entry, { state: 'unloaded', residency: undefined, deadline: undefined, unloadWanted: false });
+  }
+
+  #keepResident(entry: ModelEntry, message: string): void {
+    const now = this.#now();
+    const r = entry.residency;
+    if (r) {
+      r.readyAt ??= now; // a cancelled load whose unload failed: assume it did load
+      r.cancelled = false;
+    }
+    patch(entry, { state: 'ready', deadline: undefined, lastError: message, unloadRetryAt: now + this.#config.unloadTimeoutMs });
+  }
+
+  #reject(id: string, code: RejectCode, message: string, retryAfterS?: number): void {
+    this.#counters.rejections++;
+    this.#effects.reject(id, retryAfterS === undefined ? { code, message } : { code, message, retryAfterS });
+  }
+
+  /** A full queue frees up after about one hold period, plus a load when the model is cold. */
+  #retryAfterS(entry: ModelEntry): number {
+    const coldMs = entry.state === 'ready' ? 0 : entry.info.reloadCostMs;
+    return Math.max(1, Math.ceil((this.#config.maxHoldMs + coldMs) / 1000));
+  }
+
+  #queuedTotal(): number {
+    return [...this.#models.values()].reduce((n, e) => n + e.queue.length, 0);
+  }
+
+  #budget(pool: PoolName): number {
+    return this.#budgets.get(pool) ?? 0;
+  }
+
+  #entry(model: string): ModelEntry {
+    const entry = this.#models.get(model);
+    if (!entry) throw new Error(`unknown model ${model}: register it first`);
+    return entry;
+  }
+
+  #now(): number {
+    return this.#clock.now();
+  }
+}
+
+/** Object.assign, but type-checked against the entry's fields. */
+function patch(entry: ModelEntry, fields: Partial<ModelEntry>): void {
+  Object.assign(entry, fields);
+}

@@ -1,0 +1,115 @@
+import { RAM_POOL } from './footprint.js';
+import { demandOf, footprintOf, heldBytes, type ModelEntry, type ModelState } from './model-entry.js';
+import { usedIn } from './planner.js';
+import type { PoolBytes, PoolName, SchedulingPolicy } from './types.js';
+
+/** A read-only picture of the scheduler for `/warmgate/status`; plain data, safe to serialise. */
+
+export interface SchedulerCounters {
+  /** `startLoad` calls. */
+  loads: number;
+  /** Loads that ended in `loadFailed` (cancelled loads excluded). */
+  loadFailures: number;
+  loadTimeouts: number;
+  /** `cancelLoad` calls: every waiter left, an admin unload, or a timeout. */
+  cancelledLoads: number;
+  /** Idle models unloaded to make room for another. */
+  evictions: number;
+  /** Unloads asked for by `adminUnload`. */
+  unloads: number;
+  grants: number;
+  rejections: number;
+  /**
+   * Grants that a strict per-request FIFO would have loaded for and this schedule did not:
+   * the request queued just before this one wanted a model that cannot share memory with
+   * this one, and this grant is not the first of the model's residency (the first paid for
+   * the load). Always 0 under policy fifo with models that cannot co-reside.
+   */
+  reloadsAvoided: number;
+}
+
+export interface ModelSnapshot {
+  readonly name: string;
+  readonly state: ModelState;
+  readonly pinned: boolean;
+  /** Of the current residency; undefined when unloaded or CPU-only. */
+  readonly gpuLayers: number | undefined;
+  /** The estimate the current residency was admitted with, or the next load's when unloaded. */
+  readonly estimatedBytes: PoolBytes;
+  /** Measured after the current residency's load; undefined before. */
+  readonly measuredBytes: PoolBytes | undefined;
+  /** What the ledger counts for this model now. */
+  readonly heldBytes: PoolBytes;
+  readonly queued: number;
+  readonly inFlight: number;
+  readonly maxParallel: number;
+  /** Age of the oldest demand: waiter or admin load. */
+  readonly oldestWaitMs: number | undefined;
+  readonly adminLoad: boolean;
+  readonly unloadWanted: boolean;
+  readonly lastError: string | undefined;
+}
+
+export interface PoolSnapshot {
+  readonly name: PoolName;
+  readonly budget: number;
+  readonly used: number;
+  /** The model loading in this pool (at most one). */
+  readonly loading: string | undefined;
+}
+
+export interface SchedulerSnapshot {
+  readonly now: number;
+  readonly policy: SchedulingPolicy;
+  readonly models: readonly ModelSnapshot[];
+  readonly pools: readonly PoolSnapshot[];
+  readonly loading: readonly string[];
+  readonly counters: Readonly<SchedulerCounters>;
+}
+
+export function snapshotOf(input: {
+  now: number;
+  policy: SchedulingPolicy;
+  models: readonly ModelEntry[];
+  budgetedPools: Iterable<PoolName>;
+  budget: (pool: PoolName) => number;
+  counters: SchedulerCounters;
+}): SchedulerSnapshot {
+  const { now, models } = input;
+  const loading = models.filter((e) => e.state === 'loading');
+  const gpuPools = models.flatMap((e) => (e.info.memory.gpu ? [e.info.memory.gpu.pool] : []));
+  const pools = [...new Set([RAM_POOL, ...input.budgetedPools, ...gpuPools])];
+  return {
+    now,
+    policy: input.policy,
+    models: models.map((e) => modelSnapshot(e, now)),
+    pools: pools.map((name) => ({
+      name,
+      budget: input.budget(name),
+      used: usedIn(models, name),
+      loading: loading.find((e) => (heldBytes(e)[name] ?? 0) > 0)?.info.name,
+    })),
+    loading: loading.map((e) => e.info.name),
+    counters: { ...input.counters },
+  };
+}
+
+function modelSnapshot(e: ModelEntry, now: number): ModelSnapshot {
+  const demand = demandOf(e);
+  return {
+    name: e.info.name,
+    state: e.state,
+    pinned: e.info.pinned,
+    gpuLayers: e.residency?.gpuLayers,
+    estimatedBytes: e.residency?.estimated ?? footprintOf(e),
+    measuredBytes: e.residency?.measured,
+    heldBytes: heldBytes(e),
+    queued: e.queue.length,
+    inFlight: e.inFlight.size,
+    maxParallel: e.info.maxParallel,
+    oldestWaitMs: demand ? now - demand.at : undefined,
+    adminLoad: e.adminLoad !== undefined,
+    unloadWanted: e.unloadWanted,
+    lastError: e.lastError,
+  };
+}

@@ -1,0 +1,108 @@
+import type { ErrorCode } from '../errors.js';
+
+/**
+ * The vocabulary the scheduler core shares with its shell (src/residency/). Plain data
+ * only: the shell fills these from config and GGUF estimates, the core never does I/O.
+ */
+
+/** A memory pool: `'ram'`, or a GPU's VRAM under any name the shell picks (`'gpu0'`). */
+export type PoolName = string;
+
+/** Bytes per pool; a pool that is absent holds nothing. */
+export type PoolBytes = Readonly<Record<PoolName, number>>;
+
+/**
+ * What loading a model costs, as data the shell can fill from a GGUF estimate.
+ * Offloading `n` of `layers` layers moves `n * offloadableBytes / layers` from RAM to the
+ * GPU pool and adds `overheadBytes` there (KV cache and compute buffers on the device).
+ */
+export interface GpuFootprint {
+  readonly pool: PoolName;
+  /** Offloadable layers (llama.cpp's `-ngl` counts these; includes the output layer). */
+  readonly layers: number;
+  /** Bytes that move from RAM to the GPU when every layer is offloaded. */
+  readonly offloadableBytes: number;
+  /** Extra GPU bytes as soon as one layer is offloaded. */
+  readonly overheadBytes: number;
+}
+
+export interface Footprint {
+  /** Everything in RAM: weights + KV cache for the pinned context and slots + buffers. */
+  readonly totalBytes: number;
+  /** Absent: a CPU-only model, counted entirely in `'ram'`. */
+  readonly gpu?: GpuFootprint;
+}
+
+/** `'auto'`: as many layers as fit; a number: exactly that many (clamped to `layers`). */
+export type GpuLayers = 'auto' | number;
+
+export interface ModelInfo {
+  readonly name: string;
+  /** Never evicted to make room (an admin unload still unloads it). */
+  readonly pinned: boolean;
+  /** Requests served at once; more wait in the queue. At least 1. */
+  readonly maxParallel: number;
+  /** Estimated load time; idle models that are cheap to reload are evicted first. */
+  readonly reloadCostMs: number;
+  readonly memory: Footprint;
+  readonly gpuLayers: GpuLayers;
+}
+
+export type SchedulingPolicy = 'group' | 'fifo';
+
+export interface SchedulerConfig {
+  /** `group`: serve per model and swap once per burst; `fifo`: strict arrival order (baseline). */
+  readonly policy: SchedulingPolicy;
+  /** Longest a waiter is held back while another model's queue is served (group). */
+  readonly maxHoldMs: number;
+  readonly maxQueuePerModel: number;
+  readonly maxQueueTotal: number;
+  readonly loadTimeoutMs: number;
+  /** Also the wait for a cancelled load to end, and the back-off before retrying a failed unload. */
+  readonly unloadTimeoutMs: number;
+}
+
+export interface Clock {
+  /** Milliseconds; only differences matter. */
+  now(): number;
+}
+
+export type RejectCode = Extract<ErrorCode, 'QUEUE_FULL' | 'LOAD_FAILED' | 'DOES_NOT_FIT' | 'LOAD_TIMEOUT' | 'UNAVAILABLE'>;
+
+export interface Rejection {
+  readonly code: RejectCode;
+  readonly message: string;
+  readonly retryAfterS?: number;
+}
+
+export interface GrantInfo {
+  /** From `request` to `grant`. */
+  readonly queueMs: number;
+  /** Part of the wait spent on this model's load (0 when it was already warm). */
+  readonly loadMs: number;
+}
+
+/** `gpuLayers` is undefined for a CPU-only model (no GPU footprint): the backend's default. */
+export interface LoadOptions {
+  readonly gpuLayers: number | undefined;
+}
+
+/** What the shell measured after a load (process RSS, VRAM). */
+export interface MeasuredBytes {
+  readonly ram: number;
+  readonly gpu: number;
+}
+
+/**
+ * Decisions, carried out by the shell. Each call must return without feeding events back
+ * synchronously: the shell queues the outcome and reports it later as one event
+ * (`startLoad` -> loadDone | loadFailed; `cancelLoad` -> loadFailed, or loadDone if the load
+ * won the race; `startUnload` -> unloadDone | unloadFailed).
+ */
+export interface Effects {
+  startLoad(model: string, options: LoadOptions): void;
+  cancelLoad(model: string): void;
+  startUnload(model: string): void;
+  grant(requestId: string, model: string, info: GrantInfo): void;
+  reject(requestId: string, rejection: Rejection): void;
+}

@@ -1,0 +1,23 @@
+import type { ConfigInput } from '../../src/config/schema.js';
+import { validateConfig } from '../../src/config/load.js';
+import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
+import { createLogger } from '../../src/telemetry/logger.js';
+
+/** A gateway on a free loopback port with the given config; logs silenced unless WARMGATE_TEST_LOG is set. */
+export async function testGateway(config: ConfigInput): Promise<RunningGateway> {
+  const parsed = validateConfig({ ...config, server: { ...config.server, host: '127.0.0.1', port: 0 } }, 'test');
+  return startGateway(parsed, createLogger(process.env.WARMGATE_TEST_LOG ?? 'silent'));
+}
+
+/** POSTs JSON and returns status, headers and the parsed body (or text when not JSON). */
+export async function postJson(url: string, body: unknown, init: RequestInit = {}): Promise<{ status: number; headers: Headers; body: any }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body), ...init });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // keep the text
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
