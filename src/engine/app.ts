@@ -5,9 +5,8 @@
  */
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
-import { toErrorBody } from './api-error.js';
 import type { Engine } from './engine.js';
-import type { WorkerEnv } from './route-kit.js';
+import { reportFailure, type WorkerEnv } from './route-kit.js';
 import { nativeRoutes } from './routes-native.js';
 import { openAiRoutes } from './routes-openai.js';
 
@@ -22,6 +21,7 @@ export function createWorkerApp(engine: () => Engine | undefined, log: Logger): 
     const ready = engine();
     if (!ready) return c.json(loading, 503);
     c.set('engine', ready);
+    c.set('log', log);
     await next();
   });
 
@@ -31,9 +31,7 @@ export function createWorkerApp(engine: () => Engine | undefined, log: Logger): 
   app.notFound((c) => c.json(notFound, 404));
 
   app.onError((err, c) => {
-    const body = toErrorBody(err);
-    // A client that went away aborted its own generation: nothing to report.
-    if (body.error.code >= 500 && !c.req.raw.signal.aborted) log.error({ err, path: c.req.path }, 'request failed');
+    const body = reportFailure(c, err);
     return c.json(body, body.error.code as 500);
   });
 

@@ -123,8 +123,9 @@ export class Engine {
     return addSpecial && bos !== null && this.#model.tokens.shouldPrependBosToken && tokens[0] !== bos ? [bos, ...tokens] : tokens;
   }
 
-  detokenize(tokens: readonly Token[]): string {
-    return this.#model.detokenize(tokens, true);
+  /** `after`: tokens that precede `tokens` in the text (they decide leading spaces). */
+  detokenize(tokens: readonly Token[], after: readonly Token[] = []): string {
+    return this.#model.detokenize(tokens, true, after);
   }
 
   /** Aborts generations in flight and queued, then frees the context, the model and the backend. */

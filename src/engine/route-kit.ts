@@ -5,14 +5,15 @@
  */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import type { Logger } from 'pino';
 import { WarmgateError } from '../errors.js';
-import { toErrorBody } from './api-error.js';
+import { toErrorBody, type ErrorBody } from './api-error.js';
 import type { Embedder } from './embedder.js';
 import type { Engine } from './engine.js';
 import type { Generator } from './generator.js';
 
 export interface WorkerEnv {
-  Variables: { engine: Engine };
+  Variables: { engine: Engine; log: Logger };
 }
 
 export type WorkerContext = Context<WorkerEnv>;
@@ -38,6 +39,18 @@ export function clientSignal(c: WorkerContext): AbortSignal {
   return c.req.raw.signal;
 }
 
+/**
+ * The error body for a failed request, logged: unexpected failures (500) as errors, and a
+ * client that disconnected (its generation was aborted and its slot freed) as info.
+ */
+export function reportFailure(c: WorkerContext, err: unknown): ErrorBody {
+  const body = toErrorBody(err);
+  const log = c.get('log');
+  if (clientSignal(c).aborted) log.info({ path: c.req.path }, 'client disconnected: generation aborted');
+  else if (body.error.code === 500) log.error({ err, path: c.req.path }, 'request failed');
+  return body;
+}
+
 /** Queues one `data:` event; events reach the client in the order they were emitted. */
 export type Emit = (event: object | string) => void;
 
@@ -56,7 +69,8 @@ export function streamEvents(c: WorkerContext, produce: (emit: Emit) => Promise<
     try {
       await produce(emit);
     } catch (err) {
-      if (!clientSignal(c).aborted) emit(toErrorBody(err));
+      const body = reportFailure(c, err);
+      if (!clientSignal(c).aborted) emit(body);
     }
     await written;
   });

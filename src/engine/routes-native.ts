@@ -65,7 +65,9 @@ export function nativeRoutes(): Hono<WorkerEnv> {
     const params = toGenerationParams(body, body.n_predict ?? body.max_tokens, c.get('engine').info.contextSize);
     if (!body.stream) return c.json(completionReply(c, await generator.complete(tokens, params, undefined, clientSignal(c))));
     return streamEvents(c, async (emit) => {
-      const onText = (content: string) => emit({ index: 0, content, tokens: [], stop: false });
+      const onText = (content: string) => {
+        if (content !== '') emit({ index: 0, content, tokens: [], stop: false });
+      };
       emit(completionReply(c, await generator.complete(tokens, params, onText, clientSignal(c)), ''));
     });
   });
@@ -81,7 +83,9 @@ export function nativeRoutes(): Hono<WorkerEnv> {
     const body = await readBody(c, TokenizeBody);
     const engine = c.get('engine');
     const tokens = engine.tokenize(body.content, body.add_special);
-    return c.json({ tokens: body.with_pieces ? tokens.map((id) => ({ id, piece: engine.detokenize([id]) })) : tokens });
+    if (!body.with_pieces) return c.json({ tokens });
+    // Each piece is detokenized after its predecessor, so leading spaces survive.
+    return c.json({ tokens: tokens.map((id, i) => ({ id, piece: engine.detokenize([id], tokens.slice(0, i)) })) });
   });
 
   app.post('/detokenize', async (c) => {

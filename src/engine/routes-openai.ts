@@ -154,7 +154,9 @@ async function respond(
   return streamEvents(c, async (emit) => {
     const chunk = (choices: object[], extra: object = {}) => emit({ ...head, object: flavour.chunkObject, choices, ...extra });
     if (flavour.opening) chunk([flavour.opening]);
-    const r = await run((text) => chunk([flavour.choice(text, null, true)]));
+    const r = await run((text) => {
+      if (text !== '') chunk([flavour.choice(text, null, true)]);
+    });
     const timings = llamaTimings(r.stats);
     chunk([flavour.choice('', finishReason(r), true)], { timings });
     if (body.stream_options?.include_usage) chunk([], { usage: openAiUsage(r.stats), timings });

@@ -53,6 +53,13 @@ const server = serve(
   (info) => announce({ event: 'listening', port: info.port }),
 ) as Server; // serve() builds a plain node:http server unless told otherwise
 server.on('error', (err) => die(err, 'HTTP server failed'));
+// close() drops only the keep-alive connections idle at that moment; once closing, drop
+// each of the others as soon as its reply has gone out.
+server.on('request', (_req, res) =>
+  res.once('finish', () => {
+    if (closing) setImmediate(() => server.closeIdleConnections());
+  }),
+);
 
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
 process.once('SIGINT', () => void shutdown('SIGINT'));

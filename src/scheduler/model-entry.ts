@@ -1,4 +1,4 @@
-import { bytesAt, preferredLayers } from './footprint.js';
+import { bytesAt, layerChoices, preferredLayers } from './footprint.js';
 import type { ModelInfo, PoolBytes, PoolName } from './types.js';
 
 /**
@@ -10,11 +10,17 @@ export type ModelState = 'unloaded' | 'loading' | 'ready' | 'unloading';
 
 export interface Waiter {
   readonly id: string;
+  readonly model: string;
   /** Global arrival order, shared with admin loads. */
   readonly seq: number;
   readonly arrivedAt: number;
-  /** Model of the request queued just before this one (for the reloads-avoided counter). */
-  readonly prevModel: string | undefined;
+  /**
+   * The request queued just before this one, for the reloads-avoided counter. Cleared when
+   * this waiter leaves the queue, so the chain never outgrows the queue.
+   */
+  prev: Waiter | undefined;
+  /** Left without being granted (cancelled or rejected). */
+  dropped: boolean;
 }
 
 /** A demand to have the model resident: its oldest waiter, or an admin load. */
@@ -88,9 +94,13 @@ export function demandOf(entry: ModelEntry): Demand | undefined {
   return admin && admin.seq < head.seq ? admin : { seq: head.seq, at: head.arrivedAt };
 }
 
-/** Whether both models fit side by side in every pool they share (ignoring everything else). */
-export function canCoReside(a: ModelEntry, b: ModelEntry, budget: (pool: PoolName) => number): boolean {
-  const fa = footprintOf(a);
-  const fb = footprintOf(b);
-  return Object.keys(fa).every((pool) => (fa[pool] ?? 0) + (fb[pool] ?? 0) <= budget(pool));
+/**
+ * Whether `other` could be resident beside the resident `entry`: at its held bytes if it is
+ * resident too, else at any layer count it may load with.
+ */
+export function canCoReside(entry: ModelEntry, other: ModelEntry, budget: (pool: PoolName) => number): boolean {
+  const held = heldBytes(entry);
+  const beside = (bytes: PoolBytes) => Object.keys(bytes).every((pool) => (bytes[pool] ?? 0) + (held[pool] ?? 0) <= budget(pool));
+  if (other.residency) return beside(heldBytes(other));
+  return layerChoices(other.info.memory, other.info.gpuLayers).some((layers) => beside(estimateAt(other, layers)));
 }

@@ -1,5 +1,5 @@
 import { measuredPools } from './footprint.js';
-import { canCoReside, demandOf, newEntry, type ModelEntry } from './model-entry.js';
+import { canCoReside, demandOf, newEntry, type ModelEntry, type Waiter } from './model-entry.js';
 import { plan, type LoadDecision } from './planner.js';
 import { snapshotOf, type SchedulerCounters, type SchedulerSnapshot } from './snapshot.js';
 import type { Clock, Effects, MeasuredBytes, ModelInfo, PoolName, RejectCode, SchedulerConfig } from './types.js';
@@ -24,7 +24,7 @@ export class Scheduler {
   /** Queued or granted request ids, to their model. */
   readonly #requests = new Map<string, ModelEntry>();
   #seq = 0;
-  #lastArrival: string | undefined;
+  #lastWaiter: Waiter | undefined;
   #draining = new Set<ModelEntry>();
   #planWakeAt: number | undefined;
   #inEvent = false;
@@ -67,8 +67,9 @@ export class Scheduler {
       const full = entry.queue.length >= this.#config.maxQueuePerModel ? `the queue for ${req.model} is full`
         : this.#queuedTotal() >= this.#config.maxQueueTotal ? 'the request queue is full' : undefined;
       if (full) return this.#reject(req.id, 'QUEUE_FULL', full, this.#retryAfterS(entry));
-      entry.queue.push({ id: req.id, seq: ++this.#seq, arrivedAt: this.#now(), prevModel: this.#lastArrival });
-      this.#lastArrival = req.model;
+      const waiter = { id: req.id, model: req.model, seq: ++this.#seq, arrivedAt: this.#now(), prev: this.#lastWaiter, dropped: false };
+      entry.queue.push(waiter);
+      this.#lastWaiter = waiter;
       this.#requests.set(req.id, entry);
     });
   }
@@ -80,7 +81,8 @@ export class Scheduler {
       if (!entry) return;
       this.#requests.delete(id);
       if (entry.inFlight.delete(id)) return void (entry.lastUsedAt = this.#now());
-      entry.queue.splice(entry.queue.findIndex((w) => w.id === id), 1);
+      const [waiter] = entry.queue.splice(entry.queue.findIndex((w) => w.id === id), 1);
+      drop(waiter);
       this.#afterDemandLoss(entry);
     });
   }
@@ -200,17 +202,26 @@ export class Scheduler {
     }
   }
 
-  /** Grants what can be served and applies plans until nothing changes. */
+  /**
+   * Plans, then grants, until neither changes anything. Planning first lets a hold that
+   * ended (time passed) take effect before a freed slot is handed out again.
+   */
   #pump(): void {
-    do {
-      for (const entry of this.#models.values()) {
-        if (entry.unloadWanted && entry.state === 'ready' && !entry.inFlight.size && !entry.queue.length) {
-          this.#counters.unloads++;
-          this.#startUnload(entry);
-        }
-      }
-      this.#grantAll();
-    } while (this.#applyPlan());
+    for (let changed = true; changed;) {
+      changed = this.#unloadWanted();
+      changed = this.#applyPlan() || changed;
+      changed = this.#grantAll() || changed;
+    }
+  }
+
+  /** Admin unloads whose model went idle. */
+  #unloadWanted(): boolean {
+    const due = [...this.#models.values()].filter((e) => e.unloadWanted && e.state === 'ready' && !e.inFlight.size && !e.queue.length);
+    for (const entry of due) {
+      this.#counters.unloads++;
+      this.#startUnload(entry);
+    }
+    return due.length > 0;
   }
 
   #applyPlan(): boolean {
@@ -229,18 +240,20 @@ export class Scheduler {
   }
 
   /** group: every ready model serves its own queue; fifo: strictly in arrival order. */
-  #grantAll(): void {
+  #grantAll(): boolean {
     const grantable = (e: ModelEntry) => e.state === 'ready' && e.inFlight.size < e.info.maxParallel && !this.#draining.has(e);
+    const before = this.#counters.grants;
     if (this.#config.policy === 'group') {
       for (const entry of this.#models.values()) while (entry.queue.length && grantable(entry)) this.#grant(entry);
-      return;
+    } else {
+      for (let head = this.#fifoHead(); head && grantable(head); head = this.#fifoHead()) this.#grant(head);
     }
-    for (;;) {
-      const head = [...this.#models.values()].filter((e) => e.queue.length)
-        .sort((a, b) => a.queue[0].seq - b.queue[0].seq)[0];
-      if (!head || !grantable(head)) return;
-      this.#grant(head);
-    }
+    return this.#counters.grants > before;
+  }
+
+  /** The model the oldest queued request wants. */
+  #fifoHead(): ModelEntry | undefined {
+    return [...this.#models.values()].filter((e) => e.queue.length).sort((a, b) => a.queue[0].seq - b.queue[0].seq)[0];
   }
 
   #grant(entry: ModelEntry): void {
@@ -250,13 +263,21 @@ export class Scheduler {
     const now = this.#now();
     const readyAt = r.readyAt ?? now;
     const loadMs = readyAt > waiter.arrivedAt ? readyAt - Math.max(waiter.arrivedAt, r.startedAt) : 0;
-    const prev = waiter.prevModel === undefined ? undefined : this.#models.get(waiter.prevModel);
-    if (r.grants > 0 && prev && prev !== entry && !canCoReside(prev, entry, (pool) => this.#budget(pool))) this.#counters.reloadsAvoided++;
+    if (r.grants > 0 && this.#switchedFrom(waiter)) this.#counters.reloadsAvoided++;
+    waiter.prev = undefined;
     r.grants++;
     this.#counters.grants++;
     entry.inFlight.add(waiter.id);
     entry.lastUsedAt = now;
     this.#effects.grant(waiter.id, entry.info.name, { queueMs: now - waiter.arrivedAt, loadMs });
+  }
+
+  /** The previous request wanted a model that cannot share memory with this one (and was not dropped). */
+  #switchedFrom(waiter: Waiter): boolean {
+    const prev = waiter.prev;
+    const [entry, other] = [this.#models.get(waiter.model), prev && this.#models.get(prev.model)];
+    if (!prev || prev.dropped || !entry || !other || other === entry) return false;
+    return !canCoReside(entry, other, (pool) => this.#budget(pool));
   }
 
   #startLoad({ entry, gpuLayers, bytes }: LoadDecision): void {
@@ -295,6 +316,7 @@ export class Scheduler {
     entry.lastError = message;
     entry.adminLoad = undefined;
     for (const waiter of entry.queue.splice(0)) {
+      drop(waiter);
       this.#requests.delete(waiter.id);
       this.#reject(waiter.id, code, message);
     }
@@ -348,4 +370,9 @@ export class Scheduler {
 /** Object.assign, but type-checked against the entry's fields. */
 function patch(entry: ModelEntry, fields: Partial<ModelEntry>): void {
   Object.assign(entry, fields);
+}
+
+function drop(waiter: Waiter): void {
+  waiter.dropped = true;
+  waiter.prev = undefined;
 }

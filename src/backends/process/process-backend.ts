@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Backend, CatalogModel, MeasuredMemory, RawCall, RunningModel, UpstreamReply } from '../backend.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../../dialects/canonical.js';
-import { canonicalToLlamaServerBody, llamaServerChunkToEvents, llamaServerEmbeddingsToResult } from '../../dialects/llama-server.js';
+import { canonicalToLlamaServerBody, LlamaServerReplyParser, llamaServerEmbeddingsToResult } from '../../dialects/llama-server.js';
 import { sseData } from '../../dialects/sse.js';
 import { WarmgateError } from '../../errors.js';
 import type { ModelEntry } from '../../models/model-entry.js';
@@ -73,19 +73,20 @@ export class ProcessBackend implements Backend {
 
   async *generate(entry: ModelEntry, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
     const { pool } = await this.#ensure(entry);
-    const kind = req.kind;
-    const path = kind === 'chat' ? '/v1/chat/completions' : '/v1/completions';
+    const path = req.kind === 'chat' ? '/v1/chat/completions' : '/v1/completions';
     const res = await pool.request({ method: 'POST', path, body: canonicalToLlamaServerBody(req), signal });
     if (res.status >= 400) throw upstreamStatusError(res.status, await readText(res.body), this.name);
+    const parser = new LlamaServerReplyParser();
     try {
       if (!req.stream) {
-        yield* llamaServerChunkToEvents(JSON.parse(await readText(res.body)), kind);
-        return;
+        yield* parser.push(JSON.parse(await readText(res.body)));
+      } else {
+        for await (const data of sseData(res.body)) {
+          if (data === '[DONE]') break;
+          yield* parser.push(JSON.parse(data));
+        }
       }
-      for await (const data of sseData(res.body)) {
-        if (data === '[DONE]') return;
-        yield* llamaServerChunkToEvents(JSON.parse(data), kind);
-      }
+      yield* parser.end();
     } catch (err) {
       throw this.#crashError(entry, err, signal);
     }

@@ -35,11 +35,13 @@ async function handle(c: Context, gw: Gateway, kind: Kind): Promise<Response> {
     const entry = await gw.resolve(body.model, timer);
     timer.record.stream = body.stream !== false;
     if (isEmptyRequest(kind, body)) return await residencyOnly(c, gw, entry, body, kind, timer, abort.signal);
+    // Pins are fixed from the first request's options, so apply them before a load can happen.
+    const pinned = pinnedBody(gw, entry, body, timer);
     const lease = await gw.acquire(entry, timer, abort.signal);
     try {
       const events = entry.backend.dialect === 'ollama'
-        ? await passthrough(gw, entry, body, kind, timer, abort.signal)
-        : await translated(gw, entry, body, kind, timer, abort.signal);
+        ? await passthrough(entry, body, pinned, kind, timer, abort.signal)
+        : await translated(entry, body, kind, timer, abort.signal);
       return respond(c, events, body, kind, timer, () => {
         abort.abort();
         lease.release();
@@ -55,9 +57,12 @@ async function handle(c: Context, gw: Gateway, kind: Kind): Promise<Response> {
 }
 
 /** An Ollama object stream (what the client will see) from an Ollama backend: its own lines, model name and pins edited. */
-async function passthrough(gw: Gateway, entry: ModelEntry, body: Body, kind: Kind, timer: RequestTimer, signal: AbortSignal): Promise<AsyncIterable<Body>> {
+function pinnedBody(gw: Gateway, entry: ModelEntry, body: Body, timer: RequestTimer): Body {
   const { pins } = gw.parts;
-  const out = { ...body, model: entry.upstream, options: pins.apply(entry, body.options as Body | undefined, timer), keep_alive: pins.keepAlive(entry, body.keep_alive, timer).keep_alive };
+  return { ...body, model: entry.upstream, options: pins.apply(entry, body.options as Body | undefined, timer), keep_alive: pins.keepAlive(entry, body.keep_alive, timer).keep_alive };
+}
+
+async function passthrough(entry: ModelEntry, body: Body, out: Body, kind: Kind, timer: RequestTimer, signal: AbortSignal): Promise<AsyncIterable<Body>> {
   const res = await entry.backend.call({ method: 'POST', path: `/api/${kind}`, body: out, signal });
   if (res.status >= 400) throw upstreamStatusError(res.status, await readText(res.body), entry.backend.name);
   const clientModel = body.model;
@@ -71,8 +76,7 @@ async function passthrough(gw: Gateway, entry: ModelEntry, body: Body, kind: Kin
 }
 
 /** Any other backend: canonical events rendered as Ollama objects. */
-async function translated(gw: Gateway, entry: ModelEntry, body: Body, kind: Kind, timer: RequestTimer, signal: AbortSignal): Promise<AsyncIterable<Body>> {
-  gw.parts.pins.keepAlive(entry, body.keep_alive, timer);
+async function translated(entry: ModelEntry, body: Body, kind: Kind, timer: RequestTimer, signal: AbortSignal): Promise<AsyncIterable<Body>> {
   const req = kind === 'chat' ? ollamaChatToCanonical(body as never) : ollamaGenerateToCanonical(body as never);
   req.model = entry.name;
   const it = entry.backend.generate(entry, req, signal)[Symbol.asyncIterator]();
@@ -148,6 +152,7 @@ function isEmptyRequest(kind: Kind, body: Body): boolean {
  * and the reply says `load` (the record notes the ignored keep_alive).
  */
 async function residencyOnly(c: Context, gw: Gateway, entry: ModelEntry, body: Body, kind: Kind, timer: RequestTimer, signal: AbortSignal): Promise<Response> {
+  gw.parts.pins.apply(entry, body.options as Body | undefined, timer);
   const { unload } = gw.parts.pins.keepAlive(entry, body.keep_alive, timer);
   if (unload) await gw.parts.residency.unload(entry);
   else (await gw.acquire(entry, timer, signal)).release();

@@ -1,0 +1,78 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readGgufFileInfo } from 'node-llama-cpp';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { makeModelCommand } from './make-model.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'warmgate-make-model-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+function capture() {
+  const out = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+  const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+  return { out: () => out.mock.calls.flat().join('\n'), err: () => err.mock.calls.flat().join('\n') };
+}
+
+describe('make-model', () => {
+  it('writes a model of the requested size', async () => {
+    const io = capture();
+    const path = join(dir, 'sized.gguf');
+    expect(await makeModelCommand(['--out', path, '--size', '6MB', '--type', 'q8_0', '--seed', '4'])).toBe(0);
+    const { size } = await stat(path);
+    expect(Math.abs(size - 6e6) / 6e6).toBeLessThan(0.02);
+    expect(io.out()).toMatch(/wrote .*sized\.gguf: \d+ bytes, chat model, q8_0/);
+  });
+
+  it('takes explicit dimensions over the defaults, and --embedding', async () => {
+    capture();
+    const path = join(dir, 'dims.gguf');
+    const args = ['--out', path, '--layers', '3', '--embd', '128', '--ff', '256', '--heads', '4', '--kv-heads', '2', '--vocab', '600', '--ctx', '1024', '--embedding', '--type', 'F32'];
+    expect(await makeModelCommand(args)).toBe(0);
+    const { metadata } = await readGgufFileInfo(path);
+    expect(metadata.llama).toMatchObject({ block_count: 3, embedding_length: 128, feed_forward_length: 256, context_length: 1024, pooling_type: 1 });
+    expect(metadata.llama?.attention).toMatchObject({ head_count: 4, head_count_kv: 2 });
+    expect(metadata.general.file_type).toBe(0);
+  });
+
+  const bad: Array<[args: string[], message: RegExp]> = [
+    [['--size', '5MB'], /--out FILE is required/],
+    [['--out', 'x', '--size', 'lots'], /--size must be a size/],
+    [['--out', 'x', '--size', '5MB', '--layers', '2'], /cannot be combined with --layers/],
+    [['--out', 'x', '--type', 'q4_0'], /--type must be one of f32, f16, q8_0/],
+    [['--out', 'x', '--layers', 'two'], /--layers must be a non-negative integer/],
+    [['--out', 'x', '--embd', '100'], /--embd: .*multiple of 32/],
+    [['--out', 'x', '--kv-heads', '3'], /--kv-heads: .*divisible/],
+    [['--out', 'x', '--size', '10KB'], /cannot make/],
+    [['--out', 'x', '--bogus'], /bogus/],
+    [['--out', 'x', 'extra'], /unexpected argument "extra"/],
+  ];
+  for (const [args, message] of bad) {
+    it(`rejects ${args.join(' ')} with exit code 2`, async () => {
+      const io = capture();
+      expect(await makeModelCommand(args)).toBe(2);
+      expect(io.err()).toMatch(message);
+      expect(io.err()).toMatch(/usage: warmgate make-model/);
+    });
+  }
+
+  it('reports a failed write with exit code 1', async () => {
+    const io = capture();
+    expect(await makeModelCommand(['--out', join(dir, 'no', 'such', 'dir.gguf')])).toBe(1);
+    expect(io.err()).toMatch(/cannot write/);
+  });
+
+  it('prints usage for --help', async () => {
+    const io = capture();
+    expect(await makeModelCommand(['--help'])).toBe(0);
+    expect(io.out()).toMatch(/usage: warmgate make-model/);
+  });
+});

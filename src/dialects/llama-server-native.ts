@@ -1,0 +1,90 @@
+import type { BackendTimings, EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest, Usage } from './canonical.js';
+import { collectReply, type DoneEvent } from './collect.js';
+import type { LlamaCompletionBody, LlamaEmbeddingBody } from './llama-server-schemas.js';
+import { pickSampling } from './sampling.js';
+import { theText } from './validation.js';
+
+/**
+ * llama-server's native routes (`/completion`, `/embedding`) for clients of any backend:
+ * their bodies to canonical, and canonical results rendered the way llama-server answers.
+ * `model` is what the route resolved, since native bodies usually carry none.
+ */
+
+/** `/completion` is raw text completion; `n_predict` -1 (or absent) means no limit. */
+export function llamaCompletionToCanonical(body: LlamaCompletionBody, model: string): GenerateRequest {
+  const limit = body.n_predict ?? -1;
+  return {
+    kind: 'completion',
+    model,
+    prompt: theText(body.prompt),
+    raw: true,
+    stream: body.stream ?? false,
+    sampling: pickSampling({ ...body, num_predict: limit >= 0 ? limit : undefined }),
+    format: body.json_schema ?? undefined,
+  };
+}
+
+export function llamaEmbeddingToCanonical(body: LlamaEmbeddingBody, model: string): EmbedRequest {
+  const input = body.input ?? body.content ?? [];
+  return { model, input: typeof input === 'string' ? [input] : input };
+}
+
+/**
+ * `/completion` replies: streamed, one `{content, stop: false}` object per delta (sent as
+ * SSE `data:` events, with no `[DONE]`), then a last object with `stop: true`, the token
+ * counts, `stop_type` and `timings`; non-streamed, that last object with all the content.
+ */
+export class LlamaCompletionRenderer {
+  readonly #model: string;
+
+  constructor(opts: { model: string }) {
+    this.#model = opts.model;
+  }
+
+  chunk(ev: GenerateEvent): Record<string, unknown> {
+    return ev.type === 'delta' ? { index: 0, content: ev.content, tokens: [], stop: false } : this.#last('', ev);
+  }
+
+  final(events: readonly GenerateEvent[]): Record<string, unknown> {
+    const reply = collectReply(events);
+    return this.#last(reply.content, reply.done);
+  }
+
+  #last(content: string, done: DoneEvent): Record<string, unknown> {
+    return {
+      index: 0,
+      content,
+      tokens: [],
+      stop: true,
+      model: this.#model,
+      tokens_predicted: done.usage.completionTokens,
+      tokens_evaluated: done.usage.promptTokens,
+      stop_type: done.finishReason === 'length' ? 'limit' : 'eos',
+      stopping_word: '',
+      truncated: false,
+      timings: llamaTimings(done.timings, done.usage),
+    };
+  }
+}
+
+/** llama-server's `timings` object from canonical timings (0 where unknown). */
+function llamaTimings(timings: BackendTimings, usage: Usage): Record<string, number> {
+  const promptMs = timings.promptMs ?? 0;
+  const predictedMs = timings.genMs ?? 0;
+  return {
+    cache_n: 0,
+    prompt_n: usage.promptTokens,
+    prompt_ms: promptMs,
+    prompt_per_token_ms: usage.promptTokens > 0 ? promptMs / usage.promptTokens : 0,
+    prompt_per_second: promptMs > 0 ? (usage.promptTokens * 1000) / promptMs : 0,
+    predicted_n: usage.completionTokens,
+    predicted_ms: predictedMs,
+    predicted_per_token_ms: usage.completionTokens > 0 ? predictedMs / usage.completionTokens : 0,
+    predicted_per_second: predictedMs > 0 ? (usage.completionTokens * 1000) / predictedMs : 0,
+  };
+}
+
+/** `/embedding` reply: an array with one `{index, embedding: [vector]}` per input (pooled: one row each). */
+export function llamaEmbeddingReply(result: EmbedResult): Array<Record<string, unknown>> {
+  return result.embeddings.map((vector, index) => ({ index, embedding: [vector] }));
+}

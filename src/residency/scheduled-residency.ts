@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { WarmgateError } from '../errors.js';
+import type { ModelEntry } from '../models/model-entry.js';
+import { Scheduler, type Effects, type Footprint, type GrantInfo, type LoadOptions, type Rejection, type SchedulerConfig } from '../scheduler/index.js';
+import type { Lease, Residency } from './residency.js';
+
+export interface ScheduledResidencyOptions {
+  config: SchedulerConfig;
+  log: Logger;
+  /** Budget per pool (`ram`, and `gpu0` where a GPU is present). */
+  budgets: Record<string, number>;
+  /** The model's footprint before its first load (GGUF estimate). */
+  estimate: (entry: ModelEntry) => Promise<Footprint>;
+}
+
+interface Waiter {
+  entry: ModelEntry;
+  resolve: (lease: Lease) => void;
+  reject: (err: Error) => void;
+}
+
+interface Settler {
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * The shell around the pure scheduler: the one owner of its state. It turns requests into
+ * scheduler events, carries out the scheduler's effects against backends, and feeds their
+ * outcomes back as events — always from a later turn of the event loop, never from inside
+ * an effect — and keeps one timer for the scheduler's next deadline.
+ */
+export class ScheduledResidency implements Residency {
+  readonly #scheduler: Scheduler;
+  readonly #opts: ScheduledResidencyOptions;
+  readonly #entries = new Map<string, ModelEntry>();
+  readonly #registering = new Map<string, Promise<void>>();
+  readonly #waiters = new Map<string, Waiter>();
+  readonly #loads = new Map<string, AbortController>();
+  readonly #loaded = new Map<string, Settler[]>();
+  readonly #unloaded = new Map<string, Settler[]>();
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(opts: ScheduledResidencyOptions) {
+    this.#opts = opts;
+    const effects: Effects = {
+      startLoad: (model, options) => this.#startLoad(model, options),
+      cancelLoad: (model) => this.#loads.get(model)?.abort(new WarmgateError('CLIENT_CLOSED', 'load cancelled: nobody waits for it')),
+      startUnload: (model) => this.#startUnload(model),
+      grant: (id, _model, info) => this.#grant(id, info),
+      reject: (id, rejection) => this.#reject(id, rejection),
+    };
+    this.#scheduler = new Scheduler({ config: opts.config, clock: { now: () => performance.now() }, effects });
+    for (const [pool, bytes] of Object.entries(opts.budgets)) this.#scheduler.setBudget(pool, bytes);
+  }
+
+  async acquire(entry: ModelEntry, signal: AbortSignal): Promise<Lease> {
+    await this.#register(entry);
+    signal.throwIfAborted();
+    const id = randomUUID();
+    return new Promise<Lease>((resolve, reject) => {
+      this.#waiters.set(id, { entry, resolve, reject });
+      signal.addEventListener('abort', () => {
+        if (!this.#waiters.delete(id)) return;
+        reject(new WarmgateError('CLIENT_CLOSED', 'request cancelled while waiting for the model'));
+        this.#event(() => this.#scheduler.cancel(id));
+      }, { once: true });
+      this.#event(() => this.#scheduler.request({ id, model: entry.name }));
+    });
+  }
+
+  async load(entry: ModelEntry): Promise<void> {
+    await this.#register(entry);
+    const state = this.#modelState(entry.name);
+    if (state === 'ready') return;
+    const done = this.#await(this.#loaded, entry.name);
+    this.#event(() => this.#scheduler.adminLoad(entry.name));
+    return done;
+  }
+
+  async unload(entry: ModelEntry): Promise<void> {
+    await this.#register(entry);
+    const state = this.#modelState(entry.name);
+    if (state === 'unloaded') return;
+    const done = this.#await(this.#unloaded, entry.name);
+    this.#event(() => this.#scheduler.adminUnload(entry.name));
+    return done;
+  }
+
+  /** A backend noticed the model is gone on its own (process crash, the runtime evicted it). */
+  lost(model: string): void {
+    if (this.#entries.has(model)) this.#event(() => this.#scheduler.unloadDone(model));
+  }
+
+  status(): Record<string, unknown> {
+    return { ...this.#scheduler.snapshot() };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    for (const ac of this.#loads.values()) ac.abort();
+    for (const [id, w] of this.#waiters) {
+      this.#waiters.delete(id);
+      w.reject(new WarmgateError('UNAVAILABLE', 'the gateway is shutting down'));
+    }
+  }
+
+  #register(entry: ModelEntry): Promise<void> {
+    let pending = this.#registering.get(entry.name);
+    if (!pending) {
+      pending = this.#opts.estimate(entry).then((memory) => {
+        this.#entries.set(entry.name, entry);
+        const gpuLayers = entry.config.gpu_layers;
+        this.#scheduler.registerModel({
+          name: entry.name, pinned: entry.config.pinned, maxParallel: entry.config.parallel,
+          reloadCostMs: Math.max(100, memory.totalBytes / 2e6), memory, gpuLayers,
+        });
+      });
+      pending.catch(() => this.#registering.delete(entry.name));
+      this.#registering.set(entry.name, pending);
+    }
+    return pending;
+  }
+
+  #modelState(model: string): string | undefined {
+    return this.#scheduler.snapshot().models.find((m) => m.name === model)?.state;
+  }
+
+  #await(table: Map<string, Settler[]>, model: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const list = table.get(model) ?? [];
+      list.push({ resolve, reject });
+      table.set(model, list);
+    });
+  }
+
+  #settle(table: Map<string, Settler[]>, model: string, err?: Error): void {
+    const list = table.get(model);
+    table.delete(model);
+    for (const s of list ?? []) (err ? s.reject(err) : s.resolve());
+  }
+
+  /** Runs one scheduler event, then re-arms the single deadline timer. */
+  #event(fn: () => void): void {
+    if (this.#closed) return;
+    fn();
+    clearTimeout(this.#timer);
+    const at = this.#scheduler.nextWakeAt();
+    if (at !== undefined) {
+      this.#timer = setTimeout(() => this.#event(() => this.#scheduler.tick()), Math.max(0, at - performance.now()));
+      this.#timer.unref();
+    }
+  }
+
+  /** Effects must not feed events back synchronously: outcomes arrive on a later turn. */
+  #later(fn: () => void): void {
+    setImmediate(() => this.#event(fn));
+  }
+
+  #startLoad(model: string, options: LoadOptions): void {
+    const entry = this.#entries.get(model)!;
+    const ac = new AbortController();
+    this.#loads.set(model, ac);
+    const t0 = performance.now();
+    this.#opts.log.info({ model, gpuLayers: options.gpuLayers }, 'loading model');
+    entry.backend.load(entry, { gpuLayers: options.gpuLayers, signal: ac.signal }).then(
+      ({ measured }) => this.#later(() => {
+        this.#loads.delete(model);
+        this.#opts.log.info({ model, load_ms: Math.round(performance.now() - t0), measured }, 'model ready');
+        this.#scheduler.loadDone(model, { measuredBytes: measured });
+        this.#settle(this.#loaded, model);
+      }),
+      (err: Error) => this.#later(() => {
+        this.#loads.delete(model);
+        this.#opts.log.warn({ model, err: err.message }, 'load failed');
+        this.#scheduler.loadFailed(model, err.message);
+        this.#settle(this.#loaded, model, err instanceof WarmgateError ? err : new WarmgateError('LOAD_FAILED', err.message));
+      }),
+    );
+  }
+
+  #startUnload(model: string): void {
+    const entry = this.#entries.get(model)!;
+    this.#opts.log.info({ model }, 'unloading model');
+    entry.backend.unload(entry).then(
+      () => this.#later(() => {
+        this.#scheduler.unloadDone(model);
+        this.#settle(this.#unloaded, model);
+      }),
+      (err: Error) => this.#later(() => {
+        this.#scheduler.unloadFailed(model, err.message);
+        this.#settle(this.#unloaded, model, new WarmgateError('UNAVAILABLE', `unloading ${model} failed: ${err.message}`));
+      }),
+    );
+  }
+
+  #grant(id: string, info: GrantInfo): void {
+    const waiter = this.#waiters.get(id);
+    this.#waiters.delete(id);
+    if (!waiter) {
+      // The waiter left between the scheduler's decision and now: hand the slot straight back.
+      this.#later(() => this.#scheduler.serveDone(id));
+      return;
+    }
+    let released = false;
+    waiter.resolve({
+      queueMs: info.queueMs,
+      loadMs: info.loadMs,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#event(() => this.#scheduler.serveDone(id));
+      },
+    });
+  }
+
+  #reject(id: string, rejection: Rejection): void {
+    const waiter = this.#waiters.get(id);
+    this.#waiters.delete(id);
+    waiter?.reject(new WarmgateError(rejection.code, rejection.message, { retryAfter: rejection.retryAfterS }));
+  }
+}
