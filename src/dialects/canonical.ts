@@ -1,3 +1,5 @@
+import { WarmgateError } from '../errors.js';
+
 /**
  * The canonical request/stream model every dialect translates to and from when the
  * inbound dialect differs from the backend's. Sampling options use Ollama's names
@@ -99,4 +101,56 @@ export interface EmbedResult {
   embeddings: number[][];
   promptTokens: number;
   timings: BackendTimings;
+}
+
+// ---- operations every dialect shares: folding a reply, reading upstream error objects
+
+export type DoneEvent = Extract<GenerateEvent, { type: 'done' }>;
+
+/** A whole reply folded from its events, for dialects' non-streamed replies. */
+export interface CollectedReply {
+  content: string;
+  thinking?: string;
+  toolCalls: ToolCall[];
+  done: DoneEvent;
+}
+
+/** Folds events into one reply; throws UPSTREAM_ERROR when they lack the final `done`. */
+export function collectReply(events: readonly GenerateEvent[]): CollectedReply {
+  let content = '';
+  let thinking: string | undefined;
+  const toolCalls: ToolCall[] = [];
+  let done: DoneEvent | undefined;
+  for (const ev of events) {
+    if (ev.type === 'done') {
+      done = ev;
+      continue;
+    }
+    content += ev.content;
+    if (ev.thinking) thinking = (thinking ?? '') + ev.thinking;
+    if (ev.toolCalls) toolCalls.push(...ev.toolCalls);
+  }
+  if (!done) throw new WarmgateError('UPSTREAM_ERROR', 'upstream reply ended before its final chunk');
+  return { content, thinking, toolCalls, done };
+}
+
+/**
+ * The message of an error object an upstream sent in place of a reply or mid-stream:
+ * Ollama's `{"error": "..."}`, or OpenAI's / llama-server's `{"error": {"message": ...}}`.
+ * Undefined when `obj` is not an error object.
+ */
+function upstreamErrorMessage(obj: unknown): string | undefined {
+  if (typeof obj !== 'object' || obj === null || !('error' in obj)) return undefined;
+  const error = (obj as { error: unknown }).error;
+  if (typeof error === 'string') return error;
+  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') {
+    return (error as { message: string }).message;
+  }
+  return JSON.stringify(error);
+}
+
+/** Throws UPSTREAM_ERROR carrying the upstream's own message when `obj` is an error object. */
+export function throwIfUpstreamError(obj: unknown): void {
+  const message = upstreamErrorMessage(obj);
+  if (message !== undefined) throw new WarmgateError('UPSTREAM_ERROR', message);
 }

@@ -1,14 +1,35 @@
-import type { BackendTimings, EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest, Usage } from './canonical.js';
-import { collectReply, type DoneEvent } from './collect.js';
-import type { LlamaCompletionBody, LlamaEmbeddingBody } from './llama-server-schemas.js';
-import { pickSampling } from './sampling.js';
-import { theText } from './validation.js';
+import { z } from 'zod';
+import {
+  collectReply, type BackendTimings, type DoneEvent, type EmbedRequest, type EmbedResult, type GenerateEvent, type GenerateRequest, type Usage,
+} from './canonical.js';
+import { pickSampling, samplingShape, singleText, textOrTexts, theText } from './schema-fields.js';
 
 /**
  * llama-server's native routes (`/completion`, `/embedding`) for clients of any backend:
- * their bodies to canonical, and canonical results rendered the way llama-server answers.
- * `model` is what the route resolved, since native bodies usually carry none.
+ * their bodies (schemas, then canonical) and canonical results rendered the way
+ * llama-server answers. Schemas are loose: its many other knobs (`cache_prompt`, `grammar`,
+ * `n_probs` ...) are kept for a llama-server backend. `model` is optional in the bodies (a
+ * llama-server serves one model), so translators take the model the route resolved.
  */
+
+export const llamaCompletionSchema = z.object(samplingShape).omit({ num_predict: true }).extend({
+  model: z.string().nullish(),
+  prompt: singleText('prompt'),
+  /** -1 (llama-server's default) = until end of sequence. */
+  n_predict: z.number().int().nullish(),
+  stream: z.boolean().nullish(),
+  json_schema: z.record(z.string(), z.unknown()).nullish(),
+}).loose();
+
+/** `/embedding`: llama-server reads `input`, or else `content`. */
+export const llamaEmbeddingSchema = z.object({
+  model: z.string().nullish(),
+  input: textOrTexts('input').nullish(),
+  content: textOrTexts('content').nullish(),
+}).loose().refine((b) => (b.input ?? b.content) != null, { message: '"input" or "content" must be provided' });
+
+export type LlamaCompletionBody = z.infer<typeof llamaCompletionSchema>;
+export type LlamaEmbeddingBody = z.infer<typeof llamaEmbeddingSchema>;
 
 /** `/completion` is raw text completion; `n_predict` -1 (or absent) means no limit. */
 export function llamaCompletionToCanonical(body: LlamaCompletionBody, model: string): GenerateRequest {

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { byteChunks, collect } from '../../test/fakes/byte-stream.js';
-import type { GenerateEvent } from './canonical.js';
+import type { GenerateEvent, GenerateRequest } from './canonical.js';
 import { float32Base64 } from './embedding-vectors.js';
 import {
-  LlamaServerReplyParser, canonicalEmbedToLlamaServerBody, canonicalToLlamaServerBody, llamaServerEmbeddingsToResult,
+  LlamaServerReplyParser, canonicalEmbedToLlamaServerBody, canonicalToLlamaServerBody, llamaServerEmbeddingsToResult, llamaServerPath,
 } from './llama-server.js';
-import { LlamaCompletionRenderer, llamaCompletionToCanonical, llamaEmbeddingReply, llamaEmbeddingToCanonical } from './llama-server-native.js';
-import { llamaCompletionSchema, llamaEmbeddingSchema } from './llama-server-schemas.js';
+import {
+  LlamaCompletionRenderer, llamaCompletionSchema, llamaCompletionToCanonical, llamaEmbeddingReply, llamaEmbeddingSchema, llamaEmbeddingToCanonical,
+} from './llama-server-native.js';
 import { sseData } from './sse.js';
 
 const head = { created: 1735689600, id: 'chatcmpl-abc', model: 'qwen', system_fingerprint: 'b6000-1a2b3c', object: 'chat.completion.chunk' };
@@ -95,12 +96,12 @@ describe('LlamaServerReplyParser', () => {
 
 describe('canonical -> llama-server', () => {
   it('sends chats as OpenAI bodies asking for usage and no per-token timings', () => {
-    const { path, body } = canonicalToLlamaServerBody({
+    const req: GenerateRequest = {
       kind: 'chat', model: 'qwen', stream: true, format: 'json', sampling: { num_predict: 32, top_k: 20, stop: ['x'] },
       messages: [{ role: 'user', content: 'see', images: ['iVBO'] }, { role: 'assistant', content: '', tool_calls: [{ id: 'c1', name: 'f', arguments: { a: 1 } }] }],
-    });
-    expect(path).toBe('/v1/chat/completions');
-    expect(body).toEqual({
+    };
+    expect(llamaServerPath(req)).toBe('/v1/chat/completions');
+    expect(canonicalToLlamaServerBody(req)).toEqual({
       model: 'qwen', stream: true, stream_options: { include_usage: true }, timings_per_token: false, max_tokens: 32, top_k: 20, stop: ['x'],
       response_format: { type: 'json_object' },
       messages: [
@@ -111,11 +112,13 @@ describe('canonical -> llama-server', () => {
   });
 
   it('sends templated completions as a chat turn and raw ones to /v1/completions', () => {
-    const templated = canonicalToLlamaServerBody({ kind: 'completion', model: 'q', prompt: 'Why?', system: 'S', raw: false, stream: false, sampling: {} });
-    expect(templated).toMatchObject({ path: '/v1/chat/completions', body: { messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'Why?' }] } });
-    expect(templated.body).not.toHaveProperty('stream_options');
-    const raw = canonicalToLlamaServerBody({ kind: 'completion', model: 'q', prompt: 'Once', raw: true, stream: false, sampling: {}, format: { type: 'object' } });
-    expect(raw).toEqual({ path: '/v1/completions', body: { model: 'q', stream: false, timings_per_token: false, prompt: 'Once', json_schema: { type: 'object' } } });
+    const templated: GenerateRequest = { kind: 'completion', model: 'q', prompt: 'Why?', system: 'S', raw: false, stream: false, sampling: {} };
+    expect(llamaServerPath(templated)).toBe('/v1/chat/completions');
+    expect(canonicalToLlamaServerBody(templated)).toMatchObject({ messages: [{ role: 'system', content: 'S' }, { role: 'user', content: 'Why?' }] });
+    expect(canonicalToLlamaServerBody(templated)).not.toHaveProperty('stream_options');
+    const raw: GenerateRequest = { kind: 'completion', model: 'q', prompt: 'Once', raw: true, stream: false, sampling: {}, format: { type: 'object' } };
+    expect(llamaServerPath(raw)).toBe('/v1/completions');
+    expect(canonicalToLlamaServerBody(raw)).toEqual({ model: 'q', stream: false, timings_per_token: false, prompt: 'Once', json_schema: { type: 'object' } });
     expect(() => canonicalToLlamaServerBody({ kind: 'completion', model: 'q', prompt: 'a', suffix: 'b', stream: false, sampling: {} }))
       .toThrowError(expect.objectContaining({ code: 'WG_NOT_SUPPORTED' }));
   });

@@ -1,9 +1,11 @@
 import { WarmgateError } from '../errors.js';
-import type { BackendTimings, ChatMessage, EmbedRequest, EmbedResult, FinishReason, GenerateEvent, GenerateRequest, ToolCall, Usage } from './canonical.js';
+import {
+  throwIfUpstreamError, type BackendTimings, type ChatMessage, type EmbedRequest, type EmbedResult, type FinishReason, type GenerateEvent,
+  type GenerateRequest, type ToolCall, type Usage,
+} from './canonical.js';
 import { base64Float32, fitDimensions } from './embedding-vectors.js';
-import { openaiToolCall, parseToolArguments } from './tool-calls.js';
-import { openaiSamplingFields } from './sampling.js';
-import { throwIfUpstreamError } from './upstream-error.js';
+import { openaiToolCall, parseToolArguments } from './openai.js';
+import { openaiSamplingFields } from './schema-fields.js';
 
 /**
  * Talking to a llama-server backend (llama.cpp's server, or the embedded worker that
@@ -11,17 +13,19 @@ import { throwIfUpstreamError } from './upstream-error.js';
  * replies — which add a `timings` object — become canonical events and results.
  */
 
-export interface LlamaServerRequest {
-  path: '/v1/chat/completions' | '/v1/completions';
-  body: Record<string, unknown>;
+/**
+ * Where a generation goes. A templated completion (Ollama /api/generate without `raw`)
+ * becomes a chat turn, since llama-server's /v1/completions never applies the template.
+ */
+export function llamaServerPath(req: GenerateRequest): '/v1/chat/completions' | '/v1/completions' {
+  return req.kind === 'completion' && req.raw ? '/v1/completions' : '/v1/chat/completions';
 }
 
 /**
- * The body and the path for a generation. A templated completion (Ollama /api/generate
- * without `raw`) becomes a chat turn, since llama-server's /v1/completions never applies
- * the template. Streams ask for usage so the last chunk carries the token counts.
+ * The body for `llamaServerPath(req)`: OpenAI fields (`num_predict` as `max_tokens`), no
+ * per-token timings, and for streams `include_usage` so the last chunk carries the counts.
  */
-export function canonicalToLlamaServerBody(req: GenerateRequest): LlamaServerRequest {
+export function canonicalToLlamaServerBody(req: GenerateRequest): Record<string, unknown> {
   if (req.suffix) throw new WarmgateError('NOT_SUPPORTED', 'suffix (fill-in-the-middle) is not supported by llama-server backends');
   const common = {
     model: req.model,
@@ -30,16 +34,16 @@ export function canonicalToLlamaServerBody(req: GenerateRequest): LlamaServerReq
     timings_per_token: false,
     ...openaiSamplingFields(req.sampling),
   };
-  if (req.kind === 'completion' && req.raw) {
+  if (llamaServerPath(req) === '/v1/completions') {
     const jsonSchema = req.format === undefined ? {} : { json_schema: req.format === 'json' ? { type: 'object' } : req.format };
-    return { path: '/v1/completions', body: { ...common, prompt: req.prompt ?? '', ...jsonSchema } };
+    return { ...common, prompt: req.prompt ?? '', ...jsonSchema };
   }
   const messages: ChatMessage[] = req.kind === 'chat'
     ? (req.messages ?? [])
     : [...(req.system ? [{ role: 'system', content: req.system }] : []), { role: 'user', content: req.prompt ?? '' }];
   const format = req.format === undefined ? {}
     : { response_format: req.format === 'json' ? { type: 'json_object' } : { type: 'json_schema', json_schema: { name: 'response', schema: req.format } } };
-  return { path: '/v1/chat/completions', body: { ...common, messages: messages.map(toOpenAIMessage), ...format, ...(req.tools ? { tools: req.tools } : {}) } };
+  return { ...common, messages: messages.map(toOpenAIMessage), ...format, ...(req.tools ? { tools: req.tools } : {}) };
 }
 
 /** The `/v1/embeddings` body (floats: no base64 round trip between gateway and backend). */

@@ -1,5 +1,4 @@
 import { WarmgateError } from '../errors.js';
-import { textLines } from './text-lines.js';
 
 /**
  * Parses an NDJSON byte stream (Ollama's native streaming format), yielding each object as
@@ -24,4 +23,30 @@ function parseLine(line: string): unknown {
   } catch (err) {
     throw new WarmgateError('UPSTREAM_ERROR', `upstream sent a line that is not JSON: ${line.slice(0, 200)}`, { cause: err });
   }
+}
+
+/**
+ * Splits a byte stream into text lines as they complete. Decoding is streamed, so a
+ * multi-byte UTF-8 character cut between two chunks is joined before it is decoded, and a
+ * line cut between chunks is yielded once, whole. Lines end at `\n`; a `\r` before it
+ * (CRLF) is dropped. A last line without a newline is yielded when the stream ends.
+ */
+export async function* textLines(body: AsyncIterable<Uint8Array>): AsyncGenerator<string, void, undefined> {
+  const decoder = new TextDecoder('utf-8');
+  let pending = '';
+  for await (const chunk of body) {
+    pending += decoder.decode(chunk, { stream: true });
+    let start = 0;
+    for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n', start)) {
+      yield withoutCr(pending.slice(start, nl));
+      start = nl + 1;
+    }
+    pending = pending.slice(start);
+  }
+  pending += decoder.decode();
+  if (pending.length > 0) yield withoutCr(pending);
+}
+
+function withoutCr(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
 }

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { keepAliveSeconds } from '../config/units.js';
-import { samplingShape } from './sampling.js';
-import { modelField, textOrTexts } from './validation.js';
+import { modelField, samplingShape, textOrTexts } from './schema-fields.js';
 
 /**
  * Ollama's native request bodies. Every object is loose: fields the gateway does not know

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { samplingShape } from './sampling.js';
-import { modelField, singleText, stringOr, textOrTexts } from './validation.js';
+import { modelField, samplingShape, singleText, stringOr, textOrTexts } from './schema-fields.js';
 
 /**
  * OpenAI request bodies (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`).

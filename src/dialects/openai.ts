@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { WarmgateError } from '../errors.js';
-import type { ChatMessage, EmbedRequest, EmbedResult, FinishReason, GenerateEvent, GenerateRequest, ToolCall, Usage } from './canonical.js';
-import { collectReply } from './collect.js';
+import { WarmgateError, type ErrorCode } from '../errors.js';
+import {
+  collectReply, type ChatMessage, type EmbedRequest, type EmbedResult, type FinishReason, type GenerateEvent, type GenerateRequest,
+  type ToolCall, type Usage,
+} from './canonical.js';
 import { float32Base64 } from './embedding-vectors.js';
 import type { OpenAIChatBody, OpenAICompletionBody, OpenAIEmbeddingsBody, OpenAIMessage } from './openai-schemas.js';
-import { pickSampling } from './sampling.js';
-import { openaiToolCall, parseToolArguments } from './tool-calls.js';
-import { theText } from './validation.js';
+import { pickSampling, theText } from './schema-fields.js';
 
 /**
  * The OpenAI dialect (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`) to and
@@ -183,4 +183,30 @@ function finishReason(reason: FinishReason, calledTools: boolean): string {
 
 function usageObject(usage: Usage): Record<string, number> {
   return { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens };
+}
+
+// ---- tool calls: canonical (`arguments` an object, as Ollama sends them) <-> OpenAI (a JSON string, an `id` per call)
+
+/** A canonical tool call in OpenAI's shape; a call without id gets a fresh one. */
+export function openaiToolCall(tc: ToolCall): Record<string, unknown> {
+  return {
+    id: tc.id ?? `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
+    type: 'function',
+    function: { name: tc.name, arguments: JSON.stringify(tc.arguments) },
+  };
+}
+
+/**
+ * OpenAI's `arguments` string as an object; empty means no arguments. Anything but a JSON
+ * object throws `code` (BAD_REQUEST for a client's history, UPSTREAM_ERROR for a backend's reply).
+ */
+export function parseToolArguments(text: string, code: ErrorCode): Record<string, unknown> {
+  if (text.trim() === '') return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new WarmgateError(code, `tool call arguments must be a JSON object, got ${JSON.stringify(text.slice(0, 100))}`);
 }

@@ -1,5 +1,5 @@
-import { textLines } from './text-lines.js';
-import { throwIfUpstreamError } from './upstream-error.js';
+import { throwIfUpstreamError } from './canonical.js';
+import { textLines } from './ndjson.js';
 
 /** What an SSE `data:` line carries: a JSON object, or the OpenAI end marker. */
 export type SseMessage = Record<string, unknown> | '[DONE]';

@@ -5,21 +5,9 @@
  * stops between inputs.
  */
 import type { LlamaEmbeddingContext, Token } from 'node-llama-cpp';
-import { z } from 'zod';
 import { WarmgateError } from '../errors.js';
 
 export type EmbeddingInput = string | readonly Token[];
-
-const tokens = z.array(z.number().int().min(0)).min(1);
-
-/** What both dialects accept as input: a string, strings, a token array or token arrays. */
-export const EmbeddingInputSchema = z.union([z.string(), z.array(z.string()).min(1), tokens, z.array(tokens).min(1)]);
-
-/** One list of inputs, whichever of the four shapes was sent. */
-export function toEmbeddingInputs(input: z.infer<typeof EmbeddingInputSchema>): EmbeddingInput[] {
-  if (typeof input === 'string') return [input];
-  return typeof input[0] === 'number' ? [input as Token[]] : (input as EmbeddingInput[]);
-}
 
 export interface EmbeddingResult {
   vectors: number[][];
@@ -34,10 +22,6 @@ export class Embedder {
   constructor(context: LlamaEmbeddingContext, contextSize: number) {
     this.#context = context;
     this.#contextSize = contextSize;
-  }
-
-  get dimensions(): number {
-    return this.#context.model.embeddingVectorSize;
   }
 
   async embed(inputs: readonly EmbeddingInput[], signal: AbortSignal): Promise<EmbeddingResult> {

@@ -39,6 +39,15 @@ export interface EngineMemory {
 /** Receives node-llama-cpp's own log lines (warnings and worse). */
 export type EngineLog = (level: 'warn' | 'error', message: string) => void;
 
+/** What serves the model: a generator or an embedder, and the context it runs on. */
+interface Served {
+  contextSize: number;
+  slots: number;
+  generator?: Generator;
+  embedder?: Embedder;
+  context: { dispose(): Promise<void> };
+}
+
 export class Engine {
   readonly info: EngineInfo;
   /** Present unless the worker serves embeddings. */
@@ -47,22 +56,27 @@ export class Engine {
   readonly embedder: Embedder | undefined;
   readonly #llama: Llama;
   readonly #model: LlamaModel;
-  readonly #dispose: () => Promise<void>;
+  readonly #context: Served['context'];
 
-  private constructor(parts: {
-    info: EngineInfo;
-    llama: Llama;
-    model: LlamaModel;
-    generator?: Generator;
-    embedder?: Embedder;
-    dispose: () => Promise<void>;
-  }) {
-    this.info = parts.info;
-    this.#llama = parts.llama;
-    this.#model = parts.model;
-    this.generator = parts.generator;
-    this.embedder = parts.embedder;
-    this.#dispose = parts.dispose;
+  private constructor(config: WorkerConfig, llama: Llama, model: LlamaModel, served: Served, loadMs: number) {
+    this.#llama = llama;
+    this.#model = model;
+    this.#context = served.context;
+    this.generator = served.generator;
+    this.embedder = served.embedder;
+    this.info = {
+      modelPath: config.model,
+      alias: config.alias ?? basename(config.model),
+      contextSize: served.contextSize,
+      slots: served.slots,
+      embedding: config.embedding,
+      chatTemplate: model.fileInfo.metadata.tokenizer?.chat_template ?? '',
+      gpuLayers: model.gpuLayers,
+      loadMs,
+      trainContextSize: model.trainContextSize,
+      embeddingSize: model.embeddingVectorSize,
+      modelBytes: model.size,
+    };
   }
 
   static async load(config: WorkerConfig, log: EngineLog): Promise<Engine> {
@@ -77,39 +91,8 @@ export class Engine {
     });
     const model = await llama.loadModel({ modelPath: config.model, gpuLayers: config.gpuLayers });
     const contextSize = config.ctx === 0 ? model.trainContextSize : Math.floor(config.ctx / config.parallel);
-    const common = { model, llama, config, startedAt };
-    if (config.embedding) {
-      // Pooled embeddings need the whole input in one batch.
-      const context = await model.createEmbeddingContext({ contextSize, batchSize: contextSize, threads: config.threads });
-      const embedder = new Embedder(context, contextSize);
-      await embedder.embed(['warm up'], AbortSignal.timeout(60_000));
-      return Engine.#assemble(common, { contextSize, slots: 1, embedder, dispose: () => context.dispose() });
-    }
-    const context = await model.createContext({ sequences: config.parallel, contextSize, threads: config.threads });
-    const generator = new Generator(context);
-    const greedy = toGenerationParams({ temperature: 0 }, 4, context.contextSize);
-    await generator.complete(generator.promptTokens('Hello'), greedy, undefined, AbortSignal.timeout(60_000));
-    return Engine.#assemble(common, { contextSize: context.contextSize, slots: generator.slots, generator, dispose: () => context.dispose() });
-  }
-
-  static #assemble(
-    { model, llama, config, startedAt }: { model: LlamaModel; llama: Llama; config: WorkerConfig; startedAt: number },
-    served: { contextSize: number; slots: number; generator?: Generator; embedder?: Embedder; dispose: () => Promise<void> },
-  ): Engine {
-    const info: EngineInfo = {
-      modelPath: config.model,
-      alias: config.alias ?? basename(config.model),
-      contextSize: served.contextSize,
-      slots: served.slots,
-      embedding: config.embedding,
-      chatTemplate: model.fileInfo.metadata.tokenizer?.chat_template ?? '',
-      gpuLayers: model.gpuLayers,
-      loadMs: performance.now() - startedAt,
-      trainContextSize: model.trainContextSize,
-      embeddingSize: model.embeddingVectorSize,
-      modelBytes: model.size,
-    };
-    return new Engine({ info, llama, model, generator: served.generator, embedder: served.embedder, dispose: served.dispose });
+    const served = config.embedding ? await serveEmbeddings(model, contextSize, config) : await serveGeneration(model, contextSize, config);
+    return new Engine(config, llama, model, served, performance.now() - startedAt);
   }
 
   async memory(): Promise<EngineMemory> {
@@ -131,8 +114,27 @@ export class Engine {
   /** Aborts generations in flight and queued, then frees the context, the model and the backend. */
   async dispose(): Promise<void> {
     this.generator?.abortAll();
-    await this.#dispose();
+    await this.#context.dispose();
     await this.#model.dispose();
     await this.#llama.dispose();
   }
+}
+
+// Warm-ups are never cut short here: the parent bounds the whole load with its own timeout.
+const unbounded = new AbortController().signal;
+
+async function serveEmbeddings(model: LlamaModel, contextSize: number, config: WorkerConfig): Promise<Served> {
+  // Pooled embeddings need the whole input in one batch.
+  const context = await model.createEmbeddingContext({ contextSize, batchSize: contextSize, threads: config.threads });
+  const embedder = new Embedder(context, contextSize);
+  await embedder.embed(['warm up'], unbounded);
+  return { contextSize, slots: 1, embedder, context };
+}
+
+async function serveGeneration(model: LlamaModel, contextSize: number, config: WorkerConfig): Promise<Served> {
+  const context = await model.createContext({ sequences: config.parallel, contextSize, threads: config.threads });
+  const generator = new Generator(context);
+  const greedy = toGenerationParams({ temperature: 0 }, 4, context.contextSize);
+  await generator.complete(generator.promptTokens('Hello'), greedy, undefined, unbounded);
+  return { contextSize: context.contextSize, slots: generator.slots, generator, context };
 }

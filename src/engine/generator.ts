@@ -24,8 +24,11 @@ import type { GenerationParams } from './sampling.js';
 import { SlotPool } from './slot-pool.js';
 import { GenerationClock, type GenerationStats } from './timings.js';
 
-/** llama-server's `stop_type`: end of generation, token limit, a stop word, or none (aborted). */
-export type StopType = 'eos' | 'limit' | 'word' | 'none';
+/**
+ * llama-server's `stop_type`: end of generation, token limit (or a full slot), a stop word.
+ * An aborted generation has none: it throws the abort reason.
+ */
+export type StopType = 'eos' | 'limit' | 'word';
 
 export interface GenerationResult {
   text: string;
@@ -50,6 +53,8 @@ interface Slot {
 }
 
 type Metadata = LlamaCompletionResponse['metadata'] | LlamaChatResponse['metadata'];
+
+type CommonOptions = ReturnType<typeof commonOptions>;
 
 export class Generator {
   readonly #model: LlamaModel;
@@ -96,7 +101,6 @@ export class Generator {
           onTextChunk: onText,
           // Stop at a full context instead of shifting it, like llama-server without --context-shift.
           disableContextShift: true,
-          tokenBias: params.ignoreEos ? this.#eogBias() : undefined,
         });
         return { text: response, metadata };
       } finally {
@@ -129,30 +133,37 @@ export class Generator {
   async #run(
     params: GenerationParams,
     requestSignal: AbortSignal,
-    generate: (slot: Slot, common: ReturnType<typeof commonOptions> & { onToken: () => void }) => Promise<{ text: string; metadata: Metadata }>,
+    generate: (slot: Slot, common: CommonOptions) => Promise<{ text: string; metadata: Metadata }>,
   ): Promise<GenerationResult> {
     const signal = AbortSignal.any([requestSignal, this.#shutdown.signal]);
     return this.#pool.use(signal, async (slot) => {
       const clock = new GenerationClock(slot.sequence);
       if (params.maxTokens === 0) return { text: '', stopType: 'limit', stoppingWord: '', slotId: slot.id, stats: clock.finish() };
-      const { text, metadata } = await generate(slot, { ...commonOptions(params, signal), onToken: () => clock.token() });
+      const tokenBias = params.ignoreEos ? this.#eogBias() : undefined;
+      const { text, metadata } = await generate(slot, commonOptions(params, signal, tokenBias, () => clock.token()));
       return { text, ...stopOf(metadata), slotId: slot.id, stats: clock.finish() };
     });
   }
 
-  /** A bias that forbids every end-of-generation token, built once on first use (it scans the vocabulary). */
+  /** Built on first use: it scans the vocabulary. */
   #eogBias(): TokenBias {
-    if (!this.#neverEog) {
-      const eog = [...this.#model.iterateAllTokens()].filter((t) => this.#model.isEogToken(t));
-      this.#neverEog = new TokenBias(this.#model.tokenizer).set(eog, 'never');
-    }
+    this.#neverEog ??= forbidEndOfGeneration(this.#model);
     return this.#neverEog;
   }
 }
 
-function commonOptions(p: GenerationParams, signal: AbortSignal) {
+/** A token bias that forbids every end-of-generation token (llama-server's `ignore_eos`). */
+export function forbidEndOfGeneration(model: LlamaModel): TokenBias {
+  const eog = [...model.iterateAllTokens()].filter((t) => model.isEogToken(t));
+  return new TokenBias(model.tokenizer).set(eog, 'never');
+}
+
+/** The generation options LlamaCompletion and LlamaChat share. */
+function commonOptions(p: GenerationParams, signal: AbortSignal, tokenBias: TokenBias | undefined, onToken: () => void) {
   return {
     signal,
+    tokenBias,
+    onToken,
     maxTokens: p.maxTokens,
     temperature: p.temperature,
     topK: p.topK,
@@ -170,8 +181,6 @@ function stopOf(metadata: Metadata): Pick<GenerationResult, 'stopType' | 'stoppi
       return { stopType: 'word', stoppingWord: metadata.customStopTrigger.filter((p) => typeof p === 'string').join('') };
     case 'maxTokens':
       return { stopType: 'limit', stoppingWord: '' };
-    case 'abort':
-      return { stopType: 'none', stoppingWord: '' };
     default:
       return { stopType: 'eos', stoppingWord: '' };
   }

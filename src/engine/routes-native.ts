@@ -4,19 +4,24 @@
  * worker's measured memory (that is how a worker reports its footprint to the gateway).
  */
 import { Hono } from 'hono';
-import type { Token } from 'node-llama-cpp';
 import { z } from 'zod';
 import { readBody } from './api-error.js';
-import { EmbeddingInputSchema, toEmbeddingInputs } from './embedder.js';
 import type { GenerationResult } from './generator.js';
-import { clientSignal, embedderOf, generatorOf, streamEvents, type WorkerContext, type WorkerEnv } from './route-kit.js';
+import {
+  clientSignal,
+  EmbeddingInputSchema,
+  embedderOf,
+  generatorOf,
+  streamEvents,
+  TokenIdsSchema,
+  type WorkerContext,
+  type WorkerEnv,
+} from './route-kit.js';
 import { samplingFields, toGenerationParams } from './sampling.js';
 import { llamaTimings } from './timings.js';
 
-const TokensSchema = z.array(z.number().int().min(0));
-
 const CompletionBody = z.object({
-  prompt: z.union([z.string(), TokensSchema]),
+  prompt: z.union([z.string(), TokenIdsSchema]),
   n_predict: z.number().int().nullish(),
   max_tokens: z.number().int().nullish(),
   stream: z.boolean().nullish(),
@@ -28,7 +33,7 @@ const EmbeddingBody = z
   .object({ content: EmbeddingInputSchema.optional(), input: EmbeddingInputSchema.optional() })
   .transform((b, ctx) => {
     const input = b.content ?? b.input;
-    if (input !== undefined) return toEmbeddingInputs(input);
+    if (input !== undefined) return input;
     ctx.addIssue({ code: 'custom', message: '"content" is required', path: ['content'] });
     return z.NEVER;
   });
@@ -39,7 +44,7 @@ const TokenizeBody = z.object({
   with_pieces: z.boolean().default(false),
 });
 
-const DetokenizeBody = z.object({ tokens: TokensSchema });
+const DetokenizeBody = z.object({ tokens: TokenIdsSchema });
 
 export function nativeRoutes(): Hono<WorkerEnv> {
   const app = new Hono<WorkerEnv>();
@@ -61,7 +66,7 @@ export function nativeRoutes(): Hono<WorkerEnv> {
   app.post('/completion', async (c) => {
     const body = await readBody(c, CompletionBody);
     const generator = generatorOf(c);
-    const tokens = generator.promptTokens(body.prompt as Token[] | string);
+    const tokens = generator.promptTokens(body.prompt);
     const params = toGenerationParams(body, body.n_predict ?? body.max_tokens, c.get('engine').info.contextSize);
     if (!body.stream) return c.json(completionReply(c, await generator.complete(tokens, params, undefined, clientSignal(c))));
     return streamEvents(c, async (emit) => {
@@ -90,7 +95,7 @@ export function nativeRoutes(): Hono<WorkerEnv> {
 
   app.post('/detokenize', async (c) => {
     const body = await readBody(c, DetokenizeBody);
-    return c.json({ content: c.get('engine').detokenize(body.tokens as Token[]) });
+    return c.json({ content: c.get('engine').detokenize(body.tokens) });
   });
 
   return app;

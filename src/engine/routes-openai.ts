@@ -7,12 +7,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import type { Token } from 'node-llama-cpp';
 import { z } from 'zod';
 import { readBody } from './api-error.js';
-import { EmbeddingInputSchema, toEmbeddingInputs } from './embedder.js';
 import type { ChatMessage, GenerationResult, OnText } from './generator.js';
-import { clientSignal, embedderOf, generatorOf, streamEvents, type WorkerContext, type WorkerEnv } from './route-kit.js';
+import {
+  clientSignal,
+  EmbeddingInputSchema,
+  embedderOf,
+  generatorOf,
+  streamEvents,
+  TokenIdsSchema,
+  type WorkerContext,
+  type WorkerEnv,
+} from './route-kit.js';
 import { samplingFields, toGenerationParams } from './sampling.js';
 import { llamaTimings, openAiUsage } from './timings.js';
 
@@ -44,12 +51,12 @@ const generationFields = {
 const ChatBody = z.object({ messages: z.array(Message).min(1), ...generationFields });
 
 const CompletionsBody = z.object({
-  prompt: z.union([z.string(), z.array(z.string()).length(1).transform((p) => p[0]), z.array(z.number().int().min(0))]),
+  prompt: z.union([z.string(), z.array(z.string()).length(1).transform((p) => p[0]), TokenIdsSchema]),
   ...generationFields,
 });
 
 const EmbeddingsBody = z.object({
-  input: EmbeddingInputSchema.transform(toEmbeddingInputs),
+  input: EmbeddingInputSchema,
   encoding_format: z.enum(['float', 'base64']).nullish(),
 });
 
@@ -110,7 +117,7 @@ export function openAiRoutes(): Hono<WorkerEnv> {
   app.post('/v1/completions', async (c) => {
     const body = await readBody(c, CompletionsBody);
     const generator = generatorOf(c);
-    const tokens = generator.promptTokens(body.prompt as string | Token[]);
+    const tokens = generator.promptTokens(body.prompt);
     const params = toGenerationParams(body, maxTokensOf(body), c.get('engine').info.contextSize);
     return respond(c, textFlavour, body, (onText) => generator.complete(tokens, params, onText, clientSignal(c)));
   });

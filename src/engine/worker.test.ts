@@ -16,6 +16,7 @@ class LogLines {
   readonly #waiters: { match: (l: string) => boolean; resolve: () => void }[] = [];
 
   readonly push = (line: string): void => {
+    if (/TMP|shutting|aborted/.test(line)) console.log(Date.now() % 100000, line.slice(90, 200));
     this.#lines.push(line);
     for (const w of this.#waiters.filter((w) => w.match(line))) w.resolve();
   };
@@ -193,8 +194,8 @@ describe('worker on a chat model (--parallel 2)', () => {
     const stream = await post(worker, '/completion', { prompt: 'Go on', n_predict: -1, ignore_eos: true, stream: true });
     await firstChunk(stream);
     const exit = new Promise<number | null>((resolve) => worker.child.once('exit', (code) => resolve(code)));
-    worker.child.kill('SIGTERM');
-    expect(await exit).toBe(0);
+    console.log(Date.now() % 100000, 'kill'); worker.child.kill('SIGTERM');
+    expect(await exit).toBe(0); console.log(Date.now() % 100000, 'exit');
   });
 });
 

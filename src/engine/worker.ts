@@ -70,7 +70,8 @@ try {
   die(err, `cannot load ${config.model}`);
 }
 const memory = await engine.memory();
-log.info({ model: config.model, ...engine.info, chatTemplate: undefined, ...memory }, 'model ready');
+const { alias, contextSize, slots, gpuLayers, loadMs } = engine.info;
+log.info({ model: config.model, alias, contextSize, slots, gpuLayers, loadMs, ...memory }, 'model ready');
 announce({ event: 'ready', load_ms: Math.round(engine.info.loadMs), rss: memory.rss_bytes });
 
 async function shutdown(signal: string): Promise<void> {
@@ -83,10 +84,12 @@ async function shutdown(signal: string): Promise<void> {
   engine.generator?.abortAll();
   setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
   await closed;
+  log.info('TMP closed');
   try {
     await engine.dispose();
   } catch (err) {
     die(err, 'dispose failed');
   }
+  log.info('TMP disposed');
   process.exit(0);
 }

@@ -3,9 +3,9 @@
  * writer streams exactly this layout, and `modelFileSize` reads its size without writing.
  */
 import { alignUp, encodeGgufHead, GgmlType, GGUF_ALIGNMENT, type MetadataValue, type TensorInfo } from './gguf-format.js';
-import { BOS_ID, EOS_ID, modelName, parseModelSpec, UNK_ID, type ModelSpec, type ModelSpecInput, type TensorType } from './spec.js';
+import { modelName, parseModelSpec, type ModelSpec, type ModelSpecInput, type TensorType } from './spec.js';
 import { tensorBytes } from './tensor-data.js';
-import { buildVocabulary, IM_END, IM_START } from './vocab.js';
+import { BOS_ID, buildVocabulary, EOS_ID, IM_END, IM_START, UNK_ID } from './vocab.js';
 
 /** ChatML, which node-llama-cpp recognises (ChatMLChatWrapper) and llama.cpp renders natively. */
 export const CHAT_TEMPLATE =

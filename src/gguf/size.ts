@@ -9,8 +9,9 @@
  * few KB of the target; anything off by more than 2% is an error.
  */
 import { modelFileSize } from './layout.js';
-import { MIN_VOCAB, parseModelSpec, type ModelSpec, type TensorType } from './spec.js';
+import { parseModelSpec, type ModelSpec, type TensorType } from './spec.js';
 import { tensorBytes } from './tensor-data.js';
+import { MIN_VOCAB } from './vocab.js';
 
 export interface SizeOptions {
   tensorType?: TensorType;

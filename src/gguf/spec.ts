@@ -4,18 +4,11 @@
  * a parsed `ModelSpec`, so the same spec always yields the same bytes.
  */
 import { z } from 'zod';
+import { MIN_VOCAB } from './vocab.js';
 
 export const TENSOR_TYPES = ['f32', 'f16', 'q8_0'] as const;
 export const TensorTypeSchema = z.enum(TENSOR_TYPES);
 export type TensorType = z.infer<typeof TensorTypeSchema>;
-
-/** Token ids of the fixed head of every vocabulary (see vocab.ts). */
-export const UNK_ID = 0;
-export const BOS_ID = 1;
-export const EOS_ID = 2;
-
-/** Fixed tokens (unk, bos, eos, 256 byte tokens, 2 ChatML markers, ▁ and 94 printable ASCII). */
-export const MIN_VOCAB = 356;
 
 const dim = (what: string) =>
   z.number().int().positive().refine((n) => n % 32 === 0, `${what} must be a multiple of 32 (Q8_0 blocks hold 32 values)`);

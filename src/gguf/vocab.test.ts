@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MIN_VOCAB } from './spec.js';
-import { buildVocabulary, IM_END, IM_START, TokenType } from './vocab.js';
+import { buildVocabulary, IM_END, IM_START, MIN_VOCAB, TokenType } from './vocab.js';
 
 describe('buildVocabulary', () => {
   it('has exactly the requested number of unique tokens, with matching scores and types', () => {
@@ -39,6 +38,12 @@ describe('buildVocabulary', () => {
     const score = (piece: string) => v.scores[v.tokens.indexOf(piece)];
     expect(score('▁the')).toBeGreaterThan(score('▁th'));
     expect(score('▁th')).toBeGreaterThan(score('▁t'));
+  });
+
+  it('holds exactly the fixed tokens at its minimum size', () => {
+    const v = buildVocabulary(MIN_VOCAB);
+    expect(v.tokens.at(-1)).toBe('~');
+    expect(v.tokens).toContain('\u2581');
   });
 
   it('rejects sizes below the fixed tokens', () => {

@@ -8,7 +8,13 @@
  * so every word piece comes with all its prefixes: "▁the" is reachable as ▁ → ▁t → ▁th → ▁the.
  * Scores grow with piece length, so longer merges win. Anything else falls back to bytes.
  */
-import { MIN_VOCAB } from './spec.js';
+/** Token ids of the fixed head of every vocabulary. */
+export const UNK_ID = 0;
+export const BOS_ID = 1;
+export const EOS_ID = 2;
+
+/** The fixed tokens: unk, bos, eos, 256 bytes, 2 ChatML markers, ▁ and 94 printable ASCII characters. */
+export const MIN_VOCAB = 3 + 256 + 2 + 1 + 94;
 
 /** llama.cpp token types. */
 export const TokenType = { normal: 1, unknown: 2, control: 3, byte: 6 } as const;

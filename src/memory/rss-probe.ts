@@ -1,22 +1,57 @@
-// scratch v0
+/**
+ * Child-process script behind `measureRss` (measure.ts): run as
+ * `node --expose-gc --import tsx rss-probe.ts '<json ProbeRequest>'`, it prints one JSON line
+ * (ProbeReport) and exits. Without a model it measures the runtime baseline: node with
+ * node-llama-cpp imported and `getLlama()` done. With one it loads the model memory-mapped,
+ * CPU only, creates a context like the gateway's engine would, and warms it up with one tiny
+ * inference (what residency does before measuring a model). A full GC runs before each
+ * reading, so garbage in the JS heap does not blur the figures.
+ */
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
-import { readFileSync } from 'node:fs';
-const args = JSON.parse(process.argv[2] ?? '{}') as { file?: string; ctx?: number; parallel?: number; embedding?: boolean; promptTokens?: number };
-const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
-const status = () => Object.fromEntries(readFileSync('/proc/self/status', 'utf8').split('\n').filter((l) => /^(VmRSS|RssAnon|RssFile|RssShmem)/.test(l)).map((l) => [l.split(':')[0], Number(l.split(/\s+/)[1]) * 1024]));
-if (args.file) {
-  const model = await llama.loadModel({ modelPath: args.file, useMmap: true, gpuLayers: 0 });
-  const afterLoad = status();
-  if (args.embedding) {
-    const ctx = await model.createEmbeddingContext({ contextSize: args.ctx, threads: 1 });
-    await ctx.getEmbeddingFor('hello world');
-  } else {
-    const ctx = await model.createContext({ contextSize: args.ctx, sequences: args.parallel ?? 1, threads: 1 });
-    const seq = ctx.getSequence();
-    const toks = args.promptTokens ? Array.from({length: args.promptTokens}, (_, i) => model.tokenize('hello the world of words')[i % 5]) : model.tokenize('hello world');
-    for await (const t of seq.evaluate(toks)) { break; }
+import { pathToFileURL } from 'node:url';
+
+export interface ProbeRequest {
+  file?: string;
+  ctx?: number;
+  parallel?: number;
+  embedding?: boolean;
+}
+
+export interface ProbeReport {
+  /** RSS once the model is loaded, before any context exists (equals `rss` without a model). */
+  loadedRss: number;
+  /** RSS after the context was created and one tiny inference ran. */
+  rss: number;
+}
+
+export async function probe(request: ProbeRequest): Promise<ProbeReport> {
+  const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
+  if (!request.file) {
+    const rss = settledRss();
+    return { loadedRss: rss, rss };
   }
-  console.log(JSON.stringify({ rss: process.memoryUsage().rss, afterLoad, final: status() }));
-} else {
-  console.log(JSON.stringify({ rss: process.memoryUsage().rss, final: status() }));
+  const model = await llama.loadModel({ modelPath: request.file, useMmap: true, gpuLayers: 0 });
+  const loadedRss = settledRss();
+  // One thread: ggml's workers spin-wait on each other, which crawls on a shared machine.
+  if (request.embedding) {
+    const context = await model.createEmbeddingContext({ contextSize: request.ctx, threads: 1 });
+    await context.getEmbeddingFor('hello world');
+  } else {
+    const context = await model.createContext({ contextSize: request.ctx, sequences: request.parallel ?? 1, threads: 1 });
+    const generation = context.getSequence().evaluate(model.tokenize('hello world'));
+    await generation.next(); // one generated token is the warm-up
+    await generation.return();
+  }
+  return { loadedRss, rss: settledRss() };
+}
+
+function settledRss(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().rss;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const report = await probe(JSON.parse(process.argv[2] ?? '{}') as ProbeRequest);
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  process.exit(0); // skip native teardown: the figures are out
 }

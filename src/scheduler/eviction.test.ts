@@ -90,7 +90,7 @@ describe('admission and eviction', () => {
     s.request({ id: 'c1', model: 'chat' }); // a load in progress does not delay the answer
     s.request({ id: 'h1', model: 'huge' });
     expect(fx.take()).toEqual(['startLoad chat', 'reject h1 DOES_NOT_FIT']);
-    expect(fx.rejectionOf('h1')?.message).toBe('huge does not fit in memory beside the pinned models');
+    expect(fx.rejectionOf('h1')?.message).toBe('huge does not fit in the memory budget, even with every unpinned model unloaded');
     expect(s.snapshot().models.find((m) => m.name === 'huge')).toMatchObject({ queued: 0, lastError: expect.any(String) });
   });
 

@@ -1,5 +1,5 @@
 import { poolsOf } from './footprint.js';
-import { demandOf, heldBytes, type ModelEntry } from './model-entry.js';
+import { demandOf, heldBytes, unloadDue, type ModelEntry } from './model-entry.js';
 import type { SchedulerConfig } from './types.js';
 
 /**
@@ -10,7 +10,7 @@ import type { SchedulerConfig } from './types.js';
 
 /** How an occupant of the candidate's pools gets out of the way. */
 export type Obstacle =
-  /** Unloading already: its memory comes back without any action. */
+  /** Unloading already (or an admin unload is due): its memory comes back without eviction. */
   | { readonly kind: 'freeing' }
   /** Idle: unload it now. */
   | { readonly kind: 'evict' }
@@ -49,7 +49,7 @@ export function occupants(models: readonly ModelEntry[], candidate: ModelEntry, 
 }
 
 function obstacleOf(entry: ModelEntry, candidate: ModelEntry, config: SchedulerConfig, now: number): Obstacle {
-  if (entry.state === 'unloading') return { kind: 'freeing' };
+  if (entry.state === 'unloading' || unloadDue(entry)) return { kind: 'freeing' };
   if (entry.state === 'loading') return { kind: 'wait' };
   // Grouping: a resident model with queued work keeps its turn for maxHoldMs, counted from
   // when the candidate started waiting or when this model got its turn, whichever is later.

@@ -1,5 +1,5 @@
-import { bytesAt, layerChoices, preferredLayers } from './footprint.js';
-import type { ModelInfo, PoolBytes, PoolName } from './types.js';
+import { bytesAt, preferredLayers } from './footprint.js';
+import type { ModelInfo, PoolBytes } from './types.js';
 
 /**
  * Per-model state, owned and mutated by the Scheduler alone; the planner only reads it.
@@ -94,13 +94,7 @@ export function demandOf(entry: ModelEntry): Demand | undefined {
   return admin && admin.seq < head.seq ? admin : { seq: head.seq, at: head.arrivedAt };
 }
 
-/**
- * Whether `other` could be resident beside the resident `entry`: at its held bytes if it is
- * resident too, else at any layer count it may load with.
- */
-export function canCoReside(entry: ModelEntry, other: ModelEntry, budget: (pool: PoolName) => number): boolean {
-  const held = heldBytes(entry);
-  const beside = (bytes: PoolBytes) => Object.keys(bytes).every((pool) => (bytes[pool] ?? 0) + (held[pool] ?? 0) <= budget(pool));
-  if (other.residency) return beside(heldBytes(other));
-  return layerChoices(other.info.memory, other.info.gpuLayers).some((layers) => beside(estimateAt(other, layers)));
+/** An admin unload waits for this: resident, nothing in flight, nothing queued. */
+export function unloadDue(entry: ModelEntry): boolean {
+  return entry.unloadWanted && entry.state === 'ready' && entry.inFlight.size === 0 && entry.queue.length === 0;
 }

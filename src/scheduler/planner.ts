@@ -1,6 +1,6 @@
 import { chooseEvictions, occupants, type Occupant } from './eviction.js';
 import { fitsIn, layerChoices, poolsHeld, poolsOf } from './footprint.js';
-import { demandOf, estimateAt, heldBytes, type ModelEntry } from './model-entry.js';
+import { demandOf, estimateAt, heldBytes, unloadDue, type ModelEntry } from './model-entry.js';
 import type { PoolBytes, PoolName, SchedulerConfig } from './types.js';
 
 /**
@@ -24,6 +24,8 @@ export interface LoadDecision {
 export interface Plan {
   /** Wanted models that cannot fit even beside nothing but the pinned models. */
   readonly unfit: ModelEntry[];
+  /** Admin unloads whose model went idle. */
+  readonly unloads: ModelEntry[];
   readonly loads: LoadDecision[];
   /** Idle models to unload now to make room. */
   readonly evictions: ModelEntry[];
@@ -42,13 +44,21 @@ interface Candidate {
 }
 
 export function plan(input: PlanInput): Plan {
-  const out = { unfit: [] as ModelEntry[], loads: [] as LoadDecision[], evictions: [] as ModelEntry[],
-    reserve: [] as ModelEntry[], draining: new Set<ModelEntry>(), wakeAt: undefined as number | undefined };
+  const out = {
+    unfit: [] as ModelEntry[], loads: [] as LoadDecision[], evictions: [] as ModelEntry[], reserve: [] as ModelEntry[],
+    unloads: input.models.filter(unloadDue),
+    draining: new Set<ModelEntry>(), wakeAt: undefined as number | undefined,
+  };
+  const used = new Map<PoolName, number>();
+  for (const [pool, bytes] of input.models.flatMap((e) => Object.entries(heldBytes(e)))) used.set(pool, (used.get(pool) ?? 0) + bytes);
   const candidates: Candidate[] = [];
   for (const entry of input.models) {
     if (entry.state !== 'unloaded' || !demandOf(entry)) continue;
     const order = occupants(input.models, entry, input.config, input.now);
-    const choice = chooseEvictions(order, (evicted) => fitLayers(input, entry, evicted));
+    const choice = chooseEvictions(order, (evicted) => {
+      const free = (pool: PoolName) => input.budget(pool) - (used.get(pool) ?? 0) + usedIn(evicted, pool);
+      return fitLayers(entry, free);
+    });
     if (choice) candidates.push({ entry, ...choice });
     else out.unfit.push(entry);
   }
@@ -85,10 +95,8 @@ function inTurn(input: PlanInput, candidates: Candidate[]): Candidate[] {
   return [...candidates].sort((a, b) => Number(b.entry.reserved) - Number(a.entry.reserved) || bySeq(a.entry, b.entry));
 }
 
-/** The best layer count that fits once `evicted` are gone; undefined if none does. */
-function fitLayers(input: PlanInput, entry: ModelEntry, evicted: readonly ModelEntry[]): Candidate['fit'] | undefined {
-  const free = (pool: PoolName) =>
-    input.budget(pool) - usedIn(input.models, pool) + usedIn(evicted, pool);
+/** The best allowed layer count whose bytes fit in `free`; undefined if none does. */
+function fitLayers(entry: ModelEntry, free: (pool: PoolName) => number): Candidate['fit'] | undefined {
   for (const gpuLayers of layerChoices(entry.info.memory, entry.info.gpuLayers)) {
     const bytes = estimateAt(entry, gpuLayers);
     if (fitsIn(bytes, free)) return { gpuLayers, bytes };

@@ -98,6 +98,17 @@ describe('admin loads and unloads', () => {
     expect(s.snapshot()).toMatchObject({ pools: [{ used: 0 }], counters: { unloads: 1, evictions: 0 } });
   });
 
+  it('a model due for an admin unload that another model needs is unloaded once, not evicted again', () => {
+    const { s, fx } = harness({ models, budgets });
+    s.request({ id: 'e1', model: 'embed' });
+    s.loadDone('embed');
+    s.adminUnload('embed');
+    s.request({ id: 'c1', model: 'chat' });
+    s.serveDone('e1');
+    expect(fx.take()).toEqual(['startLoad embed', 'grant e1 embed', 'startUnload embed']);
+    expect(s.snapshot().counters).toMatchObject({ unloads: 1, evictions: 0 });
+  });
+
   it('an admin unload of a load nobody waits for cancels it', () => {
     const { s, fx } = harness({ models, budgets });
     s.adminLoad('chat');

@@ -1,8 +1,10 @@
-import { measuredPools } from './footprint.js';
-import { canCoReside, demandOf, newEntry, type ModelEntry, type Waiter } from './model-entry.js';
-import { plan, type LoadDecision } from './planner.js';
-import { snapshotOf, type SchedulerCounters, type SchedulerSnapshot } from './snapshot.js';
-import type { Clock, Effects, MeasuredBytes, ModelInfo, PoolName, RejectCode, SchedulerConfig } from './types.js';
+import { avoidsReload, grantInfo, nextToGrant } from './grants.js';
+import { ModelLifecycle } from './lifecycle.js';
+import { demandOf, newEntry, type ModelEntry, type Waiter } from './model-entry.js';
+import { plan } from './planner.js';
+import { newCounters, snapshotOf, type SchedulerSnapshot } from './snapshot.js';
+import { queueFull } from './queue-limits.js';
+import type { Clock, Effects, MeasuredBytes, ModelInfo, PoolName, RejectCode, Rejection, SchedulerConfig } from './types.js';
 
 export interface SchedulerOptions {
   readonly config: SchedulerConfig;
@@ -28,15 +30,14 @@ export class Scheduler {
   #draining = new Set<ModelEntry>();
   #planWakeAt: number | undefined;
   #inEvent = false;
-  readonly #counters: SchedulerCounters = {
-    loads: 0, loadFailures: 0, loadTimeouts: 0, cancelledLoads: 0, evictions: 0, unloads: 0,
-    grants: 0, rejections: 0, reloadsAvoided: 0,
-  };
+  readonly #counters = newCounters();
+  readonly #lifecycle: ModelLifecycle;
 
   constructor(options: SchedulerOptions) {
     this.#config = options.config;
     this.#clock = options.clock;
     this.#effects = options.effects;
+    this.#lifecycle = new ModelLifecycle(options.config, options.clock, options.effects, this.#counters);
   }
 
   /** Adds a model, or updates one: a new footprint or layer preference applies from its next load. */
@@ -63,10 +64,9 @@ export class Scheduler {
     this.#event(() => {
       if (this.#requests.has(req.id)) throw new Error(`request id ${req.id} is already queued or granted`);
       const entry = this.#models.get(req.model);
-      if (!entry) return this.#reject(req.id, 'UNAVAILABLE', `model ${req.model} is not registered`);
-      const full = entry.queue.length >= this.#config.maxQueuePerModel ? `the queue for ${req.model} is full`
-        : this.#queuedTotal() >= this.#config.maxQueueTotal ? 'the request queue is full' : undefined;
-      if (full) return this.#reject(req.id, 'QUEUE_FULL', full, this.#retryAfterS(entry));
+      if (!entry) return this.#reject(req.id, { code: 'UNAVAILABLE', message: `model ${req.model} is not registered` });
+      const full = queueFull(entry, this.#models.values(), this.#config);
+      if (full) return this.#reject(req.id, full);
       const waiter = { id: req.id, model: req.model, seq: ++this.#seq, arrivedAt: this.#now(), prev: this.#lastWaiter, dropped: false };
       entry.queue.push(waiter);
       this.#lastWaiter = waiter;
@@ -101,15 +101,7 @@ export class Scheduler {
   loadDone(model: string, result: { measuredBytes?: MeasuredBytes } = {}): void {
     this.#event(() => {
       const entry = this.#entry(model);
-      const r = entry.residency;
-      if (entry.state !== 'loading' || !r) return;
-      if (result.measuredBytes) {
-        r.measured = measuredPools(entry.info.memory, result.measuredBytes);
-        entry.lastMeasured = { gpuLayers: r.gpuLayers, bytes: r.measured };
-      }
-      r.readyAt = this.#now();
-      r.cancelled = false;
-      patch(entry, { state: 'ready', deadline: undefined, adminLoad: undefined, lastUsedAt: this.#now(), lastError: undefined });
+      if (entry.state === 'loading') this.#lifecycle.ready(entry, result.measuredBytes);
     });
   }
 
@@ -119,7 +111,7 @@ export class Scheduler {
       const entry = this.#entry(model);
       if (entry.state !== 'loading') return;
       const cancelled = entry.residency?.cancelled;
-      this.#release(entry);
+      this.#lifecycle.release(entry);
       if (cancelled) return; // waiters queued since the cancel wait for a fresh load
       this.#counters.loadFailures++;
       this.#failDemand(entry, 'LOAD_FAILED', `loading ${model} failed: ${message}`);
@@ -133,7 +125,7 @@ export class Scheduler {
       if (entry.state !== 'unloading' && entry.state !== 'ready') return;
       for (const id of entry.inFlight) this.#requests.delete(id);
       entry.inFlight.clear();
-      this.#release(entry);
+      this.#lifecycle.release(entry);
     });
   }
 
@@ -141,7 +133,7 @@ export class Scheduler {
   unloadFailed(model: string, message: string): void {
     this.#event(() => {
       const entry = this.#entry(model);
-      if (entry.state === 'unloading') this.#keepResident(entry, `unloading ${model} failed: ${message}`);
+      if (entry.state === 'unloading') this.#lifecycle.keepResident(entry, `unloading ${model} failed: ${message}`);
     });
   }
 
@@ -151,8 +143,8 @@ export class Scheduler {
       const now = this.#now();
       for (const entry of this.#models.values()) {
         if (entry.deadline === undefined || now < entry.deadline) continue;
-        if (entry.state === 'unloading') this.#keepResident(entry, `unloading ${entry.info.name} timed out`);
-        else if (entry.residency?.cancelled) this.#startUnload(entry); // the cancel never confirmed
+        if (entry.state === 'unloading') this.#lifecycle.keepResident(entry, `unloading ${entry.info.name} timed out`);
+        else if (entry.residency?.cancelled) this.#lifecycle.startUnload(entry); // the cancel never confirmed
         else this.#timeOutLoad(entry);
       }
     });
@@ -208,89 +200,50 @@ export class Scheduler {
    */
   #pump(): void {
     for (let changed = true; changed;) {
-      changed = this.#unloadWanted();
-      changed = this.#applyPlan() || changed;
+      changed = this.#applyPlan();
       changed = this.#grantAll() || changed;
     }
   }
 
-  /** Admin unloads whose model went idle. */
-  #unloadWanted(): boolean {
-    const due = [...this.#models.values()].filter((e) => e.unloadWanted && e.state === 'ready' && !e.inFlight.size && !e.queue.length);
-    for (const entry of due) {
-      this.#counters.unloads++;
-      this.#startUnload(entry);
-    }
-    return due.length > 0;
-  }
-
   #applyPlan(): boolean {
     const p = plan({ models: [...this.#models.values()], budget: (pool) => this.#budget(pool), config: this.#config, now: this.#now() });
-    for (const entry of p.unfit) this.#failDemand(entry, 'DOES_NOT_FIT', `${entry.info.name} does not fit in memory beside the pinned models`);
+    for (const entry of p.unfit) {
+      this.#failDemand(entry, 'DOES_NOT_FIT', `${entry.info.name} does not fit in the memory budget, even with every unpinned model unloaded`);
+    }
+    for (const entry of p.unloads) {
+      this.#counters.unloads++;
+      this.#lifecycle.startUnload(entry);
+    }
     for (const entry of p.evictions) {
       this.#counters.evictions++;
-      this.#startUnload(entry);
+      this.#lifecycle.startUnload(entry);
     }
-    for (const decision of p.loads) this.#startLoad(decision);
+    for (const decision of p.loads) this.#lifecycle.startLoad(decision);
     for (const entry of p.reserve) entry.reserved = true;
     const drainingChanged = p.draining.size !== this.#draining.size || [...p.draining].some((e) => !this.#draining.has(e));
     this.#draining = p.draining;
     this.#planWakeAt = p.wakeAt;
-    return drainingChanged || p.unfit.length + p.evictions.length + p.loads.length > 0;
+    return drainingChanged || p.unfit.length + p.unloads.length + p.evictions.length + p.loads.length > 0;
   }
 
-  /** group: every ready model serves its own queue; fifo: strictly in arrival order. */
   #grantAll(): boolean {
-    const grantable = (e: ModelEntry) => e.state === 'ready' && e.inFlight.size < e.info.maxParallel && !this.#draining.has(e);
     const before = this.#counters.grants;
-    if (this.#config.policy === 'group') {
-      for (const entry of this.#models.values()) while (entry.queue.length && grantable(entry)) this.#grant(entry);
-    } else {
-      for (let head = this.#fifoHead(); head && grantable(head); head = this.#fifoHead()) this.#grant(head);
-    }
+    const next = () => nextToGrant(this.#models.values(), this.#config.policy, this.#draining);
+    for (let entry = next(); entry; entry = next()) this.#grant(entry);
     return this.#counters.grants > before;
-  }
-
-  /** The model the oldest queued request wants. */
-  #fifoHead(): ModelEntry | undefined {
-    return [...this.#models.values()].filter((e) => e.queue.length).sort((a, b) => a.queue[0].seq - b.queue[0].seq)[0];
   }
 
   #grant(entry: ModelEntry): void {
     const waiter = entry.queue.shift();
     const r = entry.residency;
     if (!waiter || !r) return;
-    const now = this.#now();
-    const readyAt = r.readyAt ?? now;
-    const loadMs = readyAt > waiter.arrivedAt ? readyAt - Math.max(waiter.arrivedAt, r.startedAt) : 0;
-    if (r.grants > 0 && this.#switchedFrom(waiter)) this.#counters.reloadsAvoided++;
+    if (avoidsReload(waiter, r, this.#models, (pool) => this.#budget(pool))) this.#counters.reloadsAvoided++;
     waiter.prev = undefined;
     r.grants++;
     this.#counters.grants++;
     entry.inFlight.add(waiter.id);
-    entry.lastUsedAt = now;
-    this.#effects.grant(waiter.id, entry.info.name, { queueMs: now - waiter.arrivedAt, loadMs });
-  }
-
-  /** The previous request wanted a model that cannot share memory with this one (and was not dropped). */
-  #switchedFrom(waiter: Waiter): boolean {
-    const prev = waiter.prev;
-    const [entry, other] = [this.#models.get(waiter.model), prev && this.#models.get(prev.model)];
-    if (!prev || prev.dropped || !entry || !other || other === entry) return false;
-    return !canCoReside(entry, other, (pool) => this.#budget(pool));
-  }
-
-  #startLoad({ entry, gpuLayers, bytes }: LoadDecision): void {
-    const now = this.#now();
-    entry.residency = { gpuLayers, estimated: bytes, measured: undefined, startedAt: now, readyAt: undefined, cancelled: false, grants: 0 };
-    patch(entry, { state: 'loading', deadline: now + this.#config.loadTimeoutMs, reserved: false });
-    this.#counters.loads++;
-    this.#effects.startLoad(entry.info.name, { gpuLayers });
-  }
-
-  #startUnload(entry: ModelEntry): void {
-    patch(entry, { state: 'unloading', deadline: this.#now() + this.#config.unloadTimeoutMs, unloadWanted: false });
-    this.#effects.startUnload(entry.info.name);
+    entry.lastUsedAt = this.#now();
+    this.#effects.grant(waiter.id, entry.info.name, grantInfo(waiter, r, this.#now()));
   }
 
   #timeOutLoad(entry: ModelEntry): void {
@@ -303,12 +256,7 @@ export class Scheduler {
   #afterDemandLoss(entry: ModelEntry): void {
     if (demandOf(entry)) return;
     entry.reserved = false;
-    const r = entry.residency;
-    if (entry.state !== 'loading' || !r || r.cancelled) return;
-    r.cancelled = true;
-    entry.deadline = this.#now() + this.#config.unloadTimeoutMs;
-    this.#counters.cancelledLoads++;
-    this.#effects.cancelLoad(entry.info.name);
+    this.#lifecycle.cancelLoad(entry);
   }
 
   /** Rejects every waiter and drops an admin load, remembering why. */
@@ -318,38 +266,14 @@ export class Scheduler {
     for (const waiter of entry.queue.splice(0)) {
       drop(waiter);
       this.#requests.delete(waiter.id);
-      this.#reject(waiter.id, code, message);
+      this.#reject(waiter.id, { code, message });
     }
     this.#afterDemandLoss(entry);
   }
 
-  #release(entry: ModelEntry): void {
-    patch(entry, { state: 'unloaded', residency: undefined, deadline: undefined, unloadWanted: false });
-  }
-
-  #keepResident(entry: ModelEntry, message: string): void {
-    const now = this.#now();
-    const r = entry.residency;
-    if (r) {
-      r.readyAt ??= now; // a cancelled load whose unload failed: assume it did load
-      r.cancelled = false;
-    }
-    patch(entry, { state: 'ready', deadline: undefined, lastError: message, unloadRetryAt: now + this.#config.unloadTimeoutMs });
-  }
-
-  #reject(id: string, code: RejectCode, message: string, retryAfterS?: number): void {
+  #reject(id: string, rejection: Rejection): void {
     this.#counters.rejections++;
-    this.#effects.reject(id, retryAfterS === undefined ? { code, message } : { code, message, retryAfterS });
-  }
-
-  /** A full queue frees up after about one hold period, plus a load when the model is cold. */
-  #retryAfterS(entry: ModelEntry): number {
-    const coldMs = entry.state === 'ready' ? 0 : entry.info.reloadCostMs;
-    return Math.max(1, Math.ceil((this.#config.maxHoldMs + coldMs) / 1000));
-  }
-
-  #queuedTotal(): number {
-    return [...this.#models.values()].reduce((n, e) => n + e.queue.length, 0);
+    this.#effects.reject(id, rejection);
   }
 
   #budget(pool: PoolName): number {
@@ -365,11 +289,6 @@ export class Scheduler {
   #now(): number {
     return this.#clock.now();
   }
-}
-
-/** Object.assign, but type-checked against the entry's fields. */
-function patch(entry: ModelEntry, fields: Partial<ModelEntry>): void {
-  Object.assign(entry, fields);
 }
 
 function drop(waiter: Waiter): void {

@@ -86,33 +86,17 @@ function storm(seed: number): void {
   };
   const shell = new FakeShell(h, behaviour);
   const ids: string[] = [];
-  const trace: string[] = [];
   const cancelled = new Set<string>();
   for (let i = 0; i < 60; i++) {
     const id = `r${i}`;
     ids.push(id);
     const at = Math.floor(rnd() * 30_000);
-    shell.at(at, () => { const model = pick(models).name; trace.push(`t=${h.clock.now()} request ${id} ${model}`); h.s.request({ id, model }); });
-    if (rnd() < 0.2) shell.at(at + Math.floor(rnd() * 6000), () => { trace.push(`t=${h.clock.now()} cancel ${id}`); cancelled.add(id); h.s.cancel(id); });
+    shell.at(at, () => h.s.request({ id, model: pick(models).name }));
+    if (rnd() < 0.2) shell.at(at + Math.floor(rnd() * 6000), () => { cancelled.add(id); h.s.cancel(id); });
   }
   if (rnd() < 0.3) shell.at(Math.floor(rnd() * 30_000), () => h.s.adminLoad(pick(models).name));
   if (rnd() < 0.3) shell.at(Math.floor(rnd() * 30_000), () => h.s.adminUnload(pick(models).name));
-  let before = 0;
-  const orig = h.s;
-  for (const k of ['request','cancel','serveDone','loadDone','loadFailed','unloadDone','unloadFailed','tick','adminLoad','adminUnload'] as const) {
-    const f = (orig as any)[k].bind(orig);
-    (h as any).s = h.s;
-    (orig as any).__proto__; 
-    (shell as any);
-    (globalThis as any)[k] = f;
-  }
-  const origGrant = h.fx.grant.bind(h.fx);
-  h.fx.grant = (id, model, info) => { origGrant(id, model, info); const c = h.s.snapshot().counters.reloadsAvoided; trace.push(`t=${h.clock.now()} grant ${id} ${model}` + (c > before ? ' <<< AVOIDED' : '')); before = c; };
-  const origLoad = h.fx.startLoad.bind(h.fx); h.fx.startLoad = (m, o) => { origLoad(m, o); trace.push(`t=${h.clock.now()} startLoad ${m} ${o.gpuLayers} ` + JSON.stringify(h.s.snapshot().pools.map(p=>[p.name,p.used/GiB,p.budget/GiB]))); };
-  const origUn = h.fx.startUnload.bind(h.fx); h.fx.startUnload = (m) => { origUn(m); trace.push(`t=${h.clock.now()} startUnload ${m}`); };
-  const origRej = h.fx.reject.bind(h.fx); h.fx.reject = (id, r) => { origRej(id, r); trace.push(`t=${h.clock.now()} reject ${id} ${r.code}`); };
   shell.run();
-  if (seed === 11) console.log('TRACE\n' + trace.join('\n'), JSON.stringify(models.map(m => [m.name, m.memory, m.maxParallel, m.gpuLayers])), JSON.stringify(budgets));
 
   for (const id of ids) {
     const answers = (h.fx.grantOf(id) ? 1 : 0) + (h.fx.rejectionOf(id) ? 1 : 0);

@@ -28,6 +28,10 @@ export interface SchedulerCounters {
   reloadsAvoided: number;
 }
 
+export function newCounters(): SchedulerCounters {
+  return { loads: 0, loadFailures: 0, loadTimeouts: 0, cancelledLoads: 0, evictions: 0, unloads: 0, grants: 0, rejections: 0, reloadsAvoided: 0 };
+}
+
 export interface ModelSnapshot {
   readonly name: string;
   readonly state: ModelState;

@@ -129,8 +129,8 @@ function checked(scheduler: Scheduler, fx: RecordingEffects): Scheduler {
 
 /**
  * After every event: no pool holds more than its budget (beyond what measurements revealed
- * over their estimates), at most one load per pool, no model over its parallel slots, and
- * no request answered twice.
+ * over their estimates), at most one load per pool, no model over its parallel slots, none
+ * unloaded while serving, and no request answered twice.
  */
 export function assertInvariants(scheduler: Scheduler, fx: RecordingEffects): void {
   const snap = scheduler.snapshot();
@@ -143,6 +143,7 @@ export function assertInvariants(scheduler: Scheduler, fx: RecordingEffects): vo
   }
   for (const m of snap.models) {
     expect(m.inFlight, `${m.name} in flight`).toBeLessThanOrEqual(m.maxParallel);
+    if (m.state === 'unloading') expect(m.inFlight, `${m.name} unloaded while serving`).toBe(0);
     expect(Object.keys(m.heldBytes).length === 0, `${m.name} ledger vs state`).toBe(m.state === 'unloaded');
   }
   const answered = fx.log.flatMap((c) => (c.effect === 'grant' || c.effect === 'reject' ? [c.id] : []));

@@ -1,0 +1,56 @@
+import { layerChoices } from './footprint.js';
+import { estimateAt, heldBytes, type ModelEntry, type Residency, type Waiter } from './model-entry.js';
+import type { GrantInfo, PoolName, SchedulingPolicy } from './types.js';
+
+/** Which waiter is served next, what its grant reports, and whether it counts as a reload avoided. */
+
+/**
+ * The model whose head waiter is granted next, if any. group: any resident model with a
+ * free slot that is not draining. fifo: only the model of the oldest waiter of all, so
+ * nobody overtakes (head-of-line blocking, as in a single global queue).
+ */
+export function nextToGrant(models: Iterable<ModelEntry>, policy: SchedulingPolicy, draining: ReadonlySet<ModelEntry>): ModelEntry | undefined {
+  const waiting = [...models].filter((e) => e.queue.length > 0);
+  const grantable = (e: ModelEntry) => e.state === 'ready' && e.inFlight.size < e.info.maxParallel && !draining.has(e);
+  if (policy === 'group') return waiting.find(grantable);
+  const head = waiting.sort((a, b) => a.queue[0].seq - b.queue[0].seq)[0];
+  return head && grantable(head) ? head : undefined;
+}
+
+/** `loadMs` is the part of the wait that overlapped this residency's load. */
+export function grantInfo(waiter: Waiter, residency: Residency, now: number): GrantInfo {
+  const readyAt = residency.readyAt ?? now;
+  const loadMs = readyAt > waiter.arrivedAt ? readyAt - Math.max(waiter.arrivedAt, residency.startedAt) : 0;
+  return { queueMs: now - waiter.arrivedAt, loadMs };
+}
+
+/**
+ * A strict per-request FIFO would have loaded for this grant and we did not: the request
+ * queued just before it (and not dropped) wanted a model that cannot share memory with
+ * this one, and this is not the grant that paid for the residency's load.
+ */
+export function avoidsReload(
+  waiter: Waiter,
+  residency: Residency,
+  models: ReadonlyMap<string, ModelEntry>,
+  budget: (pool: PoolName) => number,
+): boolean {
+  const prev = waiter.prev;
+  const [entry, other] = [models.get(waiter.model), prev && models.get(prev.model)];
+  if (residency.grants === 0 || !prev || prev.dropped || !entry || !other || other === entry) return false;
+  return !canCoReside(entry, other, budget);
+}
+
+/**
+ * Whether `other` can be resident beside the resident `entry`: true when it holds memory
+ * right now (they demonstrably share), else if some layer count it may load with fits
+ * beside `entry`'s held bytes.
+ */
+function canCoReside(entry: ModelEntry, other: ModelEntry, budget: (pool: PoolName) => number): boolean {
+  if (other.residency) return true;
+  const held = heldBytes(entry);
+  return layerChoices(other.info.memory, other.info.gpuLayers).some((layers) => {
+    const bytes = estimateAt(other, layers);
+    return Object.keys(bytes).every((pool) => (bytes[pool] ?? 0) + (held[pool] ?? 0) <= budget(pool));
+  });
+}
