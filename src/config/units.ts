@@ -29,6 +29,7 @@ const GO_DURATION = /^-?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
 export function keepAliveSeconds(value: string | number): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
   const v = value.trim();
+  if (v === '0') return 0; // Go's ParseDuration accepts a bare 0, and only that, without a unit
   if (!GO_DURATION.test(v)) return undefined;
   const sign = v.startsWith('-') ? -1 : 1;
   const units: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };

@@ -67,7 +67,7 @@ function toOpenAIMessage(m: ChatMessage): Record<string, unknown> {
 // ---- replies
 
 /** llama-server's per-request timings (milliseconds). */
-export interface LlamaTimings {
+interface LlamaTimings {
   cache_n?: number;
   prompt_n?: number;
   prompt_ms?: number;
@@ -184,7 +184,7 @@ function pushDelta(events: GenerateEvent[], content: string, thinking: string | 
   if (content || thinking) events.push({ type: 'delta', content, ...(thinking ? { thinking } : {}) });
 }
 
-export function timingsFromLlama(t: LlamaTimings): BackendTimings {
+function timingsFromLlama(t: LlamaTimings): BackendTimings {
   const total = t.prompt_ms !== undefined || t.predicted_ms !== undefined ? (t.prompt_ms ?? 0) + (t.predicted_ms ?? 0) : undefined;
   return { promptMs: t.prompt_ms, genMs: t.predicted_ms, totalMs: total };
 }

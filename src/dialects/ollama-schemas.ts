@@ -12,7 +12,7 @@ import { modelField, samplingShape, textOrTexts } from './schema-fields.js';
  * A number of seconds, or a Go duration string. Invalid strings get Go's own message, as
  * the daemon answers them ("300" without a unit is `time: missing unit in duration "300"`).
  */
-export const keepAliveField = z.union([z.number(), z.string()], { error: 'keep_alive must be a number of seconds or a duration string like "5m"' })
+const keepAliveField = z.union([z.number(), z.string()], { error: 'keep_alive must be a number of seconds or a duration string like "5m"' })
   .superRefine((value, ctx) => {
     if (keepAliveSeconds(value) !== undefined) return;
     const missingUnit = typeof value === 'string' && /^[-+]?\d+(\.\d+)?$/.test(value.trim());
@@ -20,7 +20,7 @@ export const keepAliveField = z.union([z.number(), z.string()], { error: 'keep_a
   });
 
 /** `options`: typed sampling fields (a wrong type is a 400, as in Ollama), everything else kept. */
-export const ollamaOptionsSchema = z.object(samplingShape).loose();
+const ollamaOptionsSchema = z.object(samplingShape).loose();
 
 const common = {
   model: modelField,

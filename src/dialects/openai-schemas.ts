@@ -38,7 +38,7 @@ export const openaiMessageSchema = z.object({
   tool_call_id: z.string().nullish(),
 }).loose();
 
-export const responseFormatSchema = z.object({
+const responseFormatSchema = z.object({
   type: z.enum(['text', 'json_object', 'json_schema'], { error: 'response_format.type must be "text", "json_object" or "json_schema"' }),
   json_schema: z.object({ schema: z.record(z.string(), z.unknown()).optional() }).loose().optional(),
 }).loose();

@@ -16,7 +16,6 @@ class LogLines {
   readonly #waiters: { match: (l: string) => boolean; resolve: () => void }[] = [];
 
   readonly push = (line: string): void => {
-    if (/TMP|shutting|aborted/.test(line)) console.log(Date.now() % 100000, line.slice(90, 200));
     this.#lines.push(line);
     for (const w of this.#waiters.filter((w) => w.match(line))) w.resolve();
   };
@@ -194,8 +193,8 @@ describe('worker on a chat model (--parallel 2)', () => {
     const stream = await post(worker, '/completion', { prompt: 'Go on', n_predict: -1, ignore_eos: true, stream: true });
     await firstChunk(stream);
     const exit = new Promise<number | null>((resolve) => worker.child.once('exit', (code) => resolve(code)));
-    console.log(Date.now() % 100000, 'kill'); worker.child.kill('SIGTERM');
-    expect(await exit).toBe(0); console.log(Date.now() % 100000, 'exit');
+    worker.child.kill('SIGTERM');
+    expect(await exit).toBe(0);
   });
 });
 
@@ -251,5 +250,12 @@ describe('worker on an embedding model (--embedding)', () => {
   it('exits 0 on SIGTERM', async () => {
     await worker.stop();
     expect(worker.child.exitCode).toBe(0);
+  });
+});
+
+describe('worker that cannot load its model', () => {
+  it('exits 1, and startWorker rejects with its log tail', async () => {
+    const start = startWorker({ model: '/nonexistent/model.gguf', threads: THREADS });
+    await expect(start).rejects.toThrow(/exited \(code 1\) before it was ready[\s\S]*cannot load/);
   });
 });

@@ -17,7 +17,7 @@ import { createWorkerApp } from './app.js';
 import { parseWorkerArgs, type WorkerConfig } from './cli-args.js';
 import { Engine } from './engine.js';
 
-/** Connections still open this long after SIGTERM (aborted streams end sooner) are cut. */
+/** Replies still going this long after SIGTERM (aborted streams end sooner) are cut. */
 const CLOSE_GRACE_MS = 5_000;
 
 // stdout is the protocol channel: whatever a library prints there goes to stderr instead.
@@ -53,13 +53,20 @@ const server = serve(
   (info) => announce({ event: 'listening', port: info.port }),
 ) as Server; // serve() builds a plain node:http server unless told otherwise
 server.on('error', (err) => die(err, 'HTTP server failed'));
-// close() drops only the keep-alive connections idle at that moment; once closing, drop
-// each of the others as soon as its reply has gone out.
-server.on('request', (_req, res) =>
-  res.once('finish', () => {
-    if (closing) setImmediate(() => server.closeIdleConnections());
-  }),
-);
+// close() drops only the keep-alive connections idle at that moment, and Node does not
+// always count a connection idle after its reply; so once closing and no reply is left in
+// flight, every remaining connection is idle and is dropped.
+let inFlight = 0;
+const dropIdle = () => {
+  if (closing && inFlight === 0) server.closeAllConnections();
+};
+server.on('request', (_req, res) => {
+  inFlight++;
+  res.once('close', () => {
+    inFlight--;
+    dropIdle();
+  });
+});
 
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
 process.once('SIGINT', () => void shutdown('SIGINT'));
@@ -82,14 +89,13 @@ async function shutdown(signal: string): Promise<void> {
   if (!engine) process.exit(0);
   const closed = new Promise((resolve) => server.close(resolve));
   engine.generator?.abortAll();
+  dropIdle();
   setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
   await closed;
-  log.info('TMP closed');
   try {
     await engine.dispose();
   } catch (err) {
     die(err, 'dispose failed');
   }
-  log.info('TMP disposed');
   process.exit(0);
 }

@@ -18,10 +18,18 @@ export function createApp(gw: Gateway): Hono {
 
   app.use('*', async (c, next) => {
     // Blob uploads are model files: they stream through and are exempt from the JSON body limit.
-    if (c.req.path.startsWith('/api/blobs/')) return next();
+    // GET and HEAD carry no body (and hono's bodyLimit fails on HEAD).
+    if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.path.startsWith('/api/blobs/')) {
+      await next();
+      return;
+    }
     return bodyLimit({
       maxSize: limit,
-      onError: (ctx) => errorResponse(ctx, dialectOf(ctx.req.path), new WarmgateError('BODY_TOO_LARGE', `request body is larger than the limit of ${limit} bytes (server.body_limit)`)),
+      onError: (ctx) => {
+        // The rest of the body is never read, so the connection cannot be reused.
+        ctx.header('connection', 'close');
+        return errorResponse(ctx, dialectOf(ctx.req.path), new WarmgateError('BODY_TOO_LARGE', `request body is larger than the limit of ${limit} bytes (server.body_limit)`));
+      },
     })(c, next);
   });
 

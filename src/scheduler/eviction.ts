@@ -25,21 +25,21 @@ export interface Occupant {
 }
 
 /** Higher is evicted first: idle milliseconds per millisecond of reload. */
-export function evictionScore(entry: ModelEntry, now: number): number {
+function evictionScore(entry: ModelEntry, now: number): number {
   return (now - entry.lastUsedAt) / Math.max(1, entry.info.reloadCostMs);
 }
 
 /**
  * Everything that could ever make room for `candidate`, cheapest to remove first: memory
  * already being freed, then idle models, then models that must drain or wait. Pinned
- * models that are (or are becoming) resident are never listed.
+ * models that are (or are becoming) resident are never listed, unless an admin unload is due.
  */
 export function occupants(models: readonly ModelEntry[], candidate: ModelEntry, config: SchedulerConfig, now: number): Occupant[] {
   const pools = poolsOf(candidate.info.memory);
   const rank = { freeing: 0, evict: 1, drain: 2, wait: 2 } as const;
   return models
     .filter((e) => e !== candidate && e.state !== 'unloaded')
-    .filter((e) => !(e.info.pinned && (e.state === 'ready' || e.state === 'loading')))
+    .filter((e) => !(e.info.pinned && (e.state === 'ready' || e.state === 'loading') && !unloadDue(e)))
     .filter((e) => pools.some((pool) => (heldBytes(e)[pool] ?? 0) > 0))
     .map((entry) => ({ entry, obstacle: obstacleOf(entry, candidate, config, now) }))
     .sort((a, b) =>

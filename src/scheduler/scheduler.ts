@@ -1,9 +1,8 @@
-import { avoidsReload, grantInfo, nextToGrant } from './grants.js';
 import { ModelLifecycle } from './lifecycle.js';
 import { demandOf, newEntry, type ModelEntry, type Waiter } from './model-entry.js';
 import { plan } from './planner.js';
+import { avoidsReload, grantInfo, nextToGrant, queueFull } from './request-queue.js';
 import { newCounters, snapshotOf, type SchedulerSnapshot } from './snapshot.js';
-import { queueFull } from './queue-limits.js';
 import type { Clock, Effects, MeasuredBytes, ModelInfo, PoolName, RejectCode, Rejection, SchedulerConfig } from './types.js';
 
 export interface SchedulerOptions {

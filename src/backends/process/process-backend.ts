@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Backend, CatalogModel, MeasuredMemory, RawCall, RunningModel, UpstreamReply } from '../backend.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../../dialects/canonical.js';
-import { canonicalToLlamaServerBody, LlamaServerReplyParser, llamaServerEmbeddingsToResult } from '../../dialects/llama-server.js';
+import { canonicalToLlamaServerBody, LlamaServerReplyParser, llamaServerEmbeddingsToResult, llamaServerPath } from '../../dialects/llama-server.js';
 import { sseData } from '../../dialects/sse.js';
 import { WarmgateError } from '../../errors.js';
 import type { ModelEntry } from '../../models/model-entry.js';
@@ -73,8 +73,7 @@ export class ProcessBackend implements Backend {
 
   async *generate(entry: ModelEntry, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
     const { pool } = await this.#ensure(entry);
-    const path = req.kind === 'chat' ? '/v1/chat/completions' : '/v1/completions';
-    const res = await pool.request({ method: 'POST', path, body: canonicalToLlamaServerBody(req), signal });
+    const res = await pool.request({ method: 'POST', path: llamaServerPath(req), body: canonicalToLlamaServerBody(req), signal });
     if (res.status >= 400) throw upstreamStatusError(res.status, await readText(res.body), this.name);
     const parser = new LlamaServerReplyParser();
     try {

@@ -16,7 +16,8 @@ export const COMPAT_OLLAMA_VERSION = '0.12.0';
  * never touch residency, so they answer at once while generations stream.
  */
 export function registerOllamaCatalog(app: Hono, gw: Gateway, catalog: Catalog): void {
-  app.on(['GET', 'HEAD'], '/', (c) => c.text('Ollama is running'));
+  // Hono answers HEAD from the GET route, without the body.
+  app.get('/', (c) => c.body('Ollama is running', 200, { 'content-type': 'text/plain; charset=utf-8' }));
 
   app.get('/api/version', async (c) => {
     const ollama = firstOllama(gw);

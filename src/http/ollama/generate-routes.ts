@@ -69,7 +69,11 @@ async function passthrough(entry: ModelEntry, body: Body, out: Body, kind: Kind,
   return (async function* () {
     for await (const obj of ndjsonObjects(res.body)) {
       const line = obj as Body;
-      if (typeof line.error !== 'string') for (const ev of ollamaObjectToEvents(line)) noteEvent(timer, ev);
+      if (typeof line.error === 'string') {
+        yield line;
+        continue;
+      }
+      for (const ev of ollamaObjectToEvents(line)) noteEvent(timer, ev);
       yield { ...line, model: clientModel };
     }
   })();
