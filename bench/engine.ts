@@ -22,11 +22,14 @@ import { parseArgs } from 'node:util';
 import { getLlama, LlamaCompletion } from 'node-llama-cpp';
 import { cachedModel } from '../src/engine/cached-model.js';
 import { forbidEndOfGeneration } from '../src/engine/generator.js';
+import { toGenerationParams } from '../src/engine/sampling.js';
 import { startWorker } from '../src/engine/spawn-worker.js';
 import { specForSize } from '../src/gguf/index.js';
 import type { BenchOptions, BenchResult } from './run.js';
 
 const PROMPT = 'The quick brown fox jumps over the lazy dog and then';
+/** Sampling fields of every request: greedy, and generate past end-of-generation tokens. */
+const REQUEST = { temperature: 0, ignore_eos: true };
 const CTX = 2048;
 
 interface Settings {
@@ -60,10 +63,13 @@ async function loadInProcess(path: string, s: Settings) {
   const sequence = context.getSequence();
   const neverEog = forbidEndOfGeneration(model);
   const generate = async (maxTokens: number) => {
+    // The sampling the worker derives from the same request fields.
+    const p = toGenerationParams(REQUEST, maxTokens, CTX);
     const completion = new LlamaCompletion({ contextSequence: sequence });
     try {
       const { metadata } = await completion.generateCompletionWithMeta(model.tokenize(PROMPT, true), {
-        maxTokens, temperature: 0, repeatPenalty: false, tokenBias: neverEog, disableContextShift: true,
+        maxTokens: p.maxTokens, temperature: p.temperature, topK: p.topK, topP: p.topP, minP: p.minP,
+        repeatPenalty: p.repeatPenalty, tokenBias: neverEog, disableContextShift: true,
       });
       if (metadata.stopReason !== 'maxTokens') throw new Error(`in-process run stopped early: ${metadata.stopReason}`);
     } finally {
@@ -101,7 +107,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       const res = await fetch(`${worker.url}/completion`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ prompt: PROMPT, n_predict: s.nPredict, temperature: 0, ignore_eos: true }),
+        body: JSON.stringify({ prompt: PROMPT, n_predict: s.nPredict, ...REQUEST }),
       });
       const body = (await res.json()) as { tokens_predicted: number; timings: { predicted_per_second: number } };
       if (body.tokens_predicted !== s.nPredict) throw new Error(`worker run generated ${body.tokens_predicted} tokens`);

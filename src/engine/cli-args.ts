@@ -23,7 +23,7 @@ export const WorkerConfigSchema = z.object({
   gpuLayers: z.union([z.literal('auto'), int(0)]).default('auto'),
   /** Serve embeddings only (like llama-server `--embeddings`): completions answer 501. */
   embedding: z.boolean().default(false),
-  /** Evaluation threads; node-llama-cpp's default (the machine's math cores) when absent. */
+  /** Evaluation threads; when absent, the cores this process may use (at most the math cores). */
   threads: int(1).optional(),
 });
 

@@ -6,6 +6,7 @@
  * `load` ends with a warm-up inference so that lazily allocated buffers are taken before
  * the worker reports ready and its memory is measured.
  */
+import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token } from 'node-llama-cpp';
@@ -91,7 +92,11 @@ export class Engine {
     });
     const model = await llama.loadModel({ modelPath: config.model, gpuLayers: config.gpuLayers });
     const contextSize = config.ctx === 0 ? model.trainContextSize : Math.floor(config.ctx / config.parallel);
-    const served = config.embedding ? await serveEmbeddings(model, contextSize, config) : await serveGeneration(model, contextSize, config);
+    // node-llama-cpp counts the machine's cores, not the ones this process may use (a
+    // container's CPU limit); more threads than those makes llama.cpp's spinning threads crawl.
+    const threads = config.threads ?? Math.min(llama.cpuMathCores, availableParallelism());
+    const opts = { contextSize, threads, parallel: config.parallel };
+    const served = config.embedding ? await serveEmbeddings(model, opts) : await serveGeneration(model, opts);
     return new Engine(config, llama, model, served, performance.now() - startedAt);
   }
 
@@ -123,16 +128,22 @@ export class Engine {
 // Warm-ups are never cut short here: the parent bounds the whole load with its own timeout.
 const unbounded = new AbortController().signal;
 
-async function serveEmbeddings(model: LlamaModel, contextSize: number, config: WorkerConfig): Promise<Served> {
+interface ContextOptions {
+  contextSize: number;
+  threads: number;
+  parallel: number;
+}
+
+async function serveEmbeddings(model: LlamaModel, { contextSize, threads }: ContextOptions): Promise<Served> {
   // Pooled embeddings need the whole input in one batch.
-  const context = await model.createEmbeddingContext({ contextSize, batchSize: contextSize, threads: config.threads });
+  const context = await model.createEmbeddingContext({ contextSize, batchSize: contextSize, threads });
   const embedder = new Embedder(context, contextSize);
   await embedder.embed(['warm up'], unbounded);
   return { contextSize, slots: 1, embedder, context };
 }
 
-async function serveGeneration(model: LlamaModel, contextSize: number, config: WorkerConfig): Promise<Served> {
-  const context = await model.createContext({ sequences: config.parallel, contextSize, threads: config.threads });
+async function serveGeneration(model: LlamaModel, { contextSize, threads, parallel }: ContextOptions): Promise<Served> {
+  const context = await model.createContext({ sequences: parallel, contextSize, threads });
   const generator = new Generator(context);
   const greedy = toGenerationParams({ temperature: 0 }, 4, context.contextSize);
   await generator.complete(generator.promptTokens('Hello'), greedy, undefined, unbounded);

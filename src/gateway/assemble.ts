@@ -10,7 +10,8 @@ import { ensureDefaultModels, modelsFromDir } from '../models/local-models.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import { Pins } from '../models/pins.js';
 import { ModelRegistry } from '../models/registry.js';
-import { DirectResidency } from '../residency/direct-residency.js';
+import { detectBudgets, estimateEntry, GPU_POOL } from '../residency/footprints.js';
+import { ScheduledResidency } from '../residency/scheduled-residency.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { EmbedService } from './embed-service.js';
 import { Gateway } from './gateway.js';
@@ -42,7 +43,18 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Gate
 
   const registry = new ModelRegistry(config, backends, local);
   for (const b of backends.values()) if (b instanceof ProcessBackend) b.attach(() => registry.known().filter((e) => e.backend === b));
-  const residency = new DirectResidency();
+  const budgets = await detectBudgets(config.memory);
+  const s = config.scheduler;
+  const residency = new ScheduledResidency({
+    log: log.child({ part: 'residency' }),
+    budgets,
+    estimate: (entry) => estimateEntry(entry, GPU_POOL in budgets),
+    config: {
+      policy: s.policy, maxHoldMs: s.max_hold_ms, maxQueuePerModel: s.max_queue_per_model, maxQueueTotal: s.max_queue_total,
+      loadTimeoutMs: s.load_timeout_s * 1000, unloadTimeoutMs: s.unload_timeout_s * 1000,
+    },
+  });
+  for (const b of backends.values()) if (b instanceof ProcessBackend) b.onCrash((model) => residency.lost(model));
   const telemetry = new Telemetry(log, config.server.records_kept);
   const embeddings = new EmbedService(residency, config.batching);
   return new Gateway({ config, log, backends, registry, pins, residency, telemetry, embeddings });

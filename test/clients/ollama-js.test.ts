@@ -95,9 +95,17 @@ describe('the ollama npm client through the gateway', () => {
     it('answers the legacy embeddings call with the vector the daemon gives for /api/embeddings', async () => {
       const reply = await ollama.embeddings({ model: EMBED, prompt: 'legacy prompt' });
       expect(reply.embedding).toHaveLength(EMBED_DIMS);
+      await expectRecord(h.url, '/api/embeddings', EMBED);
       // Ollama's legacy endpoint returns the raw (not normalized) vector; /api/embed normalizes.
       expect(reply.embedding).toEqual(await upstreamLegacyEmbedding(h.upstream, 'legacy prompt'));
-      await expectRecord(h.url, '/api/embeddings', EMBED);
+    });
+  });
+
+  describe('embedding errors', () => {
+    it('passes the daemon\'s 400 through when truncate is false and an input exceeds the context', async () => {
+      const long = Array.from({ length: 5000 }, (_, i) => `w${i}`).join(' ');
+      await expect(ollama.embed({ model: EMBED, input: [long], truncate: false }))
+        .rejects.toMatchObject({ status_code: 400, error: expect.stringContaining('exceeds maximum context length') });
     });
   });
 

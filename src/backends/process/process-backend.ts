@@ -140,11 +140,14 @@ export class ProcessBackend implements Backend {
     await Promise.all([...this.#running.keys()].map((name) => this.unload({ name } as ModelEntry)));
   }
 
-  /** The running process, starting it when there is none (after a crash, or without a scheduler). */
-  #ensure(entry: ModelEntry): Promise<Running> {
+  /**
+   * The running process. Only the scheduler starts processes (so the memory ledger stays
+   * true); a request that finds none raced a crash and fails clearly.
+   */
+  async #ensure(entry: ModelEntry): Promise<Running> {
     const r = this.#running.get(entry.name);
-    if (r?.proc.alive) return Promise.resolve(r);
-    return this.#start(entry, undefined, AbortSignal.timeout(this.#opts.healthTimeoutMs));
+    if (r?.proc.alive) return r;
+    throw new WarmgateError('BACKEND_CRASHED', `backend process for ${entry.name} is not running (it exited); the next request starts it again`);
   }
 
   #start(entry: ModelEntry, gpuLayers: number | undefined, signal: AbortSignal): Promise<Running> {

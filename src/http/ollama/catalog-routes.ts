@@ -2,7 +2,7 @@ import type { Context, Hono } from 'hono';
 import type { Backend } from '../../backends/backend.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import type { Catalog } from '../../gateway/catalog.js';
-import { WarmgateError } from '../../errors.js';
+import { toWarmgateError, WarmgateError } from '../../errors.js';
 import { readText } from '../../proxy/upstream-pool.js';
 import { readJson } from '../body.js';
 import { errorResponse } from '../errors.js';
@@ -41,9 +41,13 @@ export function registerOllamaCatalog(app: Hono, gw: Gateway, catalog: Catalog):
     try {
       const body = (await readJson(c)) as { model?: unknown; name?: unknown };
       const entry = await gw.resolve(body.model ?? body.name, timer);
-      return c.json(await entry.backend.show(entry));
+      const info = await entry.backend.show(entry);
+      timer.finish(200);
+      return c.json(info);
     } catch (err) {
-      return errorResponse(c, 'ollama', err);
+      const e = toWarmgateError(err);
+      timer.finish(e.status, e);
+      return errorResponse(c, 'ollama', e);
     }
   });
 

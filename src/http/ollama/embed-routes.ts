@@ -4,6 +4,9 @@ import { ollamaEmbedReply, ollamaEmbeddingsReply, ollamaEmbedToCanonical } from 
 import { ollamaEmbedSchema, ollamaEmbeddingsSchema } from '../../dialects/ollama-schemas.js';
 import { toWarmgateError } from '../../errors.js';
 import { serverTiming } from '../../telemetry/timer.js';
+import type { ModelEntry } from '../../models/model-entry.js';
+import { readText, upstreamStatusError } from '../../proxy/upstream-pool.js';
+import type { RequestTimer } from '../../telemetry/timer.js';
 import { readBody } from '../body.js';
 import { errorResponse } from '../errors.js';
 import { requestAbort } from '../streaming.js';
@@ -33,6 +36,10 @@ async function handle(c: Context, gw: Gateway, kind: 'embed' | 'embeddings'): Pr
       if (unload) await gw.parts.residency.unload(entry);
       else (await gw.acquire(entry, timer, abort.signal)).release();
       reply = { model: body.model, embeddings: [] };
+    } else if (kind === 'embeddings' && entry.backend.dialect === 'ollama') {
+      // Ollama's legacy endpoint returns the raw (not normalised) vector: only the daemon's own
+      // /api/embeddings gives it, so this one passes through (one prompt, nothing to batch).
+      reply = await legacyPassthrough(gw, entry, body as Record<string, unknown>, timer, abort.signal);
     } else {
       const result = await gw.embed(entry, req, timer, abort.signal);
       reply = kind === 'embed' ? ollamaEmbedReply(result, String(body.model), timer.elapsed()) : ollamaEmbeddingsReply(result);
@@ -44,5 +51,19 @@ async function handle(c: Context, gw: Gateway, kind: 'embed' | 'embeddings'): Pr
     const e = toWarmgateError(err);
     timer.finish(e.status, e);
     return errorResponse(c, 'ollama', e);
+  }
+}
+
+async function legacyPassthrough(gw: Gateway, entry: ModelEntry, body: Record<string, unknown>, timer: RequestTimer, signal: AbortSignal): Promise<Record<string, unknown>> {
+  const { pins } = gw.parts;
+  const out = { ...body, model: entry.upstream, options: pins.apply(entry, body.options as Record<string, unknown> | undefined), keep_alive: pins.keepAlive(entry, body.keep_alive).keep_alive };
+  const lease = await gw.acquire(entry, timer, signal);
+  try {
+    const res = await entry.backend.call({ method: 'POST', path: '/api/embeddings', body: out, signal });
+    const text = await readText(res.body);
+    if (res.status >= 400) throw upstreamStatusError(res.status, text, entry.backend.name);
+    return JSON.parse(text) as Record<string, unknown>;
+  } finally {
+    lease.release();
   }
 }
