@@ -76,6 +76,8 @@ export const modelSchema = z.object({
   /** Never evicted by the scheduler. */
   pinned: z.boolean().default(false),
   extra_args: z.array(z.string()).default([]),
+  /** CPU threads for a process backend's inference; default: the server's own choice. */
+  threads: z.number().int().positive().optional(),
 }).strict();
 
 export const configSchema = z.object({

@@ -13,7 +13,8 @@ import { toWorkerArgv, WorkerConfigSchema, type WorkerConfigInput } from './cli-
 /** Absolute path of the worker's entry point. */
 export const WORKER_ENTRY = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/** The tsx loader as an absolute URL (`--import tsx` only resolves from the project's folder). */
+export const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** Lines of stderr kept to explain a worker that died. */
 const STDERR_TAIL = 40;

@@ -1,4 +1,4 @@
-import { fileURLToPath } from 'node:url';
+import { TSX_LOADER, WORKER_ENTRY } from '../../engine/spawn-worker.js';
 
 /** The values a command template may use. */
 export interface TemplateValues {
@@ -9,17 +9,17 @@ export interface TemplateValues {
   GPU_LAYERS: number;
   /** True for embedding models: `${EMBEDDING}` becomes `--embedding`, or nothing. */
   EMBEDDING: boolean;
+  /** `${THREADS}` becomes `--threads N`, or nothing (the server's own default) when unset. */
+  THREADS?: number;
 }
-
-const WORKER = fileURLToPath(new URL('../../engine/worker.ts', import.meta.url));
 
 /** The embedded worker: a llama-server-compatible process running node-llama-cpp. */
 export const EMBEDDED_COMMAND =
-  `"${process.execPath}" --import tsx "${WORKER}" --model \${MODEL} --host 127.0.0.1 --port \${PORT} --ctx \${CTX} --parallel \${PARALLEL} --gpu-layers \${GPU_LAYERS} \${EMBEDDING}`;
+  `"${process.execPath}" --import "${TSX_LOADER}" "${WORKER_ENTRY}" --model \${MODEL} --host 127.0.0.1 --port \${PORT} --ctx \${CTX} --parallel \${PARALLEL} --gpu-layers \${GPU_LAYERS} \${EMBEDDING} \${THREADS}`;
 
 /** llama.cpp's llama-server, found on PATH unless the config names a binary. */
 export function llamaServerCommand(binary = 'llama-server'): string {
-  return `"${binary}" -m \${MODEL} --host 127.0.0.1 --port \${PORT} -c \${CTX} -np \${PARALLEL} -ngl \${GPU_LAYERS} \${EMBEDDING}`;
+  return `"${binary}" -m \${MODEL} --host 127.0.0.1 --port \${PORT} -c \${CTX} -np \${PARALLEL} -ngl \${GPU_LAYERS} \${EMBEDDING} \${THREADS}`;
 }
 
 /**
@@ -33,8 +33,14 @@ export function expandCommand(template: string, values: TemplateValues): string[
       if (values.EMBEDDING) argv.push('--embedding');
       continue;
     }
+    if (word === '${THREADS}') {
+      if (values.THREADS !== undefined) argv.push('--threads', String(values.THREADS));
+      continue;
+    }
     argv.push(word.replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => {
-      if (!(name in values) || name === 'EMBEDDING') throw new Error(`unknown macro \${${name}} in command template; allowed: \${PORT} \${MODEL} \${CTX} \${PARALLEL} \${GPU_LAYERS} \${EMBEDDING}`);
+      if (!['PORT', 'MODEL', 'CTX', 'PARALLEL', 'GPU_LAYERS'].includes(name)) {
+        throw new Error(`unknown macro \${${name}} inside a word of the command template; allowed: \${PORT} \${MODEL} \${CTX} \${PARALLEL} \${GPU_LAYERS}, and \${EMBEDDING} \${THREADS} as words of their own`);
+      }
       return String(values[name as keyof TemplateValues]);
     }));
   }

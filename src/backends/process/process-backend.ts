@@ -160,8 +160,9 @@ export class ProcessBackend implements Backend {
       const port = await freePort();
       const argv = expandCommand(this.#opts.command, {
         PORT: port, MODEL: entry.config.file, CTX: contextOf(entry), PARALLEL: entry.config.parallel,
-        GPU_LAYERS: layers, EMBEDDING: entry.type === 'embedding',
+        GPU_LAYERS: layers, EMBEDDING: entry.type === 'embedding', THREADS: entry.config.threads,
       });
+      argv.push(...entry.config.extra_args);
       const proc = new ManagedProcess({
         argv, port, model: entry.name, log: this.#opts.log, healthTimeoutMs: this.#opts.healthTimeoutMs,
         stopGraceMs: this.#opts.stopGraceMs ?? 5_000, onCrash: (message) => this.#crashed(entry.name, proc, message),
