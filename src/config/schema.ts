@@ -113,6 +113,8 @@ export const configSchema = z.object({
     max_queue_total: z.number().int().positive().default(1024),
     load_timeout_s: z.number().positive().default(600),
     unload_timeout_s: z.number().positive().default(60),
+    /** How often resident models are checked against the backends (Ollama's /api/ps, live processes); 0 disables. */
+    reconcile_s: z.number().nonnegative().default(10),
   }).strict().prefault({}),
   batching: z.object({
     /** Milliseconds to gather concurrent embedding requests; 0 disables. */

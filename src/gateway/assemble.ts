@@ -49,6 +49,7 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Gate
     log: log.child({ part: 'residency' }),
     budgets,
     estimate: (entry) => estimateEntry(entry, GPU_POOL in budgets),
+    reconcileMs: s.reconcile_s * 1000,
     config: {
       policy: s.policy, maxHoldMs: s.max_hold_ms, maxQueuePerModel: s.max_queue_per_model, maxQueueTotal: s.max_queue_total,
       loadTimeoutMs: s.load_timeout_s * 1000, unloadTimeoutMs: s.unload_timeout_s * 1000,

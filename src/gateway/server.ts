@@ -23,6 +23,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
   });
   // Generations can stream for many minutes: no server-side request timeout.
   if ('requestTimeout' in server) server.requestTimeout = 0;
+  preload(gateway, log);
   const { port } = server.address() as AddressInfo;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   return {
@@ -38,4 +39,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
       await Promise.all([...gateway.parts.backends.values()].map((b) => b.close()));
     },
   };
+}
+
+/** Models with `preload: true` are loaded at start, in the background: a failure is logged, not fatal. */
+function preload(gateway: Gateway, log: Logger): void {
+  for (const entry of gateway.parts.registry.known().filter((e) => e.config.preload)) {
+    gateway.parts.residency.load(entry).then(
+      () => log.info({ model: entry.name }, 'preloaded'),
+      (err: Error) => log.error({ model: entry.name, err: err.message }, 'preload failed'),
+    );
+  }
 }

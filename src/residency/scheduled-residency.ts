@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { WarmgateError } from '../errors.js';
 import type { ModelEntry } from '../models/model-entry.js';
-import { Scheduler, type Effects, type Footprint, type GrantInfo, type LoadOptions, type Rejection, type SchedulerConfig } from '../scheduler/index.js';
+import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type LoadOptions, type Rejection, type SchedulerConfig } from '../scheduler/index.js';
 import type { Lease, Residency } from './residency.js';
 
 export interface ScheduledResidencyOptions {
@@ -12,6 +12,8 @@ export interface ScheduledResidencyOptions {
   budgets: Record<string, number>;
   /** The model's footprint before its first load (GGUF estimate). */
   estimate: (entry: ModelEntry) => Promise<Footprint>;
+  /** How often resident models are checked against what each backend says is running; 0 disables. */
+  reconcileMs?: number;
 }
 
 interface Waiter {
@@ -40,7 +42,9 @@ export class ScheduledResidency implements Residency {
   readonly #loads = new Map<string, AbortController>();
   readonly #loaded = new Map<string, Settler[]>();
   readonly #unloaded = new Map<string, Settler[]>();
+  readonly #estimates = new Map<string, Footprint>();
   #timer: NodeJS.Timeout | undefined;
+  #reconciler: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(opts: ScheduledResidencyOptions) {
@@ -54,6 +58,10 @@ export class ScheduledResidency implements Residency {
     };
     this.#scheduler = new Scheduler({ config: opts.config, clock: { now: () => performance.now() }, effects });
     for (const [pool, bytes] of Object.entries(opts.budgets)) this.#scheduler.setBudget(pool, bytes);
+    if (opts.reconcileMs) {
+      this.#reconciler = setInterval(() => void this.reconcile(), opts.reconcileMs);
+      this.#reconciler.unref();
+    }
   }
 
   async acquire(entry: ModelEntry, signal: AbortSignal): Promise<Lease> {
@@ -94,6 +102,33 @@ export class ScheduledResidency implements Residency {
     if (this.#entries.has(model)) this.#event(() => this.#scheduler.unloadDone(model));
   }
 
+  /**
+   * Checks every model the scheduler holds as ready against its backend's own list of
+   * running models (Ollama's /api/ps, live processes). One that is gone — Ollama evicted or
+   * expired it, a process died unnoticed — is marked unloaded, so the ledger stays true.
+   */
+  async reconcile(): Promise<void> {
+    const ready = this.#scheduler.snapshot().models.filter((m) => m.state === 'ready' && m.inFlight === 0).map((m) => this.#entries.get(m.name)!);
+    const backends = [...new Set(ready.map((e) => e.backend))];
+    await Promise.all(backends.map(async (backend) => {
+      let running: Array<{ name: string; model: string }>;
+      try {
+        running = await backend.running();
+      } catch {
+        return; // an unreachable backend is not evidence that its models are gone
+      }
+      for (const entry of ready.filter((e) => e.backend === backend)) {
+        const names = [entry.name, entry.upstream, `${entry.upstream}:latest`];
+        const now = this.#scheduler.snapshot().models.find((m) => m.name === entry.name);
+        if (now?.state !== 'ready' || now.inFlight > 0) continue; // changed while we asked
+        if (!running.some((r) => names.includes(r.name) || names.includes(r.model))) {
+          this.#opts.log.warn({ model: entry.name }, 'model is no longer resident at its backend; marking it unloaded');
+          this.lost(entry.name);
+        }
+      }
+    }));
+  }
+
   status(): Record<string, unknown> {
     return { ...this.#scheduler.snapshot() };
   }
@@ -101,6 +136,7 @@ export class ScheduledResidency implements Residency {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#reconciler);
     for (const ac of this.#loads.values()) ac.abort();
     for (const [id, w] of this.#waiters) {
       this.#waiters.delete(id);
@@ -113,6 +149,7 @@ export class ScheduledResidency implements Residency {
     if (!pending) {
       pending = this.#opts.estimate(entry).then((memory) => {
         this.#entries.set(entry.name, entry);
+        this.#estimates.set(entry.name, memory);
         const gpuLayers = entry.config.gpu_layers;
         this.#scheduler.registerModel({
           name: entry.name, pinned: entry.config.pinned, maxParallel: entry.config.parallel,
@@ -170,7 +207,7 @@ export class ScheduledResidency implements Residency {
       ({ measured }) => this.#later(() => {
         this.#loads.delete(model);
         this.#opts.log.info({ model, load_ms: Math.round(performance.now() - t0), measured }, 'model ready');
-        this.#scheduler.loadDone(model, { measuredBytes: measured });
+        this.#scheduler.loadDone(model, { measuredBytes: measured && this.#conservative(model, measured) });
         this.#settle(this.#loaded, model);
       }),
       (err: Error) => this.#later(() => {
@@ -180,6 +217,18 @@ export class ScheduledResidency implements Residency {
         this.#settle(this.#loaded, model, err instanceof WarmgateError ? err : new WarmgateError('LOAD_FAILED', err.message));
       }),
     );
+  }
+
+  /**
+   * The ledger keeps the larger of measured and estimated: a model measured right after its
+   * warm-up has not yet touched all of its compute buffers, and will as bigger batches run.
+   */
+  #conservative(model: string, measured: { ram: number; gpu: number }): { ram: number; gpu: number } {
+    const estimate = this.#estimates.get(model);
+    if (!estimate) return measured;
+    const layers = this.#scheduler.snapshot().models.find((m) => m.name === model)?.gpuLayers ?? 0;
+    const expected = bytesAt(estimate, layers);
+    return { ram: Math.max(measured.ram, expected[RAM_POOL] ?? 0), gpu: Math.max(measured.gpu, estimate.gpu ? (expected[estimate.gpu.pool] ?? 0) : 0) };
   }
 
   #startUnload(model: string): void {
