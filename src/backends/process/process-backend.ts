@@ -119,6 +119,12 @@ export class ProcessBackend implements Backend {
     return this.#running.get(model)?.proc.alive ?? false;
   }
 
+  /** The OS process id of the model's running process, if any (read-only: tests and diagnostics). */
+  pidOf(model: string): number | undefined {
+    const r = this.#running.get(model);
+    return r?.proc.alive ? r.proc.pid : undefined;
+  }
+
   async catalog(): Promise<CatalogModel[]> {
     return Promise.all(this.#models().map((e) => catalogEntry(e)));
   }

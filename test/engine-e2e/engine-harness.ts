@@ -1,0 +1,102 @@
+import { expect } from 'vitest';
+import { ProcessBackend } from '../../src/backends/process/process-backend.js';
+import { cachedModel } from '../../src/engine/cached-model.js';
+import type { RunningGateway } from '../../src/gateway/server.js';
+import { defaultChatSpec, defaultEmbeddingSpec } from '../../src/gguf/index.js';
+import { readModelInfo, type ModelInfo } from '../../src/memory/gguf-info.js';
+import type { RequestRecord } from '../../src/telemetry/record.js';
+import { testGateway } from '../support/gateway.js';
+
+/**
+ * Shared by the real-engine tests: the generated chat and embedding GGUFs (cached in the OS
+ * temp folder), a gateway serving them on the embedded worker backend, and reads of its
+ * admin surface. Random weights: tests check shapes, counts and lifecycles, never text.
+ */
+
+export const CHAT = 'chat';
+export const EMB = 'emb';
+/** The chat model's context as configured (the GGUF itself says 4096). */
+export const CHAT_CTX = 2048;
+
+export interface EngineModel {
+  path: string;
+  info: ModelInfo;
+}
+
+export async function engineModels(): Promise<{ chat: EngineModel; emb: EngineModel }> {
+  const [chat, emb] = await Promise.all([cachedModel(defaultChatSpec()), cachedModel(defaultEmbeddingSpec())]);
+  const [chatInfo, embInfo] = await Promise.all([readModelInfo(chat.path), readModelInfo(emb.path)]);
+  return { chat: { path: chat.path, info: chatInfo }, emb: { path: emb.path, info: embInfo } };
+}
+
+export interface EngineHarness {
+  gateway: RunningGateway;
+  url: string;
+  chat: EngineModel;
+  emb: EngineModel;
+  /** The embedded backend (to find a worker's pid). */
+  backend: ProcessBackend;
+  close(): Promise<void>;
+}
+
+/**
+ * A gateway with the two generated models on the embedded backend. `threads: 1`: the test
+ * machine has 2 shared cores and llama.cpp threads spin when oversubscribed.
+ */
+export async function startEngineGateway(): Promise<EngineHarness> {
+  const { chat, emb } = await engineModels();
+  const gateway = await testGateway({
+    backends: { embedded: { kind: 'embedded' } },
+    models: {
+      [CHAT]: { backend: 'embedded', file: chat.path, type: 'chat', threads: 1, ctx: CHAT_CTX },
+      [EMB]: { backend: 'embedded', file: emb.path, type: 'embedding', threads: 1 },
+    },
+  });
+  const backend = gateway.gateway.parts.backends.get('embedded');
+  if (!(backend instanceof ProcessBackend)) throw new Error('the embedded backend is not a ProcessBackend');
+  return { gateway, url: gateway.url, chat, emb, backend, close: () => gateway.close() };
+}
+
+/** `GET /warmgate/requests`, most recent first. */
+export async function requestRecords(url: string): Promise<RequestRecord[]> {
+  const res = await fetch(`${url}/warmgate/requests?limit=500`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { requests: RequestRecord[] }).requests;
+}
+
+/** The most recent record for `route`, asserting there is one. */
+export async function latestRecord(url: string, route: string): Promise<RequestRecord> {
+  const record = (await requestRecords(url)).find((r) => r.route === route);
+  expect(record, `a record for ${route}`).toBeDefined();
+  return record!;
+}
+
+export interface SchedulerStatus {
+  models: Array<{ name: string; state: string; inFlight: number }>;
+  counters: { loads: number; loadFailures: number };
+}
+
+export async function schedulerStatus(url: string): Promise<SchedulerStatus> {
+  const res = await fetch(`${url}/warmgate/status`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as SchedulerStatus;
+}
+
+/**
+ * Polls `/warmgate/status` (bounded) until `ok` holds; returns the status that satisfied it.
+ * No sleeps between polls beyond the round trip itself.
+ */
+export async function waitForStatus(url: string, ok: (s: SchedulerStatus) => boolean, what: string, attempts = 2_000): Promise<SchedulerStatus> {
+  let last: SchedulerStatus | undefined;
+  for (let i = 0; i < attempts; i++) {
+    last = await schedulerStatus(url);
+    if (ok(last)) return last;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last)}`);
+}
+
+/** A ready/total in-flight snapshot of one model in the scheduler. */
+export function modelState(s: SchedulerStatus, model: string): SchedulerStatus['models'][number] | undefined {
+  return s.models.find((m) => m.name === model);
+}
