@@ -42,6 +42,15 @@ export class Gateway {
     return entry;
   }
 
+  /** The model's type; for discovered models learnt once from the backend's `/api/show` capabilities. */
+  async typeOf(entry: ModelEntry): Promise<'chat' | 'embedding'> {
+    if (!entry.type) {
+      const caps = (await entry.backend.show(entry)).capabilities;
+      entry.type = Array.isArray(caps) && caps.includes('embedding') && !caps.includes('completion') ? 'embedding' : 'chat';
+    }
+    return entry.type;
+  }
+
   /** Waits until the model is resident with a free slot; queue and load time land on the record. */
   async acquire(entry: ModelEntry, timer: RequestTimer, signal: AbortSignal): Promise<Lease> {
     const lease = await this.parts.residency.acquire(entry, signal);

@@ -8,6 +8,7 @@ import { dialectOf, errorResponse } from './errors.js';
 import { registerOllamaCatalog } from './ollama/catalog-routes.js';
 import { registerOllamaEmbed } from './ollama/embed-routes.js';
 import { registerOllamaGenerate } from './ollama/generate-routes.js';
+import { registerLlamaServer } from './llama-server/llama-routes.js';
 import { registerOpenAI } from './openai/openai-routes.js';
 
 /** The Hono app: every dialect's routes over one Gateway; errors always in the caller's dialect. */
@@ -37,6 +38,7 @@ export function createApp(gw: Gateway): Hono {
   registerOllamaGenerate(app, gw);
   registerOllamaEmbed(app, gw);
   registerOpenAI(app, gw, catalog);
+  registerLlamaServer(app, gw);
   registerAdmin(app, gw);
 
   app.notFound((c) => errorResponse(c, dialectOf(c.req.path), new WarmgateError('BAD_REQUEST', `no route for ${c.req.method} ${c.req.path}`, { status: 404 })));

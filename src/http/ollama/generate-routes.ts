@@ -89,9 +89,19 @@ async function translated(entry: ModelEntry, body: Body, kind: Kind, timer: Requ
   return (async function* () {
     for (let r: IteratorResult<GenerateEvent> = first; !r.done; r = await it.next()) {
       noteEvent(timer, r.value);
-      yield renderer.chunk(r.value) as Body;
+      yield renderer.chunk(withGatewayTimings(r.value, timer)) as Body;
     }
   })();
+}
+
+/**
+ * A backend that is not Ollama reports only its own prompt and generation times. Ollama's
+ * `load_duration` runs from handler entry until a runner is acquired (queue and load), and
+ * `total_duration` is the whole request: both come from the gateway's own clock.
+ */
+function withGatewayTimings(ev: GenerateEvent, timer: RequestTimer): GenerateEvent {
+  if (ev.type !== 'done') return ev;
+  return { ...ev, timings: { ...ev.timings, loadMs: timer.record.queue_ms + (ev.timings.loadMs ?? 0), totalMs: timer.elapsed() } };
 }
 
 /** Streams NDJSON (an error mid-stream becomes an `{"error"}` line, as Ollama does) or answers one object. */
