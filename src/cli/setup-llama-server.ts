@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, copyFileSync, chmodSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { cpus, homedir, tmpdir } from 'node:os';
+import { cachedLlamaServer, llamaSource } from '../backends/process/llama-server-binary.js';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 /**
@@ -10,28 +10,6 @@ import { dirname, join } from 'node:path';
  * the binary outside the repo keyed by the llama.cpp tag, so it is built once per machine.
  * A second run finds the cached binary and does nothing.
  */
-
-interface LlamaSource {
-  bundle: string;
-  tag: string;
-}
-
-export function llamaSource(): LlamaSource {
-  // The package does not export its package.json: walk up from its entry point instead.
-  let pkg = dirname(createRequire(import.meta.url).resolve('node-llama-cpp'));
-  while (!existsSync(join(pkg, 'llama', 'llama.cpp.info.json'))) {
-    if (dirname(pkg) === pkg) throw new Error('cannot find the llama.cpp source inside node-llama-cpp (llama/llama.cpp.info.json)');
-    pkg = dirname(pkg);
-  }
-  const info = JSON.parse(readFileSync(join(pkg, 'llama', 'llama.cpp.info.json'), 'utf8')) as { tag: string };
-  return { bundle: join(pkg, 'llama', 'gitRelease.bundle'), tag: info.tag };
-}
-
-/** Where the binary for this llama.cpp tag lives: `$WARMGATE_CACHE_DIR` or `~/.cache/warmgate`. */
-export function cachedLlamaServer(tag = llamaSource().tag): string {
-  const root = process.env.WARMGATE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'warmgate');
-  return join(root, 'llama-server', tag, 'llama-server');
-}
 
 const TOOLS: Array<{ command: string; debian: string }> = [
   { command: 'cmake', debian: 'cmake' },

@@ -46,12 +46,16 @@ export const backendSchema = z.discriminatedUnion('kind', [
   }).strict(),
   z.object({
     kind: z.literal('llama-server'),
-    /** Command template; macros: ${PORT} ${MODEL} ${CTX} ${PARALLEL} ${GPU_LAYERS} ${EMBEDDING}. */
+    /**
+     * Command template; macros: ${PORT} ${MODEL} ${CTX} ${PARALLEL} ${GPU_LAYERS}, and ${EMBEDDING}
+     * ${THREADS} as words of their own. Default: the binary `npm run setup:llama-server` built,
+     * else `llama-server` on PATH.
+     */
     command: z.string().min(1).optional(),
     /** A llama-server Warmgate does not manage: it cannot load or unload it. */
     url: z.url().optional(),
     health_timeout_s: z.number().positive().default(300),
-  }).strict().refine((b) => Boolean(b.command) !== Boolean(b.url), { message: 'set exactly one of `command` or `url`' }),
+  }).strict().refine((b) => !(b.command && b.url), { message: 'set `command` (a server Warmgate runs) or `url` (one it does not), not both' }),
 ]);
 
 export const modelSchema = z.object({

@@ -4,6 +4,7 @@ import type { Backend } from '../backends/backend.js';
 import { OllamaBackend } from '../backends/ollama/ollama-backend.js';
 import { EMBEDDED_COMMAND, llamaServerCommand } from '../backends/process/command-template.js';
 import { ProcessBackend } from '../backends/process/process-backend.js';
+import { defaultLlamaServerBinary } from '../backends/process/llama-server-binary.js';
 import type { BackendConfig, Config } from '../config/schema.js';
 import { WarmgateError } from '../errors.js';
 import { ensureDefaultModels, modelsFromDir } from '../models/local-models.js';
@@ -70,9 +71,9 @@ function createBackend(name: string, b: BackendConfig, deps: { pins: Pins; first
         kind: 'embedded', command: EMBEDDED_COMMAND, healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs: deps.firstByteTimeoutMs, log: deps.log,
       });
     case 'llama-server':
-      if (!b.command) throw new WarmgateError('NOT_SUPPORTED', `backends.${name}: an external llama-server (url) is not supported yet; use command`);
+      if (b.url) throw new WarmgateError('NOT_SUPPORTED', `backends.${name}: an external llama-server (url) is not supported yet; use command`);
       return new ProcessBackend(name, {
-        kind: 'llama-server', command: b.command || llamaServerCommand(), healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs: deps.firstByteTimeoutMs, log: deps.log,
+        kind: 'llama-server', command: b.command ?? llamaServerCommand(defaultLlamaServerBinary()), healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs: deps.firstByteTimeoutMs, log: deps.log,
       });
   }
 }
