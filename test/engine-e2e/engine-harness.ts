@@ -82,10 +82,7 @@ export async function schedulerStatus(url: string): Promise<SchedulerStatus> {
   return (await res.json()) as SchedulerStatus;
 }
 
-/**
- * Polls `/warmgate/status` (bounded) until `ok` holds; returns the status that satisfied it.
- * No sleeps between polls beyond the round trip itself.
- */
+/** Polls `/warmgate/status` (a bounded number of times, no sleeps) until `ok` holds; returns that status. */
 export async function waitForStatus(url: string, ok: (s: SchedulerStatus) => boolean, what: string, attempts = 2_000): Promise<SchedulerStatus> {
   let last: SchedulerStatus | undefined;
   for (let i = 0; i < attempts; i++) {
@@ -96,7 +93,7 @@ export async function waitForStatus(url: string, ok: (s: SchedulerStatus) => boo
   throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last)}`);
 }
 
-/** A ready/total in-flight snapshot of one model in the scheduler. */
+/** One model's entry in the scheduler status (state, requests in flight). */
 export function modelState(s: SchedulerStatus, model: string): SchedulerStatus['models'][number] | undefined {
   return s.models.find((m) => m.name === model);
 }

@@ -70,13 +70,13 @@ describe('the ollama npm client against the embedded engine', () => {
   describe('generate', () => {
     it('generates a completion, non-streamed and streamed, with done metrics', async () => {
       const whole = await ollama.generate({ model: CHAT, prompt: 'why is the sky blue', stream: false, options: OPTIONS });
-      expect(whole.response.length).toBeGreaterThan(0);
+      expect(whole.response?.length).toBeGreaterThan(0);
       expectDoneMetrics(whole);
 
       const stream = await ollama.generate({ model: CHAT, prompt: 'count to three', stream: true, options: OPTIONS });
       const parts: GenerateResponse[] = [];
       for await (const part of stream) parts.push(part);
-      expect(parts.map((p) => p.response).join('').length).toBeGreaterThan(0);
+      expect(parts.map((p) => p.response ?? '').join('').length).toBeGreaterThan(0);
       expectDoneMetrics(parts[parts.length - 1]);
       expect(await latestRecord(h.url, '/api/generate')).toMatchObject({ model: CHAT, status: 200, stream: true });
     });

@@ -44,6 +44,8 @@ export class ProcessBackend implements Backend {
   readonly #opts: ProcessBackendOptions;
   readonly #running = new Map<string, Running>();
   readonly #starting = new Map<string, Promise<Running>>();
+  /** Every process started and not yet seen dead (loading, serving or stopping), for `pids()`. */
+  readonly #spawned = new Map<ManagedProcess, string>();
   readonly #crashListeners: Array<(model: string, message: string) => void> = [];
   #models: () => ModelEntry[] = () => [];
 
@@ -125,6 +127,20 @@ export class ProcessBackend implements Backend {
     return r?.proc.alive ? r.proc.pid : undefined;
   }
 
+  /**
+   * Every live process (pid -> model), whatever its state: loading, serving, or stopping
+   * after an unload, which `pidOf` no longer shows. Read-only: tests and benchmarks sum the
+   * real memory of what is resident.
+   */
+  pids(): Map<number, string> {
+    const out = new Map<number, string>();
+    for (const [proc, model] of this.#spawned) {
+      if (!proc.alive) this.#spawned.delete(proc);
+      else if (proc.pid !== undefined) out.set(proc.pid, model);
+    }
+    return out;
+  }
+
   async catalog(): Promise<CatalogModel[]> {
     return Promise.all(this.#models().map((e) => catalogEntry(e)));
   }
@@ -173,6 +189,8 @@ export class ProcessBackend implements Backend {
         argv, port, model: entry.name, log: this.#opts.log, healthTimeoutMs: this.#opts.healthTimeoutMs,
         stopGraceMs: this.#opts.stopGraceMs ?? 5_000, onCrash: (message) => this.#crashed(entry.name, proc, message),
       });
+      for (const p of this.#spawned.keys()) if (!p.alive) this.#spawned.delete(p);
+      this.#spawned.set(proc, entry.name);
       try {
         await proc.waitHealthy(signal);
       } catch (err) {
