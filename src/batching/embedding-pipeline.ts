@@ -34,6 +34,8 @@ export interface EmbeddingPipelineOptions {
   /** Cache bound in bytes; 0 disables the cache. */
   cacheBytes: number;
   singleFlight: boolean;
+  /** Most upstream calls in flight at once per model and options (see the micro-batcher); default unlimited. */
+  maxInFlight?: (model: string) => number;
   schedule?: Schedule;
 }
 
@@ -83,6 +85,7 @@ export class EmbeddingPipeline {
       maxInputs: options.maxInputs,
       maxWeight: options.maxChars,
       weigh: (input) => input.length,
+      maxInFlight: options.maxInFlight && (({ model }) => options.maxInFlight!(model)),
       schedule: options.schedule,
     });
   }

@@ -188,4 +188,75 @@ describe('MicroBatcher', () => {
     clock.advance(1);
     expect((await alone).promptTokens).toBe(10);
   });
+
+  it('with maxInFlight, a batch whose window ends while the key is busy keeps gathering and goes when the call returns', async () => {
+    const { clock, upstream, batcher } = setup({ maxInFlight: () => 1 });
+    upstream.held = true;
+    const first = batcher.submit('m', ['a']);
+    clock.advance(2);
+    expect(sentInputs(upstream)).toEqual([['a']]);
+    const waiting = [batcher.submit('m', ['b'])];
+    clock.advance(2); // its window ends while 'a' is upstream: it keeps gathering
+    waiting.push(batcher.submit('m', ['c']), batcher.submit('m', ['d', 'e']));
+    clock.advance(5);
+    await settle();
+    expect(upstream.calls).toHaveLength(1);
+    upstream.held = false;
+    upstream.release();
+    expect((await first).outputs).toEqual([vectorFor('a')]);
+    expect(sentInputs(upstream)).toEqual([['a'], ['b', 'c', 'd', 'e']]);
+    const results = await Promise.all(waiting);
+    expect(results.map((r) => r.outputs)).toEqual([[vectorFor('b')], [vectorFor('c')], [vectorFor('d'), vectorFor('e')]]);
+    expect(results.map((r) => r.batchedWith)).toEqual([3, 3, 3]);
+    // Nothing in flight now: the next batch goes when its window ends, as usual.
+    const later = batcher.submit('m', ['f']);
+    clock.advance(2);
+    expect((await later).outputs).toEqual([vectorFor('f')]);
+    expect(upstream.calls).toHaveLength(3);
+  });
+
+  it('with maxInFlight, a batch still goes at once when full, and other keys are not held back', async () => {
+    const { clock, upstream, batcher } = setup({ maxInFlight: () => 1, maxInputs: 3 });
+    upstream.held = true;
+    void batcher.submit('m', ['a']);
+    clock.advance(2);
+    void batcher.submit('m', ['b', 'c']);
+    void batcher.submit('m', ['d']);
+    expect(sentInputs(upstream)).toEqual([['a'], ['b', 'c', 'd']]);
+    void batcher.submit('other', ['x']);
+    clock.advance(2);
+    expect(upstream.calls.map((c) => c.tag)).toEqual(['m', 'm', 'other']);
+    upstream.release();
+  });
+
+  it('with maxInFlight, a call that fails frees its slot for the gathering batch', async () => {
+    const { clock, upstream, batcher } = setup({ maxInFlight: () => 1 });
+    upstream.held = true;
+    const bad = batcher.submit('m', ['BAD']);
+    clock.advance(2);
+    const next = batcher.submit('m', ['ok']);
+    clock.advance(2);
+    upstream.held = false;
+    upstream.release();
+    await expect(bad).rejects.toThrow('bad input');
+    expect((await next).outputs).toEqual([vectorFor('ok')]);
+    expect(sentInputs(upstream)).toEqual([['BAD'], ['ok']]);
+  });
+
+  it('with maxInFlight, a gathering batch that every caller has left is not sent', async () => {
+    const { clock, upstream, batcher } = setup({ maxInFlight: () => 1 });
+    upstream.held = true;
+    const first = batcher.submit('m', ['a']);
+    clock.advance(2);
+    const caller = new AbortController();
+    const gone = batcher.submit('m', ['b'], caller.signal);
+    clock.advance(2);
+    caller.abort(new Error('left'));
+    await expect(gone).rejects.toThrow('left');
+    upstream.held = false;
+    upstream.release();
+    await first;
+    await settle();
+    expect(sentInputs(upstream)).toEqual([['a']]);
+  });
 });

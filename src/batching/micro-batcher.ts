@@ -9,6 +9,10 @@
  * - A batch is sent when its window ends, or at once when it reaches `maxInputs` inputs or
  *   `maxWeight` weight; a request that would overflow it sends it first and opens the next
  *   (a request over the limits alone goes alone). `windowMs` 0 sends every request alone.
+ * - With `maxInFlight`, a batch whose window has ended while its key already has that many
+ *   calls in flight keeps gathering until one of them returns, and is sent then: requests
+ *   that arrive while the model is busy pile up into one batch instead of queueing behind
+ *   it as one small batch per window. (A full batch is still sent at once.)
  * - When the upstream rejects a batch of several requests, each request still waiting is
  *   retried alone (concurrently), so one bad input fails only its own request.
  * - A caller whose signal aborts before the send leaves the batch; after the send its
@@ -45,6 +49,8 @@ export interface MicroBatcherOptions<G, I, O> {
   maxWeight?: number;
   /** An input's weight, for `maxWeight` and the token split; default 1. */
   weigh?: (input: I) => number;
+  /** Most calls in flight at once for a group's key (e.g. the model's parallel slots); default unlimited. */
+  maxInFlight?: (group: G) => number;
   schedule?: Schedule;
 }
 
@@ -87,6 +93,8 @@ interface Batch<G, I, O> {
   inputs: number;
   weight: number;
   sent: boolean;
+  /** Its window has ended: it goes as soon as its key has a call slot free. */
+  due: boolean;
   readonly controller: AbortController;
 }
 
@@ -101,7 +109,10 @@ export class MicroBatcher<G, I, O> {
   readonly #maxInputs: number;
   readonly #maxWeight: number;
   readonly #weigh: (input: I) => number;
+  readonly #maxInFlight: (group: G) => number;
   readonly #schedule: Schedule;
+  /** Calls running per key. */
+  readonly #inFlight = new Map<string, number>();
   /** The batch still gathering requests, per key. */
   readonly #pending = new Map<string, Batch<G, I, O>>();
   readonly #stats = { batches: 0, requests: 0, batchedRequests: 0, maxBatchSize: 0 };
@@ -113,6 +124,7 @@ export class MicroBatcher<G, I, O> {
     this.#maxInputs = options.maxInputs;
     this.#maxWeight = options.maxWeight ?? Infinity;
     this.#weigh = options.weigh ?? (() => 1);
+    this.#maxInFlight = options.maxInFlight ?? (() => Infinity);
     this.#schedule = options.schedule ?? defaultSchedule;
   }
 
@@ -149,14 +161,16 @@ export class MicroBatcher<G, I, O> {
     this.#pending.set(key, batch);
     if (this.#windowMs > 0) {
       this.#schedule(() => {
-        if (this.#pending.get(key) === batch) this.#send(batch);
+        if (this.#pending.get(key) !== batch) return;
+        batch.due = true;
+        if ((this.#inFlight.get(key) ?? 0) < this.#maxInFlight(batch.group)) this.#send(batch);
       }, this.#windowMs);
     }
     return batch;
   }
 
   #newBatch(key: string, group: G): Batch<G, I, O> {
-    return { key, group, members: [], inputs: 0, weight: 0, sent: false, controller: new AbortController() };
+    return { key, group, members: [], inputs: 0, weight: 0, sent: false, due: false, controller: new AbortController() };
   }
 
   #join(batch: Batch<G, I, O>, inputs: I[], weight: number, signal: AbortSignal | undefined): Promise<BatchedResult<O>> {
@@ -211,11 +225,32 @@ export class MicroBatcher<G, I, O> {
     batch.sent = true;
     this.#count(batch.members.length);
     const inputs = batch.members.flatMap((m) => m.inputs);
+    const { key } = batch;
+    this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
+    const returned = (): void => {
+      const left = (this.#inFlight.get(key) ?? 1) - 1;
+      if (left > 0) this.#inFlight.set(key, left);
+      else this.#inFlight.delete(key);
+    };
     // The executor turns a synchronous throw of `run` into a rejection.
     new Promise<BatchOutput<O>>((resolve) => resolve(this.#run(batch.group, inputs, batch.controller.signal))).then(
-      (output) => this.#deliver(batch, output),
-      (error: unknown) => this.#fail(batch, error),
+      (output) => {
+        returned();
+        this.#deliver(batch, output);
+        this.#sendDue(key);
+      },
+      (error: unknown) => {
+        returned();
+        this.#fail(batch, error);
+        this.#sendDue(key);
+      },
     );
+  }
+
+  /** Sends the key's gathering batch if its window has ended and a call slot is free. */
+  #sendDue(key: string): void {
+    const batch = this.#pending.get(key);
+    if (batch?.due && (this.#inFlight.get(key) ?? 0) < this.#maxInFlight(batch.group)) this.#send(batch);
   }
 
   #deliver(batch: Batch<G, I, O>, output: BatchOutput<O>): void {

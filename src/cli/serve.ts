@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, parseServeFlags } from '../config/load.js';
 import { startGateway } from '../gateway/server.js';
+import { estimateEntry } from '../residency/footprints.js';
 import { createLogger } from '../telemetry/logger.js';
 
 /** `warmgate serve [--config FILE] [--ollama URL] [--port N] [--host H]`: runs until SIGINT/SIGTERM. */
@@ -17,7 +18,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const log = createLogger(config.log.level);
   const running = await startGateway(config, log);
   const models = await running.gateway.parts.registry.list().catch(() => running.gateway.parts.registry.known());
-  process.stderr.write(banner(running.url, models.map((m) => `${m.name} (${m.backend.name})`)));
+  const lines = await Promise.all(models.map(async (m) => {
+    const memory = await estimateEntry(m, false).then((f) => `~${formatBytes(f.totalBytes)} when loaded`, () => 'size unknown');
+    return `${m.name} (${m.type ?? 'model'} on ${m.backend.name}, ${memory})`;
+  }));
+  process.stderr.write(banner(running.url, lines));
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -37,4 +42,8 @@ function banner(url: string, models: string[]): string {
     list,
     '',
   ].join('\n');
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GiB` : `${Math.round(n / 1024 ** 2)} MiB`;
 }

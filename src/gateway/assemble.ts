@@ -7,6 +7,7 @@ import { ProcessBackend } from '../backends/process/process-backend.js';
 import { defaultLlamaServerBinary } from '../backends/process/llama-server-binary.js';
 import type { BackendConfig, Config } from '../config/schema.js';
 import { WarmgateError } from '../errors.js';
+import { runtimeBaselineBytes } from '../memory/measure.js';
 import { ensureDefaultModels, modelsFromDir } from '../models/local-models.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import { Pins } from '../models/pins.js';
@@ -34,14 +35,21 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Gate
   const local: ModelEntry[] = [];
   const embeddedDefault = Object.keys(config.backends).length === 0 && Object.keys(config.models).length === 0;
   const dirs = [config.models_dir, embeddedDefault ? './models' : undefined].filter((d): d is string => Boolean(d));
-  if (embeddedDefault) {
-    dirs.unshift(await ensureDefaultModels(config.data_dir, (file) => log.info({ file }, 'generating a default model (once)')));
-  }
-  if (dirs.length > 0) {
+  if (embeddedDefault || dirs.length > 0) {
     if (!backends.has(EMBEDDED)) backends.set(EMBEDDED, createBackend(EMBEDDED, { kind: 'embedded', health_timeout_s: 300 }, { pins, firstByteTimeoutMs, log }));
-    for (const dir of dirs) local.push(...(await modelsFromDir(resolve(dir), backends.get(EMBEDDED)!)));
+    const embedded = backends.get(EMBEDDED)!;
+    if (embeddedDefault) {
+      const dir = await ensureDefaultModels(config.data_dir, (file) => log.info({ file }, 'generating a default model (once)'));
+      // The default models are tiny: one thread serves them fastest and never fights the machine's other work.
+      local.push(...(await modelsFromDir(dir, embedded, { threads: 1 })));
+    }
+    for (const dir of dirs) local.push(...(await modelsFromDir(resolve(dir), embedded)));
   }
 
+  // The embedded worker's own RSS is part of every estimate: measure it now, not on the first request.
+  if ([...backends.values()].some((b) => b.kind === 'embedded')) {
+    runtimeBaselineBytes().catch((err: Error) => log.warn({ err: err.message }, 'cannot measure the worker runtime baseline'));
+  }
   const registry = new ModelRegistry(config, backends, local);
   for (const b of backends.values()) if (b instanceof ProcessBackend) b.attach(() => registry.known().filter((e) => e.backend === b));
   const budgets = await detectBudgets(config.memory);

@@ -17,7 +17,12 @@ export class EmbedService {
 
   constructor(residency: Residency, batching: Config['batching']) {
     this.#pipeline = new EmbeddingPipeline(
-      { windowMs: batching.window_ms, maxInputs: batching.max_inputs, cacheBytes: batching.cache, singleFlight: batching.single_flight },
+      {
+        windowMs: batching.window_ms, maxInputs: batching.max_inputs, cacheBytes: batching.cache, singleFlight: batching.single_flight,
+        // As many calls in flight as the model has slots: requests arriving while they are
+        // all busy gather into the next batch instead of queueing at the scheduler one by one.
+        maxInFlight: (model) => this.#entries.get(model)?.config.parallel ?? 1,
+      },
       async (model, opts, inputs, signal) => {
         const entry = this.#entries.get(model);
         if (!entry) throw new WarmgateError('MODEL_NOT_FOUND', `model "${model}" not found`);

@@ -18,6 +18,7 @@ export interface ScheduledResidencyOptions {
 
 interface Waiter {
   entry: ModelEntry;
+  registerMs: number;
   resolve: (lease: Lease) => void;
   reject: (err: Error) => void;
 }
@@ -65,11 +66,14 @@ export class ScheduledResidency implements Residency {
   }
 
   async acquire(entry: ModelEntry, signal: AbortSignal): Promise<Lease> {
+    // A model's first request waits for its estimate (GGUF read): that wait is queue time too.
+    const t0 = performance.now();
     await this.#register(entry);
     signal.throwIfAborted();
+    const registerMs = performance.now() - t0;
     const id = randomUUID();
     return new Promise<Lease>((resolve, reject) => {
-      this.#waiters.set(id, { entry, resolve, reject });
+      this.#waiters.set(id, { entry, registerMs, resolve, reject });
       signal.addEventListener('abort', () => {
         if (!this.#waiters.delete(id)) return;
         reject(new WarmgateError('CLIENT_CLOSED', 'request cancelled while waiting for the model'));
@@ -256,7 +260,7 @@ export class ScheduledResidency implements Residency {
     }
     let released = false;
     waiter.resolve({
-      queueMs: info.queueMs,
+      queueMs: info.queueMs + waiter.registerMs,
       loadMs: info.loadMs,
       release: () => {
         if (released) return;

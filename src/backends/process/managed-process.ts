@@ -111,6 +111,16 @@ export class ManagedProcess {
     }
   }
 
+  /** Whether the process exits within `ms` (true at once if it already has). */
+  async exitedWithin(ms: number): Promise<boolean> {
+    if (!this.alive) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    const exited = await Promise.race([this.#exited.then(() => true as const), timeout]);
+    clearTimeout(timer);
+    return exited;
+  }
+
   /** SIGTERM, then SIGKILL after the grace period; resolves when the process is gone. */
   async stop(): Promise<void> {
     if (!this.alive) return;

@@ -74,11 +74,11 @@ export class ProcessBackend implements Backend {
   }
 
   async *generate(entry: ModelEntry, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
-    const { pool } = await this.#ensure(entry);
-    const res = await pool.request({ method: 'POST', path: llamaServerPath(req), body: canonicalToLlamaServerBody(req), signal });
-    if (res.status >= 400) throw upstreamStatusError(res.status, await readText(res.body), this.name);
+    const running = await this.#ensure(entry);
     const parser = new LlamaServerReplyParser();
     try {
+      const res = await running.pool.request({ method: 'POST', path: llamaServerPath(req), body: canonicalToLlamaServerBody(req), signal });
+      if (res.status >= 400) throw upstreamStatusError(res.status, await readText(res.body), this.name);
       if (!req.stream) {
         yield* parser.push(JSON.parse(await readText(res.body)));
       } else {
@@ -89,17 +89,17 @@ export class ProcessBackend implements Backend {
       }
       yield* parser.end();
     } catch (err) {
-      throw this.#crashError(entry, err, signal);
+      throw await this.#crashError(entry, running, err, signal);
     }
   }
 
   async embed(entry: ModelEntry, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
-    const { pool } = await this.#ensure(entry);
+    const running = await this.#ensure(entry);
     try {
-      const reply = await pool.json({ method: 'POST', path: '/v1/embeddings', body: { model: entry.name, input: req.input }, signal });
+      const reply = await running.pool.json({ method: 'POST', path: '/v1/embeddings', body: { model: entry.name, input: req.input }, signal });
       return llamaServerEmbeddingsToResult(reply, req);
     } catch (err) {
-      throw this.#crashError(entry, err, signal);
+      throw await this.#crashError(entry, running, err, signal);
     }
   }
 
@@ -215,13 +215,18 @@ export class ProcessBackend implements Backend {
     for (const listener of this.#crashListeners) listener(model, message);
   }
 
-  /** An error while talking to the process: if it died, say so clearly. */
-  #crashError(entry: ModelEntry, err: unknown, signal: AbortSignal): unknown {
-    if (signal.aborted || (err instanceof WarmgateError && err.code !== 'WG_UPSTREAM_UNREACHABLE' && err.code !== 'WG_UPSTREAM_ERROR')) return err;
-    if (!this.isRunning(entry.name) || (err as { code?: string }).code === 'UND_ERR_SOCKET' || err instanceof WarmgateError) {
-      return new WarmgateError('BACKEND_CRASHED', `backend process for ${entry.name} crashed; the next request restarts it`, { cause: err });
-    }
-    return err;
+  /**
+   * An error while talking to the process: if it died, say so clearly. A broken socket or a
+   * reply cut short may arrive before the exit event: give the exit a moment, so the caller's
+   * next request already finds the model unloaded. The backend's own 4xx replies pass as they are.
+   */
+  async #crashError(entry: ModelEntry, running: Running, err: unknown, signal: AbortSignal): Promise<unknown> {
+    if (signal.aborted) return err;
+    if (err instanceof WarmgateError && err.status < 500) return err;
+    const broken = (err as { code?: string }).code === 'UND_ERR_SOCKET' || (err instanceof WarmgateError && err.code === 'WG_UPSTREAM_UNREACHABLE');
+    const died = await running.proc.exitedWithin(broken ? 2_000 : 200);
+    if (!died && !broken) return err;
+    return new WarmgateError('BACKEND_CRASHED', `backend process for ${entry.name} crashed; the next request restarts it`, { cause: err });
   }
 }
 
