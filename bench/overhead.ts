@@ -16,22 +16,24 @@
  * so drift in the machine's load hits both alike. Both paths are warmed first (the first
  * request loads the model in the fake and discovers it in the gateway; JIT, connections).
  *
- * Layout (`--layout`, default child): the fake lives in this process with the load
- * generator; the gateway runs as `warmgate serve --ollama URL --port 0` in a child. On a
- * 2-core machine that keeps at most two busy processes, so the gateway has a core of its
- * own as it would in production, and never shares an event loop with the client — in one
- * process (`--layout inproc`) every gateway cycle is a cycle taken from the client and the
- * fake, which charges the gateway twice at concurrency 64. A third process for the fake
- * would make three busy processes fight for two cores on the gateway path only.
- * The child resolves its config as `serve` does (WARMGATE_CONFIG applies: log level,
- * declared models' `parallel`); logs go to /dev/null. `--profile DIR` starts the child with
- * `--cpu-prof` and writes its V8 CPU profile into DIR when it stops.
+ * Layout (`--layout`, default child): the gateway runs as `warmgate serve --ollama URL
+ * --port 0` in a child process, as it is deployed, with its own event loop (and on a 2-core
+ * machine its own core), so the client's and the fake's callbacks never queue behind the
+ * gateway's or the reverse; and its CPU can be read apart (/proc), which is the figure that
+ * stays steady when neighbours load the machine. The fake stays in this process with the
+ * load generator: a third busy process would make the gateway path alone fight for two
+ * cores. `--layout inproc` (all in one process) is kept for comparison: it shows a lower
+ * added latency at concurrency 1 (no wake-up of another process per hop).
+ * The child resolves its config as `serve` does, so WARMGATE_CONFIG applies (log level, a
+ * declared model's `parallel`; a discovered model gets parallel 1, so at concurrency 64 the
+ * gateway sends one request at a time). Logs go to /dev/null. `--profile DIR` starts the
+ * child with `--cpu-prof`, which writes its V8 CPU profile into DIR when it stops.
  *
  * Targets: added p50 <= 1 ms in every case; at concurrency 64 also gateway throughput
  * >= 0.8 of direct. Added = gateway minus direct, from unrounded percentiles.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -43,14 +45,14 @@ import { startGateway } from '../src/gateway/server.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { FakeOllama } from '../test/fakes/ollama-upstream.js';
 import type { BenchOptions, BenchResult } from './run.js';
-import { percentiles, round, runBounded, type LoadResult } from './util.js';
+import { percentiles, round, runBounded } from './util.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const MODEL = 'llama3.2:latest';
-/** The fake echoes it: 7 content lines and a done line per streamed reply. */
+/** The fake echoes it (`You said: ...`): 8 content lines and a done line per streamed reply. */
 const PROMPT = 'Say hello to the gateway, briefly.';
 const TARGETS = { added_p50_ms_max: 1, throughput_ratio_min_c64: 0.8 };
-const ROUNDS = 4;
+const ROUNDS = 6;
 const MAX_CONCURRENCY = 64;
 
 interface Case {
@@ -58,15 +60,15 @@ interface Case {
   concurrency: number;
   /** Requests per path (direct, gateway), over all rounds. */
   count: number;
-  /** Time cap per path, over all rounds. */
+  /** Time cap per path, over all rounds (all caps and the warm-ups keep the bench under 2 minutes). */
   maxMs: number;
 }
 
 const CASES: Case[] = [
-  { stream: false, concurrency: 1, count: 400, maxMs: 8_000 },
-  { stream: false, concurrency: MAX_CONCURRENCY, count: 4_000, maxMs: 12_000 },
-  { stream: true, concurrency: 1, count: 400, maxMs: 8_000 },
-  { stream: true, concurrency: MAX_CONCURRENCY, count: 4_000, maxMs: 12_000 },
+  { stream: false, concurrency: 1, count: 600, maxMs: 6_000 },
+  { stream: false, concurrency: MAX_CONCURRENCY, count: 6_000, maxMs: 15_000 },
+  { stream: true, concurrency: 1, count: 600, maxMs: 6_000 },
+  { stream: true, concurrency: MAX_CONCURRENCY, count: 6_000, maxMs: 15_000 },
 ];
 
 interface Samples {
@@ -76,6 +78,10 @@ interface Samples {
   total: number[];
   completed: number;
   wallMs: number;
+  /** CPU ms this process (client and fake) spent while this path ran. */
+  hereCpuMs: number;
+  /** CPU ms the gateway's child process spent meanwhile (0 when it is not a child). */
+  gatewayCpuMs: number;
 }
 
 interface Target {
@@ -85,6 +91,8 @@ interface Target {
 
 interface RunningGateway {
   url: string;
+  /** CPU ms (user + system) the gateway's own process has used so far; undefined when it shares this one. */
+  cpuMs(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -94,22 +102,44 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   if (layout !== 'child' && layout !== 'inproc') throw new Error('--layout must be child or inproc');
   if (values.profile && layout !== 'child') throw new Error('--profile needs --layout child');
 
+  const loadBefore = loadavg()[0];
   const fake = new FakeOllama({ models: [{ name: MODEL }] });
   await fake.start();
-  const gw = layout === 'child' ? await childGateway(fake.url, values.profile) : await inProcessGateway(fake.url);
+  let results: Record<string, Record<string, unknown>>;
+  try {
+    const gw = layout === 'child' ? await childGateway(fake.url, values.profile) : await inProcessGateway(fake.url);
+    try {
+      opts.log(`gateway ${gw.url} (${layout}), upstream ${fake.url}`);
+      results = await measureAll(fake.url, gw, opts.log);
+    } finally {
+      await gw.stop();
+    }
+  } finally {
+    await fake.close();
+  }
+  return {
+    ...results,
+    targets: TARGETS,
+    pass: Object.values(results).every((c) => c.pass),
+    setup: {
+      layout, rounds: ROUNDS, requests_c1: CASES[0].count, requests_c64: CASES[1].count,
+      cpus: cpus().length, loadavg_1m_before: round(loadBefore, 2), loadavg_1m_after: round(loadavg()[0], 2), node: process.version,
+    },
+  };
+}
+
+async function measureAll(upstream: string, gw: RunningGateway, log: (l: string) => void): Promise<Record<string, Record<string, unknown>>> {
   const targets: Target[] = [
-    { name: 'direct', pool: new Pool(fake.url, { connections: MAX_CONCURRENCY, pipelining: 1 }) },
+    { name: 'direct', pool: new Pool(upstream, { connections: MAX_CONCURRENCY, pipelining: 1 }) },
     { name: 'gateway', pool: new Pool(gw.url, { connections: MAX_CONCURRENCY, pipelining: 1 }) },
   ];
-  const loadBefore = loadavg()[0];
-  const results: Record<string, unknown> = {};
+  const results: Record<string, Record<string, unknown>> = {};
   try {
     for (const t of targets) await warmUp(t.pool);
-    opts.log(`warmed up; gateway ${gw.url} (${layout}), upstream ${fake.url}`);
     for (const c of CASES) {
-      const samples = await measure(c, targets);
+      const samples = await measure(c, targets, gw);
       const tag = `c${c.concurrency}`;
-      for (const [name, s] of Object.entries(samples)) opts.log(`${c.stream ? 'stream' : 'nonstream'}_${tag} ${name}: ${s.completed} requests in ${Math.round(s.wallMs)} ms`);
+      for (const [name, s] of Object.entries(samples)) log(`${c.stream ? 'stream' : 'nonstream'}_${tag} ${name}: ${s.completed} requests in ${Math.round(s.wallMs)} ms`);
       if (c.stream) {
         results[`stream_ttfc_${tag}`] = compare(c, samples, 'first');
         results[`stream_full_${tag}`] = compare(c, samples, 'total');
@@ -119,34 +149,28 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     }
   } finally {
     await Promise.all(targets.map((t) => t.pool.close()));
-    await gw.stop();
-    await fake.close();
   }
-  const cases = Object.values(results) as Array<{ pass: boolean }>;
-  return {
-    ...results,
-    targets: TARGETS,
-    pass: cases.every((c) => c.pass),
-    setup: {
-      layout, rounds: ROUNDS, requests_c1: CASES[0].count, requests_c64: CASES[1].count,
-      cpus: cpus().length, loadavg_1m_before: round(loadBefore, 2), loadavg_1m_after: round(loadavg()[0], 2), node: process.version,
-    },
-  };
+  return results;
 }
 
-/** Rounds alternating direct and gateway (and which goes first); samples pooled per path. */
-async function measure(c: Case, targets: Target[]): Promise<Record<Target['name'], Samples>> {
-  const out = Object.fromEntries(targets.map((t) => [t.name, { first: [], total: [], completed: 0, wallMs: 0 } as Samples])) as Record<Target['name'], Samples>;
+/** Rounds alternating direct and gateway (and which goes first); samples and CPU pooled per path. */
+async function measure(c: Case, targets: Target[], gw: RunningGateway): Promise<Record<Target['name'], Samples>> {
+  const empty = (): Samples => ({ first: [], total: [], completed: 0, wallMs: 0, hereCpuMs: 0, gatewayCpuMs: 0 });
+  const out: Record<Target['name'], Samples> = { direct: empty(), gateway: empty() };
+  const load = { concurrency: c.concurrency, count: Math.ceil(c.count / ROUNDS), maxMs: c.maxMs / ROUNDS };
   for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? targets : [...targets].reverse();
-    for (const t of order) {
+    for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
       const s = out[t.name];
-      const load = { concurrency: c.concurrency, count: Math.ceil(c.count / ROUNDS), maxMs: c.maxMs / ROUNDS };
-      const done: LoadResult = await runBounded(load, async () => {
+      const here = process.cpuUsage();
+      const there = gw.cpuMs() ?? 0;
+      const done = await runBounded(load, async () => {
         const { first, total } = await chat(t.pool, c.stream);
         s.first.push(first);
         s.total.push(total);
       });
+      const used = process.cpuUsage(here);
+      s.hereCpuMs += (used.user + used.system) / 1000;
+      s.gatewayCpuMs += (gw.cpuMs() ?? 0) - there;
       s.completed += done.completed;
       s.wallMs += done.wallMs;
     }
@@ -154,18 +178,28 @@ async function measure(c: Case, targets: Target[]): Promise<Record<Target['name'
   return out;
 }
 
+/**
+ * One case's figures. `cpu_ms_per_req` is steadier than rps on a busy machine (it leaves out
+ * time spent waiting for a core): `client_and_upstream` is this process per direct request,
+ * `gateway` the gateway's process per gateway request (child layout only).
+ */
 function compare(c: Case, samples: Record<Target['name'], Samples>, metric: 'first' | 'total'): Record<string, unknown> {
-  const [d50, d99] = percentiles(samples.direct[metric], [50, 99]);
-  const [g50, g99] = percentiles(samples.gateway[metric], [50, 99]);
+  const { direct, gateway } = samples;
+  const [d50, d99] = percentiles(direct[metric], [50, 99]);
+  const [g50, g99] = percentiles(gateway[metric], [50, 99]);
   const rps = (s: Samples) => s.completed / (s.wallMs / 1000);
-  const ratio = rps(samples.gateway) / rps(samples.direct);
+  const ratio = rps(gateway) / rps(direct);
   const added50 = g50 - d50;
   return {
-    direct: { p50_ms: round(d50), p99_ms: round(d99), rps: Math.round(rps(samples.direct)) },
-    gateway: { p50_ms: round(g50), p99_ms: round(g99), rps: Math.round(rps(samples.gateway)) },
+    direct: { p50_ms: round(d50), p99_ms: round(d99), rps: Math.round(rps(direct)) },
+    gateway: { p50_ms: round(g50), p99_ms: round(g99), rps: Math.round(rps(gateway)) },
     added_p50_ms: round(added50),
     added_p99_ms: round(g99 - d99),
     throughput_ratio: round(ratio, 2),
+    cpu_ms_per_req: {
+      client_and_upstream: round(direct.hereCpuMs / direct.completed),
+      ...(gateway.gatewayCpuMs > 0 ? { gateway: round(gateway.gatewayCpuMs / gateway.completed) } : {}),
+    },
     pass: added50 <= TARGETS.added_p50_ms_max && (c.concurrency < MAX_CONCURRENCY || ratio >= TARGETS.throughput_ratio_min_c64),
   };
 }
@@ -181,8 +215,8 @@ async function chat(pool: Pool, stream: boolean): Promise<{ first: number; total
   const res = await pool.request({
     method: 'POST', path: '/api/chat', headers: { 'content-type': 'application/json' }, body: stream ? BODIES.stream : BODIES.whole,
   });
-  let first: number | undefined;
   if (res.statusCode !== 200) throw new Error(`/api/chat answered ${res.statusCode}: ${await res.body.text()}`);
+  let first: number | undefined;
   for await (const chunk of res.body) if (first === undefined && (chunk as Buffer).includes(10)) first = performance.now() - t0;
   const total = performance.now() - t0;
   return { first: first ?? total, total };
@@ -201,6 +235,12 @@ async function childGateway(upstream: string, profileDir: string | undefined): P
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    // SIGTERM lets `serve` close and exit, which is when --cpu-prof writes its profile.
+    child.kill('SIGTERM');
+    await exited;
+  };
   const stderr: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -210,20 +250,31 @@ async function childGateway(upstream: string, profileDir: string | undefined): P
     });
     child.once('error', reject);
     void exited.then(() => reject(new Error(`the gateway exited before listening:\n${stderr.join('\n')}`)));
+  }).catch(async (err: unknown) => {
+    await stop();
+    throw err;
   });
-  return {
-    url,
-    async stop() {
-      // SIGTERM lets `serve` close and exit, which is when --cpu-prof writes its profile.
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return { url, cpuMs: () => processCpuMs(child.pid!), stop };
+}
+
+/**
+ * utime + stime of a process from Linux's /proc/PID/stat (fields 14 and 15, in ticks of
+ * 1/100 s: USER_HZ is 100 wherever /proc exists); undefined elsewhere.
+ */
+function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The gateway in this process, configured as `serve` would be; its logs go to /dev/null as the child's do. */
 async function inProcessGateway(upstream: string): Promise<RunningGateway> {
   const config = loadConfig(parseServeFlags(['--ollama', upstream, '--host', '127.0.0.1', '--port', '0']));
   const running = await startGateway(config, createLogger(config.log.level, createWriteStream('/dev/null')));
-  return { url: running.url, stop: () => running.close() };
+  return { url: running.url, cpuMs: () => undefined, stop: () => running.close() };
 }
