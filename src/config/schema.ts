@@ -38,6 +38,12 @@ export const backendSchema = z.discriminatedUnion('kind', [
     url: z.url(),
     /** Serve every model the daemon lists, not only those declared under `models`. */
     discover: z.boolean().default(true),
+    /**
+     * Requests per model let through to the daemon at once (it queues beyond its own
+     * OLLAMA_NUM_PARALLEL): a model's default `parallel`. More than 1 keeps the daemon busy
+     * without a round trip between requests; a swap still waits for all of them to finish.
+     */
+    parallel: z.number().int().positive().default(4),
   }).strict(),
   z.object({
     kind: z.literal('embedded'),
@@ -70,7 +76,8 @@ export const modelSchema = z.object({
   pin: loadOptions.default({}),
   /** Context size (process backends; for Ollama, `pin.num_ctx`). */
   ctx: z.number().int().positive().optional(),
-  parallel: z.number().int().positive().default(1),
+  /** Requests served at once. Default: the backend's `parallel` (Ollama), or 1 slot (process backends). */
+  parallel: z.number().int().positive().optional(),
   /** GPU layers: `auto` fits as many as the budget allows. */
   gpu_layers: z.union([z.literal('auto'), z.number().int().nonnegative()]).default('auto'),
   keep_alive: keepAlive.default(-1),

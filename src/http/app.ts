@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Gateway } from '../gateway/gateway.js';
 import { Catalog } from '../gateway/catalog.js';
 import { WarmgateError } from '../errors.js';
 import { registerAdmin } from './admin/admin-routes.js';
+import { BODY_LIMIT, tooLarge } from './body.js';
 import { dialectOf, errorResponse } from './errors.js';
 import { registerOllamaCatalog } from './ollama/catalog-routes.js';
 import { registerOllamaEmbed } from './ollama/embed-routes.js';
@@ -17,21 +17,18 @@ export function createApp(gw: Gateway): Hono {
   const catalog = new Catalog(gw.parts.registry, gw.parts.log);
   const limit = gw.parts.config.server.body_limit;
 
+  // A declared length over the limit is refused before anything is read; a chunked body is
+  // cut off at the limit while `readJson` reads it. Blob uploads (model files) are exempt.
   app.use('*', async (c, next) => {
-    // Blob uploads are model files: they stream through and are exempt from the JSON body limit.
-    // GET and HEAD carry no body (and hono's bodyLimit fails on HEAD).
-    if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.path.startsWith('/api/blobs/')) {
-      await next();
-      return;
+    if (c.req.path.startsWith('/api/blobs/')) return next();
+    const declared = Number(c.req.header('content-length') ?? 0);
+    if (declared > limit) {
+      // The rest of the body is never read, so the connection cannot be reused.
+      c.header('connection', 'close');
+      return errorResponse(c, dialectOf(c.req.path), tooLarge(limit));
     }
-    return bodyLimit({
-      maxSize: limit,
-      onError: (ctx) => {
-        // The rest of the body is never read, so the connection cannot be reused.
-        ctx.header('connection', 'close');
-        return errorResponse(ctx, dialectOf(ctx.req.path), new WarmgateError('BODY_TOO_LARGE', `request body is larger than the limit of ${limit} bytes (server.body_limit)`));
-      },
-    })(c, next);
+    c.set(BODY_LIMIT, limit);
+    await next();
   });
 
   registerOllamaCatalog(app, gw, catalog);

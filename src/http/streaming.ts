@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 
 /**
@@ -30,11 +31,19 @@ export function streamResponse(source: AsyncIterable<string>, contentType: strin
 }
 
 /**
- * An AbortSignal that fires when the client disconnects (the node adapter aborts the
- * request's signal on close) or when the gateway gives up on the request.
+ * An AbortSignal that fires when the client disconnects before its reply is complete. Under
+ * @hono/node-server it listens on Node's response (cheaper than the web Request's signal);
+ * elsewhere (tests calling `app.request`) on the request's signal.
  */
 export function requestAbort(c: Context): AbortController {
   const controller = new AbortController();
+  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  if (outgoing) {
+    outgoing.once('close', () => {
+      if (!outgoing.writableFinished) controller.abort();
+    });
+    return controller;
+  }
   const clientSignal = c.req.raw.signal;
   if (clientSignal.aborted) controller.abort();
   else clientSignal.addEventListener('abort', () => controller.abort(), { once: true });

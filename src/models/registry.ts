@@ -1,0 +1,122 @@
+import type { Backend, CatalogModel } from '../backends/backend.js';
+import { ConfigError } from '../config/load.js';
+import { modelSchema, type Config } from '../config/schema.js';
+import type { ModelEntry } from './model-entry.js';
+
+/** Discovered catalogs are refreshed at most this often when a name is not found. */
+const REFRESH_MS = 2_000;
+
+/**
+ * Resolves the names clients send (names, aliases, Ollama names without `:latest`) to
+ * model entries: the ones declared in config, plus every model a discovering backend lists.
+ */
+export class ModelRegistry {
+  readonly #declared = new Map<string, ModelEntry>();
+  readonly #aliases = new Map<string, string>();
+  readonly #discovered = new Map<string, ModelEntry>();
+  readonly #backends: Map<string, Backend>;
+  readonly #discovering: Backend[];
+  #defaultParallel = new Map<Backend, number>();
+  #refreshedAt = -Infinity;
+  #refreshing?: Promise<void>;
+
+  constructor(config: Config, backends: Map<string, Backend>, extra: ModelEntry[] = []) {
+    this.#backends = backends;
+    this.#discovering = Object.entries(config.backends)
+      .filter(([, b]) => b.kind === 'ollama' && b.discover)
+      .map(([name]) => backends.get(name)!)
+      .filter(Boolean);
+    for (const [name, model] of Object.entries(config.models)) {
+      const backend = this.#backendFor(name, model.backend);
+      const parallel = model.parallel ?? backendParallel(config, backend);
+      this.#add({ name, upstream: model.upstream ?? name, backend, config: { ...model, parallel }, type: model.type, discovered: false });
+    }
+    this.#defaultParallel = new Map(this.#discovering.map((b) => [b, backendParallel(config, b)]));
+    for (const entry of extra) if (!this.#declared.has(entry.name)) this.#add(entry);
+  }
+
+  /** Every model served now: declared first, then discovered ones (refreshed). */
+  async list(): Promise<ModelEntry[]> {
+    await this.#refresh(true);
+    return [...this.#declared.values(), ...[...this.#discovered.values()].filter((e) => !this.#declared.has(e.name))];
+  }
+
+  /** Known entries without touching backends (status pages, the scheduler). */
+  known(): ModelEntry[] {
+    return [...this.#declared.values(), ...this.#discovered.values()];
+  }
+
+  async resolve(name: string): Promise<ModelEntry | undefined> {
+    const hit = this.#lookup(name);
+    if (hit || this.#discovering.length === 0) return hit;
+    await this.#refresh(false);
+    return this.#lookup(name);
+  }
+
+  #lookup(name: string): ModelEntry | undefined {
+    for (const candidate of nameVariants(name)) {
+      const canonical = this.#aliases.get(candidate) ?? candidate;
+      const entry = this.#declared.get(canonical) ?? this.#discovered.get(canonical);
+      if (entry) return entry;
+    }
+    return undefined;
+  }
+
+  #add(entry: ModelEntry): void {
+    this.#declared.set(entry.name, entry);
+    for (const alias of entry.config.aliases) this.#aliases.set(alias, entry.name);
+  }
+
+  /** A declared model that already stands for this upstream name (so it gets one pin set, not two). */
+  #declaredFor(backend: Backend, upstream: string): ModelEntry | undefined {
+    for (const e of this.#declared.values()) {
+      if (e.backend === backend && nameVariants(e.upstream).includes(upstream)) return e;
+    }
+    return undefined;
+  }
+
+  #backendFor(model: string, wanted: string | undefined): Backend {
+    if (wanted) return this.#backends.get(wanted)!;
+    if (this.#backends.size === 1) return [...this.#backends.values()][0];
+    const names = [...this.#backends.keys()].map((n) => JSON.stringify(n)).join(', ');
+    throw new ConfigError(`invalid config: models.${model}.backend is required when there is not exactly one backend; allowed: ${names || 'declare a backend first'}`);
+  }
+
+  /** Re-reads discovering backends' catalogs; `force` skips the rate limit. Unreachable backends keep their last list. */
+  async #refresh(force: boolean): Promise<void> {
+    if (!force && performance.now() - this.#refreshedAt < REFRESH_MS) return;
+    this.#refreshing ??= (async () => {
+      const lists = await Promise.allSettled(this.#discovering.map(async (b) => ({ backend: b, models: await b.catalog() })));
+      for (const result of lists) {
+        if (result.status !== 'fulfilled') continue;
+        const { backend, models } = result.value;
+        for (const [name, entry] of this.#discovered) if (entry.backend === backend) this.#discovered.delete(name);
+        for (const m of models) {
+          const declared = this.#declaredFor(backend, m.name);
+          if (declared) this.#aliases.set(m.name, declared.name);
+          else this.#discovered.set(m.name, discoveredEntry(m, backend, this.#defaultParallel.get(backend) ?? 1));
+        }
+      }
+      this.#refreshedAt = performance.now();
+    })().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+}
+
+/** Ollama treats `llama3` and `llama3:latest` as the same model. */
+function nameVariants(name: string): string[] {
+  if (name.endsWith(':latest')) return [name, name.slice(0, -':latest'.length)];
+  return name.includes(':') ? [name] : [name, `${name}:latest`];
+}
+
+function discoveredEntry(m: CatalogModel, backend: Backend, parallel: number): ModelEntry {
+  return { name: m.name, upstream: m.model || m.name, backend, config: { ...modelSchema.parse({}), parallel }, discovered: true };
+}
+
+/** A model's slots when its config says nothing: the Ollama backend's `parallel`, else one. */
+function backendParallel(config: Config, backend: Backend): number {
+  const b = config.backends[backend.name];
+  return b?.kind === 'ollama' ? b.parallel : 1;
+}
