@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { containsRun, EMBED, NEVER, startRig, texts, type Rig } from './rig.js';
+import { containsRun, EMBED, NEVER, startRig, texts, until, type Rig } from './rig.js';
 
 /**
  * Issue 6 end to end on the Ollama dialect: concurrent `/api/embed` requests through the
@@ -107,5 +107,45 @@ describe('batching /api/embed through the gateway', () => {
     expect(calls[0]).toHaveLength(inputs.length);
     expect(calls.slice(1).map((input) => input.length)).toEqual(inputs.map(() => 1));
     for (const c of r.embedCalls()) expect(c.body).toMatchObject({ truncate: false, options: { num_ctx: numCtx } });
+  });
+});
+
+describe('requests pile up into a batch while the model is busy', () => {
+  let rig: Rig | undefined;
+  afterEach(async () => {
+    await rig?.close();
+    rig = undefined;
+  });
+
+  it('with the default 2 ms window, 40 requests that arrive while the first call waits for the model go up in one more call', async () => {
+    const inputs = texts(40, 'burst');
+    // Default window (2 ms); the model serves one call at a time (parallel: 1).
+    rig = await startRig({}, { [EMBED]: { parallel: 1 } });
+    const r = rig;
+    // The gateway runs in this process: count the requests that have reached the embedding
+    // service (it joins each to a batch before it returns).
+    const service = r.gw.gateway.parts.embeddings;
+    const embed = service.embed.bind(service);
+    let entered = 0;
+    service.embed = (...args) => {
+      entered += 1;
+      return embed(...args);
+    };
+    const loading = r.fake.holdLoads(EMBED);
+
+    const replies = inputs.map((input) => r.post('/api/embed', { model: EMBED, input }));
+    await loading;
+    await until(async () => entered, (n) => n === inputs.length);
+    r.fake.releaseLoads(EMBED);
+
+    for (const [i, reply] of (await Promise.all(replies)).entries()) {
+      expect(reply.status).toBe(200);
+      expect(reply.body.embeddings).toEqual((await r.direct('/api/embed', { model: EMBED, input: inputs[i] })).embeddings);
+    }
+    // The first window's batch went to the model and waited for it to load; everything that
+    // arrived meanwhile gathered into ONE batch instead of queueing as one batch per window.
+    const calls = r.embedCalls();
+    expect(calls.length).toBeLessThanOrEqual(2);
+    expect(calls.flatMap((c) => (c.body as { input: string[] }).input).sort()).toEqual([...inputs].sort());
   });
 });

@@ -17,12 +17,13 @@ describe('batching /v1/embeddings through the gateway', () => {
   it('float and base64 callers share one upstream call and each gets its own encoding, vectors and indexes', async () => {
     const pool = texts(100, 'doc');
     let next = 0;
-    const bodies = Array.from({ length: 40 }, (_, i) => {
+    const bodies = Array.from({ length: 40 }, (_, i): { model: string; input: string | string[]; encoding_format?: 'float' | 'base64' } => {
       const input = pool.slice(next, (next += (i % 3) + 1));
       return {
         model: EMBED,
         // A bare string for some single inputs (DocsGPT's queries), an array otherwise.
         input: input.length === 1 && i % 2 === 0 ? input[0] : input,
+        // base64, explicit float, and no format at all (float) side by side.
         ...(i % 2 === 0 ? { encoding_format: 'base64' as const } : i % 4 === 1 ? { encoding_format: 'float' as const } : {}),
       };
     });

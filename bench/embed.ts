@@ -1,0 +1,319 @@
+/**
+ * `npm run bench -- embed [--json] [--clients 32] [--per-client 16] [--rounds 2] [--window-ms 2]
+ *   [--max-phase-s 25] [--threads N] [--layers N] [--embd N]`
+ *
+ * Issue 6 measured: embedding micro-batching and the cache in front of a REAL backend, the
+ * gateway's embedded node-llama-cpp worker serving a generated embedding model
+ * (`defaultEmbeddingSpec()`, written once into the OS temp folder).
+ *
+ * The Open WebUI pattern: `--clients` concurrent clients (closed loop, an undici Pool with
+ * one connection each) each send single-input `/api/embed` requests (`input: "<text>"`,
+ * `--clients x --per-client` distinct texts). Two gateways run in this process, each with
+ * its own worker: batching ON (`window_ms` = --window-ms, cache off) and OFF (`window_ms`
+ * 0, cache off). They get the same inputs, in `--rounds` rounds that alternate which goes
+ * first, so drift in the machine's load hits both alike. At --max-phase-s a phase cancels
+ * the requests still in flight and stops (a worker that crawls still ends the bench in
+ * time; `completed` says how many were served and counted).
+ *
+ * - batched_eps / unbatched_eps: embeddings per second over all rounds; speedup = their ratio.
+ * - Then a third gateway, batching ON and the cache ON, gets the same inputs once (filling
+ *   the cache) and again: every second request must be a cache hit. cache_hit_p50/p99_ms are
+ *   client round trips of those hits sent one at a time (the latency of a hit, not of a
+ *   queue); `cache_hit_concurrent` repeats them from all clients at once, and
+ *   `cache_hit_gateway_p50_ms` is the gateway's own `total_ms` for them.
+ *
+ * Threads (`--threads`): the `embedded` backend lets the worker pick its thread count (the
+ * cores it may use). On a small shared machine llama.cpp's spinning threads collapse when
+ * oversubscribed; `--threads N` runs the same worker through a command-template backend
+ * with `--threads N` added, to tell the gateway's effect from that collapse.
+ *
+ * Targets: speedup >= 3, cache hit p50 < 1 ms.
+ */
+import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { rename, stat } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { EMBEDDED_COMMAND } from '../src/backends/process/command-template.js';
+import type { EmbeddingStats } from '../src/batching/embedding-pipeline.js';
+import type { ConfigInput } from '../src/config/schema.js';
+import type { RunningGateway } from '../src/gateway/server.js';
+import { defaultEmbeddingSpec, parseModelSpec, writeModel, type ModelSpec } from '../src/gguf/index.js';
+import type { RequestRecord } from '../src/telemetry/record.js';
+import { testGateway } from '../test/support/gateway.js';
+import type { BenchOptions, BenchResult } from './run.js';
+import { percentiles, round } from './util.js';
+
+const MODEL = 'emb';
+
+interface Settings {
+  clients: number;
+  perClient: number;
+  rounds: number;
+  windowMs: number;
+  maxPhaseMs: number;
+  threads: number | undefined;
+  spec: ModelSpec;
+}
+
+function settings(args: string[]): Settings {
+  const { values } = parseArgs({
+    args,
+    options: {
+      clients: { type: 'string', default: '32' },
+      'per-client': { type: 'string', default: '16' },
+      rounds: { type: 'string', default: '2' },
+      'window-ms': { type: 'string', default: '2' },
+      'max-phase-s': { type: 'string', default: '25' },
+      threads: { type: 'string' },
+      layers: { type: 'string' },
+      embd: { type: 'string' },
+    },
+  });
+  const positive = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
+    return n;
+  };
+  const base = defaultEmbeddingSpec();
+  const layers = positive('layers', values.layers);
+  const embd = positive('embd', values.embd);
+  const spec = parseModelSpec({ ...base, ...(layers ? { layers } : {}), ...(embd ? { embd, ff: embd * 3 } : {}) });
+  return {
+    clients: positive('clients', values.clients)!,
+    perClient: positive('per-client', values['per-client'])!,
+    rounds: positive('rounds', values.rounds)!,
+    windowMs: positive('window-ms', values['window-ms'])!,
+    maxPhaseMs: positive('max-phase-s', values['max-phase-s'])! * 1000,
+    threads: positive('threads', values.threads),
+    spec,
+  };
+}
+
+/** The generated model, written once per spec into the temp folder (under a temporary name, then renamed). */
+async function modelFile(spec: ModelSpec): Promise<{ path: string; bytes: number }> {
+  const key = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
+  const path = join(tmpdir(), `warmgate-bench-embed-${key}.gguf`);
+  const existing = await stat(path).catch(() => undefined);
+  if (existing) return { path, bytes: existing.size };
+  const partial = `${path}.${process.pid}.part`;
+  const { bytes } = await writeModel(partial, spec);
+  await rename(partial, path);
+  return { path, bytes };
+}
+
+/** Open WebUI-like chunks of a document: distinct, a sentence or two each. */
+function texts(count: number, tag: string): string[] {
+  const words = ['gateway', 'model', 'resident', 'memory', 'batch', 'vector', 'query', 'context', 'token', 'latency', 'cache', 'window'];
+  return Array.from({ length: count }, (_, i) => {
+    const pick = (k: number) => words[(i * 7 + k * 5) % words.length];
+    return `${tag} chunk ${i}: the ${pick(1)} keeps the ${pick(2)} warm while each ${pick(3)} waits for its ${pick(4)} (${i * 7919}).`;
+  });
+}
+
+interface Side {
+  name: string;
+  gw: RunningGateway;
+  pool: Pool;
+  close(): Promise<void>;
+}
+
+async function startSide(name: string, file: string, s: Settings, batching: NonNullable<ConfigInput['batching']>): Promise<Side> {
+  const backend: NonNullable<ConfigInput['backends']>[string] = s.threads === undefined
+    ? { kind: 'embedded' }
+    : { kind: 'llama-server', command: `${EMBEDDED_COMMAND} --threads ${s.threads}` };
+  const gw = await testGateway({
+    models: { [MODEL]: { backend: 'embedded', file, type: 'embedding', ctx: 2048 } },
+    backends: { embedded: backend },
+    batching,
+    log: { level: 'silent' },
+  });
+  const pool = new Pool(gw.url, { connections: s.clients });
+  return {
+    name,
+    gw,
+    pool,
+    async close() {
+      await pool.close();
+      await gw.close();
+    },
+  };
+}
+
+/** One `/api/embed` with a single string input; returns its vector and the client's round trip. */
+async function embedOne(side: Side, input: string, signal?: AbortSignal): Promise<{ vector: number[]; ms: number }> {
+  const t0 = performance.now();
+  const res = await side.pool.request({
+    method: 'POST', path: '/api/embed', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, input }), signal,
+  });
+  const text = await res.body.text();
+  const ms = performance.now() - t0;
+  if (res.statusCode !== 200) throw new Error(`${side.name}: /api/embed answered ${res.statusCode}: ${text.slice(0, 300)}`);
+  const { embeddings } = JSON.parse(text) as { embeddings: number[][] };
+  if (embeddings?.length !== 1 || embeddings[0].length === 0) throw new Error(`${side.name}: expected one vector, got ${text.slice(0, 200)}`);
+  return { vector: embeddings[0], ms };
+}
+
+interface Phase {
+  completed: number;
+  wallMs: number;
+  latencies: number[];
+}
+
+/**
+ * The closed loop: `clients` in flight at once, each sending the next input when its last
+ * one is answered. At `maxMs` the requests still in flight are cancelled and not counted,
+ * so a crawling worker cannot stretch the phase. The first failure ends the phase and is thrown.
+ */
+async function phase(side: Side, inputs: string[], clients: number, maxMs: number, vectors?: Map<string, number[]>): Promise<Phase> {
+  const latencies: number[] = [];
+  const stop = new AbortController();
+  setMaxListeners(inputs.length + clients, stop.signal); // every request listens to it
+  const timer = setTimeout(() => stop.abort(), maxMs);
+  const t0 = performance.now();
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const client = async (): Promise<void> => {
+    while (!stop.signal.aborted && next < inputs.length) {
+      const input = inputs[next++];
+      try {
+        const { vector, ms } = await embedOne(side, input, stop.signal);
+        latencies.push(ms);
+        vectors?.set(input, vector);
+      } catch (err) {
+        if (stop.signal.aborted) return;
+        failure ??= { err };
+        stop.abort();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(clients, inputs.length) }, client));
+  clearTimeout(timer);
+  if (failure) throw failure.err;
+  return { completed: latencies.length, wallMs: performance.now() - t0, latencies };
+}
+
+async function status(side: Side): Promise<EmbeddingStats> {
+  const res = await side.pool.request({ method: 'GET', path: '/warmgate/status' });
+  return ((await res.body.json()) as { embeddings: EmbeddingStats }).embeddings;
+}
+
+async function records(side: Side, limit: number): Promise<RequestRecord[]> {
+  const res = await side.pool.request({ method: 'GET', path: `/warmgate/requests?limit=${limit}` });
+  return ((await res.body.json()) as { requests: RequestRecord[] }).requests;
+}
+
+const eps = (phases: Phase[]) => {
+  const done = phases.reduce((n, p) => n + p.completed, 0);
+  const ms = phases.reduce((n, p) => n + p.wallMs, 0);
+  return ms === 0 ? 0 : (1000 * done) / ms;
+};
+const p = (xs: number[], q: number) => percentiles(xs, [q])[0];
+
+export async function run(opts: BenchOptions): Promise<BenchResult> {
+  const s = settings(opts.args);
+  const model = await modelFile(s.spec);
+  const requests = s.clients * s.perClient;
+  const inputs = texts(requests, 'doc');
+  opts.log(
+    `model: ${(model.bytes / 1e6).toFixed(1)} MB embedding GGUF (${s.spec.layers} layers, embd ${s.spec.embd}); ${s.clients} clients x ${s.perClient} requests, `
+    + `${s.rounds} round(s); worker threads: ${s.threads ?? 'worker default'}; ${cpus().length} cores, load ${loadavg()[0].toFixed(1)}`,
+  );
+
+  const started = performance.now();
+  const on = await startSide('batched', model.path, s, { window_ms: s.windowMs, cache: 0 });
+  const off = await startSide('unbatched', model.path, s, { window_ms: 0, cache: 0 });
+  const onPhases: Phase[] = [];
+  const offPhases: Phase[] = [];
+  const onVectors = new Map<string, number[]>();
+  const offVectors = new Map<string, number[]>();
+  let batching: EmbeddingStats['batching'];
+  try {
+    // Each first request starts its worker (and JIT-warms the path); not measured.
+    for (const side of [on, off]) await embedOne(side, `warm-up for ${side.name}`);
+    opts.log(`workers ready in ${Math.round(performance.now() - started)} ms`);
+    const before = (await status(on)).batching;
+    for (let r = 0; r < s.rounds; r++) {
+      const order = r % 2 === 0 ? [on, off] : [off, on];
+      for (const side of order) {
+        const result = await phase(side, inputs, s.clients, s.maxPhaseMs, side === on ? onVectors : offVectors);
+        (side === on ? onPhases : offPhases).push(result);
+        opts.log(`round ${r + 1} ${side.name.padEnd(9)}: ${result.completed}/${requests} in ${Math.round(result.wallMs)} ms = ${round((1000 * result.completed) / result.wallMs, 1)} eps, p50 ${round(p(result.latencies, 50), 1)} ms`);
+      }
+    }
+    const after = (await status(on)).batching;
+    const batches = after.batches - before.batches;
+    const sent = after.requests - before.requests;
+    batching = { ...after, batches, requests: sent, meanBatchSize: batches === 0 ? 0 : sent / batches };
+  } finally {
+    await on.close();
+    await off.close();
+  }
+
+  // Same text, batched or not: the same vector (the worker embeds each input alone either way).
+  let maxDiff = 0;
+  for (const [text, a] of onVectors) {
+    const b = offVectors.get(text);
+    if (b) for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+  }
+
+  const cached = await startSide('cached', model.path, s, { window_ms: s.windowMs });
+  let cache: BenchResult;
+  try {
+    await embedOne(cached, 'warm-up for cached');
+    const served = new Map<string, number[]>();
+    const fill = await phase(cached, inputs, s.clients, s.maxPhaseMs, served);
+    opts.log(`cache fill: ${fill.completed} requests in ${Math.round(fill.wallMs)} ms`);
+    const filled = [...served.keys()];
+    const hitsBefore = (await status(cached)).cache.hits;
+    // One at a time: the latency of a hit.
+    const sequential: number[] = [];
+    for (const input of filled) sequential.push((await embedOne(cached, input)).ms);
+    const gatewayMs = (await records(cached, filled.length)).map((rec) => {
+      if (!rec.cache_hit) throw new Error(`a repeated input was not a cache hit: ${JSON.stringify(rec)}`);
+      return rec.total_ms;
+    });
+    // From every client at once: what a burst of repeats costs.
+    const concurrent = await phase(cached, filled, s.clients, s.maxPhaseMs);
+    const stats = (await status(cached)).cache;
+    const repeats = filled.length + concurrent.completed;
+    if (stats.hits - hitsBefore !== repeats) throw new Error(`expected ${repeats} cache hits, saw ${stats.hits - hitsBefore}`);
+    cache = {
+      cache_hit_p50_ms: round(p(sequential, 50)),
+      cache_hit_p99_ms: round(p(sequential, 99)),
+      cache_hit_gateway_p50_ms: round(p(gatewayMs, 50)),
+      cache_hit_concurrent: {
+        eps: round((1000 * concurrent.completed) / concurrent.wallMs, 0),
+        p50_ms: round(p(concurrent.latencies, 50)),
+        p99_ms: round(p(concurrent.latencies, 99)),
+      },
+      cache_hit_rate: round(stats.hitRate),
+    };
+  } finally {
+    await cached.close();
+  }
+
+  const batchedEps = eps(onPhases);
+  const unbatchedEps = eps(offPhases);
+  return {
+    batched_eps: round(batchedEps, 1),
+    unbatched_eps: round(unbatchedEps, 1),
+    speedup: round(batchedEps / unbatchedEps, 2),
+    ...cache,
+    requests,
+    clients: s.clients,
+    completed: { batched: onPhases.reduce((n, x) => n + x.completed, 0), unbatched: offPhases.reduce((n, x) => n + x.completed, 0), per_mode: requests * s.rounds },
+    latency_p50_ms: { batched: round(p(onPhases.flatMap((x) => x.latencies), 50), 1), unbatched: round(p(offPhases.flatMap((x) => x.latencies), 50), 1) },
+    mean_batch_size: round(batching.meanBatchSize, 1),
+    max_batch_size: batching.maxBatchSize,
+    max_vector_diff: maxDiff,
+    window_ms: s.windowMs,
+    worker_threads: s.threads ?? 'default',
+    model_bytes: model.bytes,
+    seconds: round((performance.now() - started) / 1000, 1),
+    targets: { speedup: '>= 3', cache_hit_p50_ms: '< 1' },
+  };
+}
