@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- embed [--json] [--clients 32] [--per-client 16] [--rounds 2] [--window-ms 2]
- *   [--max-phase-s 25] [--threads N] [--layers N] [--embd N]`
+ *   [--max-phase-s 25] [--threads N] [--parallel N] [--backend embedded|llama-server] [--layers N] [--embd N]`
  *
  * Issue 6 measured: embedding micro-batching and the cache in front of a REAL backend, the
  * gateway's embedded node-llama-cpp worker serving a generated embedding model
@@ -22,10 +22,10 @@
  *   queue); `cache_hit_concurrent` repeats them from all clients at once, and
  *   `cache_hit_gateway_p50_ms` is the gateway's own `total_ms` for them.
  *
- * Threads (`--threads`): the `embedded` backend lets the worker pick its thread count (the
- * cores it may use). On a small shared machine llama.cpp's spinning threads collapse when
- * oversubscribed; `--threads N` runs the same worker through a command-template backend
- * with `--threads N` added, to tell the gateway's effect from that collapse.
+ * Threads (`--threads`): by default the worker picks its thread count (the cores it may
+ * use). On a small shared machine llama.cpp's spinning threads collapse when oversubscribed;
+ * `--threads N` sets the model's `threads`. `--backend llama-server` runs the same model on
+ * the real llama-server (`npm run setup:llama-server`), `--parallel N` gives it N slots.
  *
  * Targets: speedup >= 3, cache hit p50 < 1 ms.
  */
@@ -36,7 +36,6 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { EMBEDDED_COMMAND } from '../src/backends/process/command-template.js';
 import type { EmbeddingStats } from '../src/batching/embedding-pipeline.js';
 import type { ConfigInput } from '../src/config/schema.js';
 import type { RunningGateway } from '../src/gateway/server.js';
@@ -55,6 +54,8 @@ interface Settings {
   windowMs: number;
   maxPhaseMs: number;
   threads: number | undefined;
+  parallel: number | undefined;
+  backend: 'embedded' | 'llama-server';
   spec: ModelSpec;
 }
 
@@ -68,6 +69,8 @@ function settings(args: string[]): Settings {
       'window-ms': { type: 'string', default: '2' },
       'max-phase-s': { type: 'string', default: '25' },
       threads: { type: 'string' },
+      parallel: { type: 'string' },
+      backend: { type: 'string', default: 'embedded' },
       layers: { type: 'string' },
       embd: { type: 'string' },
     },
@@ -89,8 +92,15 @@ function settings(args: string[]): Settings {
     windowMs: positive('window-ms', values['window-ms'])!,
     maxPhaseMs: positive('max-phase-s', values['max-phase-s'])! * 1000,
     threads: positive('threads', values.threads),
+    parallel: positive('parallel', values.parallel),
+    backend: backendKind(values.backend!),
     spec,
   };
+}
+
+function backendKind(v: string): 'embedded' | 'llama-server' {
+  if (v !== 'embedded' && v !== 'llama-server') throw new Error('--backend must be embedded or llama-server');
+  return v;
 }
 
 /** The generated model, written once per spec into the temp folder (under a temporary name, then renamed). */
@@ -122,12 +132,9 @@ interface Side {
 }
 
 async function startSide(name: string, file: string, s: Settings, batching: NonNullable<ConfigInput['batching']>): Promise<Side> {
-  const backend: NonNullable<ConfigInput['backends']>[string] = s.threads === undefined
-    ? { kind: 'embedded' }
-    : { kind: 'llama-server', command: `${EMBEDDED_COMMAND} --threads ${s.threads}` };
   const gw = await testGateway({
-    models: { [MODEL]: { backend: 'embedded', file, type: 'embedding', ctx: 2048 } },
-    backends: { embedded: backend },
+    models: { [MODEL]: { backend: 'engine', file, type: 'embedding', ctx: 2048, threads: s.threads, parallel: s.parallel } },
+    backends: { engine: { kind: s.backend } },
     batching,
     log: { level: 'silent' },
   });
@@ -220,7 +227,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   const inputs = texts(requests, 'doc');
   opts.log(
     `model: ${(model.bytes / 1e6).toFixed(1)} MB embedding GGUF (${s.spec.layers} layers, embd ${s.spec.embd}); ${s.clients} clients x ${s.perClient} requests, `
-    + `${s.rounds} round(s); worker threads: ${s.threads ?? 'worker default'}; ${cpus().length} cores, load ${loadavg()[0].toFixed(1)}`,
+    + `${s.rounds} round(s); backend ${s.backend}, threads: ${s.threads ?? 'server default'}; ${cpus().length} cores, load ${loadavg()[0].toFixed(1)}`,
   );
 
   const started = performance.now();
@@ -311,6 +318,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     max_batch_size: batching.maxBatchSize,
     max_vector_diff: maxDiff,
     window_ms: s.windowMs,
+    backend: s.backend,
     worker_threads: s.threads ?? 'default',
     model_bytes: model.bytes,
     seconds: round((performance.now() - started) / 1000, 1),
