@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { toWarmgateError, type WarmgateError } from '../errors.js';
 import type { Dialect } from '../telemetry/record.js';
+import type { RequestTimer } from '../telemetry/timer.js';
 
 /** Which dialect a path speaks, so errors come back in the shape its clients parse. */
 export function dialectOf(path: string): Dialect {
@@ -30,4 +31,22 @@ export function errorResponse(c: Context, dialect: Dialect, thrown: unknown): Re
   const headers: Record<string, string> = {};
   if (err.retryAfter !== undefined) headers['retry-after'] = String(Math.ceil(err.retryAfter));
   return c.json(errorBody(dialect, err), err.status as 400, headers);
+}
+
+/** A request that failed before its reply started: recorded, then answered in its dialect. */
+export function failed(c: Context, dialect: Dialect, timer: RequestTimer, thrown: unknown): Response {
+  const err = toWarmgateError(thrown);
+  timer.finish(err.status, err);
+  return errorResponse(c, dialect, err);
+}
+
+/**
+ * A streamed reply that broke after its 200 went out: recorded, and returned for the route
+ * to send as its dialect's error event — unless the client itself went away (undefined).
+ */
+export function streamFailure(timer: RequestTimer, thrown: unknown): WarmgateError | undefined {
+  const err = toWarmgateError(thrown);
+  const gone = err.code === 'WG_CLIENT_CLOSED';
+  timer.finish(gone ? 499 : 200, err);
+  return gone ? undefined : err;
 }

@@ -8,12 +8,12 @@ import {
 } from '../../dialects/llama-server-native.js';
 import { sseData, sseEvent } from '../../dialects/sse.js';
 import type { GenerateEvent } from '../../dialects/canonical.js';
-import { toWarmgateError, WarmgateError } from '../../errors.js';
+import { WarmgateError } from '../../errors.js';
 import type { ModelEntry } from '../../models/model-entry.js';
 import { readText, upstreamStatusError } from '../../proxy/upstream-pool.js';
 import { serverTiming, type RequestTimer } from '../../telemetry/timer.js';
 import { readJson, validate } from '../body.js';
-import { errorResponse } from '../errors.js';
+import { failed, streamFailure } from '../errors.js';
 import { requestAbort, streamResponse } from '../streaming.js';
 
 type Body = Record<string, unknown>;
@@ -70,16 +70,13 @@ async function completion(c: Context, gw: Gateway): Promise<Response> {
         for await (const ev of events) yield sseEvent(renderer.chunk(ev));
         timer.finish(200);
       } catch (err) {
-        const e = toWarmgateError(err);
-        timer.finish(e.code === 'WG_CLIENT_CLOSED' ? 499 : 200, e);
-        if (e.code !== 'WG_CLIENT_CLOSED') yield sseEvent({ error: { code: e.status, message: e.message, type: 'server_error' } });
+        const e = streamFailure(timer, err);
+        if (e) yield sseEvent({ error: { code: e.status, message: e.message, type: 'server_error' } });
       }
     })();
     return streamResponse(chunks, 'text/event-stream', () => abort.abort());
   } catch (err) {
-    const e = toWarmgateError(err);
-    timer.finish(e.status, e);
-    return errorResponse(c, 'llama-server', e);
+    return failed(c, 'llama-server', timer, err);
   }
 }
 
@@ -105,9 +102,8 @@ async function passthroughCompletion(c: Context, gw: Gateway, entry: ModelEntry,
         }
         timer.finish(200);
       } catch (err) {
-        const e = toWarmgateError(err);
-        timer.finish(e.code === 'WG_CLIENT_CLOSED' ? 499 : 200, e);
-        if (e.code !== 'WG_CLIENT_CLOSED') yield sseEvent({ error: { code: e.status, message: e.message, type: 'server_error' } });
+        const e = streamFailure(timer, err);
+        if (e) yield sseEvent({ error: { code: e.status, message: e.message, type: 'server_error' } });
       } finally {
         lease.release();
       }
@@ -133,9 +129,7 @@ async function embedding(c: Context, gw: Gateway): Promise<Response> {
     timer.finish(200);
     return c.json(llamaEmbeddingReply(result), 200, { 'server-timing': serverTiming(timer.record, timer.record.total_ms) });
   } catch (err) {
-    const e = toWarmgateError(err);
-    timer.finish(e.status, e);
-    return errorResponse(c, 'llama-server', e);
+    return failed(c, 'llama-server', timer, err);
   }
 }
 
@@ -159,8 +153,6 @@ async function nativeOnly(c: Context, gw: Gateway, method: 'GET' | 'POST', path:
       lease.release();
     }
   } catch (err) {
-    const e = toWarmgateError(err);
-    timer.finish(e.status, e);
-    return errorResponse(c, 'llama-server', e);
+    return failed(c, 'llama-server', timer, err);
   }
 }

@@ -2,10 +2,10 @@ import type { Context, Hono } from 'hono';
 import type { Backend } from '../../backends/backend.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import type { Catalog } from '../../gateway/catalog.js';
-import { toWarmgateError, WarmgateError } from '../../errors.js';
+import { WarmgateError } from '../../errors.js';
 import { readText } from '../../proxy/upstream-pool.js';
 import { readJson } from '../body.js';
-import { errorResponse } from '../errors.js';
+import { errorResponse, failed } from '../errors.js';
 import { requestAbort, streamResponse } from '../streaming.js';
 
 /** The Ollama version the gateway reports when no Ollama daemon sits behind it. */
@@ -45,9 +45,7 @@ export function registerOllamaCatalog(app: Hono, gw: Gateway, catalog: Catalog):
       timer.finish(200);
       return c.json(info);
     } catch (err) {
-      const e = toWarmgateError(err);
-      timer.finish(e.status, e);
-      return errorResponse(c, 'ollama', e);
+      return failed(c, 'ollama', timer, err);
     }
   });
 

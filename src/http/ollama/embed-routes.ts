@@ -2,13 +2,12 @@ import type { Context, Hono } from 'hono';
 import type { Gateway } from '../../gateway/gateway.js';
 import { ollamaEmbedReply, ollamaEmbeddingsReply, ollamaEmbedToCanonical } from '../../dialects/ollama.js';
 import { ollamaEmbedSchema, ollamaEmbeddingsSchema } from '../../dialects/ollama-schemas.js';
-import { toWarmgateError } from '../../errors.js';
 import { serverTiming } from '../../telemetry/timer.js';
 import type { ModelEntry } from '../../models/model-entry.js';
 import { readText, upstreamStatusError } from '../../proxy/upstream-pool.js';
 import type { RequestTimer } from '../../telemetry/timer.js';
 import { readBody } from '../body.js';
-import { errorResponse } from '../errors.js';
+import { failed } from '../errors.js';
 import { requestAbort } from '../streaming.js';
 
 /**
@@ -48,9 +47,7 @@ async function handle(c: Context, gw: Gateway, kind: 'embed' | 'embeddings'): Pr
     timer.finish(200);
     return c.json(reply, 200, { 'server-timing': serverTiming(timer.record, timer.record.total_ms) });
   } catch (err) {
-    const e = toWarmgateError(err);
-    timer.finish(e.status, e);
-    return errorResponse(c, 'ollama', e);
+    return failed(c, 'ollama', timer, err);
   }
 }
 

@@ -5,12 +5,11 @@ import { ndjsonLine, ndjsonObjects } from '../../dialects/ndjson.js';
 import { OllamaRenderer, ollamaChatToCanonical, ollamaGenerateToCanonical, ollamaObjectToEvents } from '../../dialects/ollama.js';
 import { ollamaChatSchema, ollamaGenerateSchema } from '../../dialects/ollama-schemas.js';
 import type { GenerateEvent } from '../../dialects/canonical.js';
-import { toWarmgateError } from '../../errors.js';
 import type { ModelEntry } from '../../models/model-entry.js';
 import { readText, upstreamStatusError } from '../../proxy/upstream-pool.js';
 import { serverTiming, type RequestTimer } from '../../telemetry/timer.js';
 import { readBody } from '../body.js';
-import { errorResponse } from '../errors.js';
+import { failed, streamFailure } from '../errors.js';
 import { requestAbort, streamResponse } from '../streaming.js';
 
 const NDJSON = 'application/x-ndjson';
@@ -51,8 +50,7 @@ async function handle(c: Context, gw: Gateway, kind: Kind): Promise<Response> {
       throw err;
     }
   } catch (err) {
-    timer.finish(toWarmgateError(err).status, toWarmgateError(err));
-    return errorResponse(c, 'ollama', err);
+    return failed(c, 'ollama', timer, err);
   }
 }
 
@@ -130,9 +128,8 @@ async function respond(c: Context, objects: AsyncIterable<Body>, body: Body, kin
       }
       timer.finish(200);
     } catch (err) {
-      const e = toWarmgateError(err);
-      timer.finish(e.code === 'WG_CLIENT_CLOSED' ? 499 : 200, e);
-      if (e.code !== 'WG_CLIENT_CLOSED') yield ndjsonLine({ error: e.message });
+      const e = streamFailure(timer, err);
+      if (e) yield ndjsonLine({ error: e.message });
     } finally {
       release();
     }

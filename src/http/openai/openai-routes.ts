@@ -7,10 +7,10 @@ import {
 } from '../../dialects/openai.js';
 import { openaiChatSchema, openaiCompletionSchema, openaiEmbeddingsSchema } from '../../dialects/openai-schemas.js';
 import { sseEvent } from '../../dialects/sse.js';
-import { toWarmgateError, WarmgateError } from '../../errors.js';
+import { WarmgateError } from '../../errors.js';
 import { serverTiming } from '../../telemetry/timer.js';
 import { readBody } from '../body.js';
-import { errorResponse } from '../errors.js';
+import { errorResponse, failed, streamFailure } from '../errors.js';
 import { requestAbort, streamResponse } from '../streaming.js';
 
 type Kind = 'chat' | 'completion';
@@ -64,9 +64,8 @@ async function generate(c: Context, gw: Gateway, kind: Kind): Promise<Response> 
         yield sseEvent('[DONE]');
         timer.finish(200);
       } catch (err) {
-        const e = toWarmgateError(err);
-        timer.finish(e.code === 'WG_CLIENT_CLOSED' ? 499 : 200, e);
-        if (e.code !== 'WG_CLIENT_CLOSED') yield sseEvent({ error: { message: e.message, type: 'server_error', code: e.code } });
+        const e = streamFailure(timer, err);
+        if (e) yield sseEvent({ error: { message: e.message, type: 'server_error', code: e.code } });
       }
     })();
     return streamResponse(chunks, 'text/event-stream', () => {
@@ -74,9 +73,7 @@ async function generate(c: Context, gw: Gateway, kind: Kind): Promise<Response> 
       abort.abort();
     });
   } catch (err) {
-    const e = toWarmgateError(err);
-    timer.finish(e.status, e);
-    return errorResponse(c, 'openai', e);
+    return failed(c, 'openai', timer, err);
   }
 }
 
@@ -95,8 +92,6 @@ async function embeddings(c: Context, gw: Gateway): Promise<Response> {
       'server-timing': serverTiming(timer.record, timer.record.total_ms),
     });
   } catch (err) {
-    const e = toWarmgateError(err);
-    timer.finish(e.status, e);
-    return errorResponse(c, 'openai', e);
+    return failed(c, 'openai', timer, err);
   }
 }
