@@ -2,6 +2,7 @@ import type { Backend, CatalogModel, RawCall, RunningModel, UpstreamReply } from
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../../dialects/canonical.js';
 import { canonicalEmbedToOllamaBody, canonicalToOllamaBody, ollamaObjectToEvents } from '../../dialects/ollama.js';
 import { ndjsonObjects } from '../../dialects/ndjson.js';
+import { WarmgateError } from '../../errors.js';
 import type { ModelEntry } from '../../models/model-entry.js';
 import type { Pins } from '../../models/pins.js';
 import { readText, upstreamStatusError, UpstreamPool } from '../../proxy/upstream-pool.js';
@@ -45,7 +46,16 @@ export class OllamaBackend implements Backend {
     });
     const res = await this.#pool.request({ method: 'POST', path: req.kind === 'chat' ? '/api/chat' : '/api/generate', body, signal });
     if (res.status >= 400) throw upstreamStatusError(res.status, await readText(res.body), this.name);
-    for await (const obj of ndjsonObjects(res.body)) yield* ollamaObjectToEvents(obj);
+    try {
+      for await (const obj of ndjsonObjects(res.body)) yield* ollamaObjectToEvents(obj);
+    } catch (err) {
+      // The daemon dropped the connection mid-reply (it died or restarted): say so, with the
+      // same code a process backend's crash carries, rather than undici's "other side closed".
+      if (!signal.aborted && (err as { code?: string }).code === 'UND_ERR_SOCKET') {
+        throw new WarmgateError('BACKEND_CRASHED', `Ollama backend ${this.name} closed the connection in the middle of the reply for ${model.upstream} (the daemon crashed or restarted)`, { cause: err });
+      }
+      throw err;
+    }
   }
 
   async embed(model: ModelEntry, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
