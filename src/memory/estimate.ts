@@ -22,6 +22,8 @@ export interface FootprintOptions {
   gpuLayers?: number;
   /** An embedding context (no logits); defaults to what the file says it is. */
   embedding?: boolean;
+  /** Tokens evaluated per batch; default node-llama-cpp's (llama-server embeddings use 2048). */
+  batchSize?: number;
 }
 
 export interface Footprint {
@@ -104,6 +106,7 @@ function split(insights: GgufInsights, opts: FootprintOptions, gpuLayers: number
   const contextFor = (kvType: GgmlType) =>
     insights.estimateContextResourceRequirements({
       contextSize: opts.ctx,
+      batchSize: opts.batchSize,
       modelGpuLayers: gpuLayers,
       sequences: opts.parallel ?? 1,
       isEmbeddingContext: opts.embedding ?? isEmbeddingModel(insights.ggufFileInfo),

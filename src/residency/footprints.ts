@@ -13,6 +13,12 @@ export const GPU_POOL = 'gpu0';
 const OLLAMA_OVERHEAD = 1.15;
 
 /**
+ * llama-server's own RSS before any model: its binary and shared libraries' file pages
+ * (~14.3 MB for the static build) and ~2 MB anonymous, read from /proc/<pid>/smaps.
+ */
+const LLAMA_SERVER_RUNTIME_BYTES = 16 * 1024 ** 2;
+
+/**
  * Budgets per memory pool: from config, else what the system has free now minus the
  * reserve (measured once at start, before the gateway loads anything).
  */
@@ -40,10 +46,14 @@ export async function estimateEntry(entry: ModelEntry, withGpu: boolean): Promis
   }
   const parallel = entry.config.parallel;
   // The command's context (-c / --ctx) is the total, shared by the slots.
-  const opts = { ctx: Math.max(1, Math.floor(contextOf(entry) / parallel)), parallel, embedding: entry.type === 'embedding' };
+  // llama-server allocates the logits output buffer (n_vocab x tokens) for embedding requests
+  // too, so its embedding models are estimated as full contexts; the embedded worker's are not.
+  const llamaServer = entry.backend.kind === 'llama-server';
+  const embedding = entry.type === 'embedding' && !llamaServer;
+  const opts = { ctx: Math.max(1, Math.floor(contextOf(entry) / parallel)), parallel, embedding };
   const insights = await loadInsights(file);
   const cpu = await estimateFootprint(insights, opts);
-  const runtime = entry.backend.kind === 'embedded' ? await runtimeBaselineBytes() : 0;
+  const runtime = llamaServer ? LLAMA_SERVER_RUNTIME_BYTES : await runtimeBaselineBytes();
   const footprint: Footprint = { totalBytes: cpu.totalBytes + runtime };
   if (!withGpu) return footprint;
   const full = await estimateFootprint(insights, { ...opts, gpuLayers: cpu.layers });
