@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- embed [--json] [--clients 32] [--per-client 16] [--rounds 2] [--window-ms 2]
- *   [--max-phase-s 25] [--threads N] [--parallel N] [--backend embedded|llama-server] [--layers N] [--embd N]`
+ *   [--max-phase-s 25] [--threads N] [--parallel N] [--backend embedded|llama-server] [--server-slots N] [--layers N] [--embd N]`
  *
  * Issue 6 measured: embedding micro-batching and the cache in front of a REAL backend, the
  * gateway's embedded node-llama-cpp worker serving a generated embedding model
@@ -56,6 +56,8 @@ interface Settings {
   threads: number | undefined;
   parallel: number | undefined;
   backend: 'embedded' | 'llama-server';
+  /** llama-server's own slots (`-np`), apart from the gateway's `parallel`: it decodes the inputs of one call together. */
+  serverSlots: number | undefined;
   spec: ModelSpec;
 }
 
@@ -71,6 +73,7 @@ function settings(args: string[]): Settings {
       threads: { type: 'string' },
       parallel: { type: 'string' },
       backend: { type: 'string', default: 'embedded' },
+      'server-slots': { type: 'string' },
       layers: { type: 'string' },
       embd: { type: 'string' },
     },
@@ -94,6 +97,7 @@ function settings(args: string[]): Settings {
     threads: positive('threads', values.threads),
     parallel: positive('parallel', values.parallel),
     backend: backendKind(values.backend!),
+    serverSlots: positive('server-slots', values['server-slots']),
     spec,
   };
 }
@@ -133,7 +137,12 @@ interface Side {
 
 async function startSide(name: string, file: string, s: Settings, batching: NonNullable<ConfigInput['batching']>): Promise<Side> {
   const gw = await testGateway({
-    models: { [MODEL]: { backend: 'engine', file, type: 'embedding', ctx: 2048, threads: s.threads, parallel: s.parallel } },
+    models: {
+      [MODEL]: {
+        backend: 'engine', file, type: 'embedding', ctx: 2048, threads: s.threads, parallel: s.parallel,
+        extra_args: s.serverSlots ? ['-np', String(s.serverSlots)] : [],
+      },
+    },
     backends: { engine: { kind: s.backend } },
     batching,
     log: { level: 'silent' },
@@ -227,7 +236,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   const inputs = texts(requests, 'doc');
   opts.log(
     `model: ${(model.bytes / 1e6).toFixed(1)} MB embedding GGUF (${s.spec.layers} layers, embd ${s.spec.embd}); ${s.clients} clients x ${s.perClient} requests, `
-    + `${s.rounds} round(s); backend ${s.backend}, threads: ${s.threads ?? 'server default'}; ${cpus().length} cores, load ${loadavg()[0].toFixed(1)}`,
+    + `${s.rounds} round(s); backend ${s.backend}${s.serverSlots ? ` (${s.serverSlots} server slots)` : ''}, threads: ${s.threads ?? 'server default'}; ${cpus().length} cores, load ${loadavg()[0].toFixed(1)}`,
   );
 
   const started = performance.now();
@@ -319,6 +328,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     max_vector_diff: maxDiff,
     window_ms: s.windowMs,
     backend: s.backend,
+    server_slots: s.serverSlots ?? 'gateway parallel',
     worker_threads: s.threads ?? 'default',
     model_bytes: model.bytes,
     seconds: round((performance.now() - started) / 1000, 1),

@@ -265,7 +265,10 @@ export class ScheduledResidency implements Residency {
       release: () => {
         if (released) return;
         released = true;
-        this.#event(() => this.#scheduler.serveDone(id));
+        // Reported on a later turn: work the release itself sets in motion (the embedding
+        // batcher sends the batch that gathered behind this call as soon as it returns)
+        // reaches the scheduler first, so the model is not seen idle and evicted in between.
+        this.#later(() => this.#scheduler.serveDone(id));
       },
     });
   }
