@@ -54,12 +54,13 @@ async function handle(c: Context, gw: Gateway, kind: Kind): Promise<Response> {
   }
 }
 
-/** An Ollama object stream (what the client will see) from an Ollama backend: its own lines, model name and pins edited. */
+/** The body as the backend gets it: the upstream's model name, the pinned load options and keep-alive. */
 function pinnedBody(gw: Gateway, entry: ModelEntry, body: Body, timer: RequestTimer): Body {
   const { pins } = gw.parts;
   return { ...body, model: entry.upstream, options: pins.apply(entry, body.options as Body | undefined, timer), keep_alive: pins.keepAlive(entry, body.keep_alive, timer).keep_alive };
 }
 
+/** An Ollama backend's own NDJSON lines, as the client will see them (model name put back). */
 async function passthrough(entry: ModelEntry, body: Body, out: Body, kind: Kind, timer: RequestTimer, signal: AbortSignal): Promise<AsyncIterable<Body>> {
   const res = await entry.backend.call({ method: 'POST', path: `/api/${kind}`, body: out, signal });
   if (res.status >= 400) throw upstreamStatusError(res.status, await readText(res.body), entry.backend.name);
