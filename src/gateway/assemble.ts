@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/backend.js';
+import { ExternalLlamaServerBackend } from '../backends/external/external-llama-server.js';
 import { OllamaBackend } from '../backends/ollama/ollama-backend.js';
 import { EMBEDDED_COMMAND, llamaServerCommand } from '../backends/process/command-template.js';
 import { ProcessBackend } from '../backends/process/process-backend.js';
 import { defaultLlamaServerBinary } from '../backends/process/llama-server-binary.js';
 import type { BackendConfig, Config } from '../config/schema.js';
-import { WarmgateError } from '../errors.js';
 import { runtimeBaselineBytes } from '../memory/measure.js';
 import { ensureDefaultModels, modelsFromDir } from '../models/local-models.js';
 import type { ModelEntry } from '../models/model-entry.js';
@@ -51,7 +51,9 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Gate
     runtimeBaselineBytes().catch((err: Error) => log.warn({ err: err.message }, 'cannot measure the worker runtime baseline'));
   }
   const registry = new ModelRegistry(config, backends, local);
-  for (const b of backends.values()) if (b instanceof ProcessBackend) b.attach(() => registry.known().filter((e) => e.backend === b));
+  for (const b of backends.values()) {
+    if (b instanceof ProcessBackend || b instanceof ExternalLlamaServerBackend) b.attach(() => registry.known().filter((e) => e.backend === b));
+  }
   const budgets = await detectBudgets(config.memory);
   const s = config.scheduler;
   const residency = new ScheduledResidency({
@@ -79,7 +81,7 @@ function createBackend(name: string, b: BackendConfig, deps: { pins: Pins; first
         kind: 'embedded', command: EMBEDDED_COMMAND, healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs: deps.firstByteTimeoutMs, log: deps.log,
       });
     case 'llama-server':
-      if (b.url) throw new WarmgateError('NOT_SUPPORTED', `backends.${name}: an external llama-server (url) is not supported yet; use command`);
+      if (b.url) return new ExternalLlamaServerBackend(name, { url: b.url, firstByteTimeoutMs: deps.firstByteTimeoutMs });
       return new ProcessBackend(name, {
         kind: 'llama-server', command: b.command ?? llamaServerCommand(defaultLlamaServerBinary()), healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs: deps.firstByteTimeoutMs, log: deps.log,
       });

@@ -66,6 +66,8 @@ export class ScheduledResidency implements Residency {
   }
 
   async acquire(entry: ModelEntry, signal: AbortSignal): Promise<Lease> {
+    // A server Warmgate does not run is always "resident" and not in the ledger: straight through.
+    if (!entry.backend.managed) return { queueMs: 0, loadMs: 0, release: () => {} };
     // A model's first request waits for its estimate (GGUF read): that wait is queue time too.
     const t0 = performance.now();
     await this.#register(entry);
@@ -84,6 +86,7 @@ export class ScheduledResidency implements Residency {
   }
 
   async load(entry: ModelEntry): Promise<void> {
+    if (!entry.backend.managed) return;
     await this.#register(entry);
     const state = this.#modelState(entry.name);
     if (state === 'ready') return;
@@ -93,6 +96,7 @@ export class ScheduledResidency implements Residency {
   }
 
   async unload(entry: ModelEntry): Promise<void> {
+    if (!entry.backend.managed) return entry.backend.unload(entry); // says why it cannot
     await this.#register(entry);
     const state = this.#modelState(entry.name);
     if (state === 'unloaded') return;

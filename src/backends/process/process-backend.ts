@@ -1,11 +1,10 @@
 import type { Logger } from 'pino';
 import type { Backend, CatalogModel, MeasuredMemory, RawCall, RunningModel, UpstreamReply } from '../backend.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../../dialects/canonical.js';
-import { canonicalToLlamaServerBody, LlamaServerReplyParser, llamaServerEmbeddingsToResult, llamaServerPath } from '../../dialects/llama-server.js';
-import { sseData } from '../../dialects/sse.js';
 import { WarmgateError } from '../../errors.js';
 import type { ModelEntry } from '../../models/model-entry.js';
-import { readText, upstreamStatusError, UpstreamPool } from '../../proxy/upstream-pool.js';
+import { UpstreamPool } from '../../proxy/upstream-pool.js';
+import { llamaServerEmbed, llamaServerGenerate } from '../llama-server-client.js';
 import { expandCommand } from './command-template.js';
 import { freePort, ManagedProcess } from './managed-process.js';
 import { catalogEntry, runningEntry, showBody } from './model-card.js';
@@ -75,19 +74,8 @@ export class ProcessBackend implements Backend {
 
   async *generate(entry: ModelEntry, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
     const running = await this.#ensure(entry);
-    const parser = new LlamaServerReplyParser();
     try {
-      const res = await running.pool.request({ method: 'POST', path: llamaServerPath(req), body: canonicalToLlamaServerBody(req), signal });
-      if (res.status >= 400) throw upstreamStatusError(res.status, await readText(res.body), this.name);
-      if (!req.stream) {
-        yield* parser.push(JSON.parse(await readText(res.body)));
-      } else {
-        for await (const data of sseData(res.body)) {
-          if (data === '[DONE]') break;
-          yield* parser.push(JSON.parse(data));
-        }
-      }
-      yield* parser.end();
+      yield* llamaServerGenerate(running.pool, this.name, req, signal);
     } catch (err) {
       throw await this.#crashError(entry, running, err, signal);
     }
@@ -96,8 +84,7 @@ export class ProcessBackend implements Backend {
   async embed(entry: ModelEntry, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
     const running = await this.#ensure(entry);
     try {
-      const reply = await running.pool.json({ method: 'POST', path: '/v1/embeddings', body: { model: entry.name, input: req.input }, signal });
-      return llamaServerEmbeddingsToResult(reply, req);
+      return await llamaServerEmbed(running.pool, entry.name, req, signal);
     } catch (err) {
       throw await this.#crashError(entry, running, err, signal);
     }

@@ -1,5 +1,5 @@
 import type { Context, Hono } from 'hono';
-import { ProcessBackend } from '../../backends/process/process-backend.js';
+import { speaksLlamaNative, type NativeLlamaBackend } from '../../backends/llama-server-client.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import { noteEvent } from '../../gateway/gateway.js';
 import { LlamaServerReplyParser } from '../../dialects/llama-server.js';
@@ -56,7 +56,7 @@ async function completion(c: Context, gw: Gateway): Promise<Response> {
     const body = validate(llamaCompletionSchema, raw);
     const entry = await modelFor(c, gw, raw, 'chat', timer);
     timer.record.stream = body.stream === true;
-    if (entry.backend instanceof ProcessBackend) return await passthroughCompletion(c, gw, entry, entry.backend, raw, timer, abort);
+    if (speaksLlamaNative(entry.backend)) return await passthroughCompletion(c, gw, entry, entry.backend, raw, timer, abort);
     const events = await gw.generate(entry, llamaCompletionToCanonical(body, entry.name), timer, abort.signal);
     const renderer = new LlamaCompletionRenderer({ model: String(raw.model ?? entry.name) });
     if (!timer.record.stream) {
@@ -81,11 +81,11 @@ async function completion(c: Context, gw: Gateway): Promise<Response> {
 }
 
 /** Same dialect: the body goes to the model's own process as is; timings are read on the way. */
-async function passthroughCompletion(c: Context, gw: Gateway, entry: ModelEntry, backend: ProcessBackend, body: Body, timer: RequestTimer, abort: AbortController): Promise<Response> {
+async function passthroughCompletion(c: Context, gw: Gateway, entry: ModelEntry, backend: NativeLlamaBackend, body: Body, timer: RequestTimer, abort: AbortController): Promise<Response> {
   const lease = await gw.acquire(entry, timer, abort.signal);
   try {
     const res = await backend.callModel(entry, { method: 'POST', path: '/completion', body, signal: abort.signal });
-    if (res.status >= 400) throw upstreamStatusError(res.status, await readText(res.body), backend.name);
+    if (res.status >= 400) throw upstreamStatusError(res.status, await readText(res.body), entry.backend.name);
     const parser = new LlamaServerReplyParser();
     if (body.stream !== true) {
       const text = await readText(res.body);
@@ -140,12 +140,13 @@ async function nativeOnly(c: Context, gw: Gateway, method: 'GET' | 'POST', path:
   try {
     const body = method === 'POST' ? ((await readJson(c)) as Body) : undefined;
     const entry = await modelFor(c, gw, body, 'chat', timer);
-    if (!(entry.backend instanceof ProcessBackend)) {
-      throw new WarmgateError('NOT_SUPPORTED', `${path} needs a llama-server backend; ${entry.name} is served by ${entry.backend.kind} backend ${entry.backend.name}`);
+    const backend = entry.backend;
+    if (!speaksLlamaNative(backend)) {
+      throw new WarmgateError('NOT_SUPPORTED', `${path} needs a llama-server backend (one Warmgate runs, or an external url); ${entry.name} is served by ${entry.backend.kind} backend ${entry.backend.name}`);
     }
     const lease = await gw.acquire(entry, timer, abort.signal);
     try {
-      const res = await entry.backend.callModel(entry, { method, path, body, signal: abort.signal });
+      const res = await backend.callModel(entry, { method, path, body, signal: abort.signal });
       const text = await readText(res.body);
       timer.finish(res.status);
       return c.body(text, res.status as 200, { 'content-type': 'application/json' });

@@ -1,0 +1,41 @@
+import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../dialects/canonical.js';
+import { canonicalToLlamaServerBody, LlamaServerReplyParser, llamaServerEmbeddingsToResult, llamaServerPath } from '../dialects/llama-server.js';
+import { sseData } from '../dialects/sse.js';
+import { readText, upstreamStatusError, type UpstreamPool } from '../proxy/upstream-pool.js';
+import type { RawCall, UpstreamReply } from './backend.js';
+import type { ModelEntry } from '../models/model-entry.js';
+
+/** A backend that speaks llama-server's own API per model (`/completion`, `/tokenize`, `/props` ...). */
+export interface NativeLlamaBackend {
+  callModel(entry: ModelEntry, req: RawCall): Promise<UpstreamReply>;
+}
+
+export function speaksLlamaNative(backend: object): backend is NativeLlamaBackend {
+  return typeof (backend as Partial<NativeLlamaBackend>).callModel === 'function';
+}
+
+/**
+ * The calls every llama-server-compatible server answers (a process Warmgate runs, or one
+ * it does not), as canonical events: `/v1/chat/completions` or `/v1/completions`, streamed
+ * or not, and `/v1/embeddings`. Errors are the pool's and the parser's; the caller decides
+ * what a broken connection means.
+ */
+export async function* llamaServerGenerate(pool: UpstreamPool, backend: string, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
+  const parser = new LlamaServerReplyParser();
+  const res = await pool.request({ method: 'POST', path: llamaServerPath(req), body: canonicalToLlamaServerBody(req), signal });
+  if (res.status >= 400) throw upstreamStatusError(res.status, await readText(res.body), backend);
+  if (!req.stream) {
+    yield* parser.push(JSON.parse(await readText(res.body)));
+  } else {
+    for await (const data of sseData(res.body)) {
+      if (data === '[DONE]') break;
+      yield* parser.push(JSON.parse(data));
+    }
+  }
+  yield* parser.end();
+}
+
+export async function llamaServerEmbed(pool: UpstreamPool, model: string, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
+  const reply = await pool.json({ method: 'POST', path: '/v1/embeddings', body: { model, input: req.input }, signal });
+  return llamaServerEmbeddingsToResult(reply, req);
+}

@@ -1,0 +1,52 @@
+import { Ollama } from 'ollama';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cachedModel } from '../../src/engine/cached-model.js';
+import { startWorker, type RunningWorker } from '../../src/engine/spawn-worker.js';
+import { defaultChatSpec } from '../../src/gguf/index.js';
+import { postJson, testGateway } from '../support/gateway.js';
+import type { RunningGateway } from '../../src/gateway/server.js';
+
+/**
+ * A llama-server Warmgate does not run (`url`): here the embedded worker started by hand,
+ * which serves llama-server's API. The gateway routes to it but never loads or unloads it.
+ */
+describe('an external llama-server (url) in front of which the gateway cannot load or unload', () => {
+  let server: RunningWorker;
+  let gw: RunningGateway;
+
+  beforeAll(async () => {
+    const model = await cachedModel(defaultChatSpec());
+    server = await startWorker({ model: model.path, ctx: 1024, threads: 1 });
+    gw = await testGateway({
+      backends: { ext: { kind: 'llama-server', url: server.url } },
+      models: { ext_chat: { backend: 'ext', file: model.path, type: 'chat' } },
+    });
+  });
+
+  afterAll(async () => {
+    await gw.close();
+    await server.stop();
+  });
+
+  it('serves Ollama and native clients straight through, with no load in the ledger', async () => {
+    const ollama = new Ollama({ host: gw.url });
+    const reply = await ollama.chat({ model: 'ext_chat', messages: [{ role: 'user', content: 'hi' }], options: { num_predict: 4, temperature: 0 } });
+    expect(reply.done).toBe(true);
+    expect(reply.eval_count).toBeGreaterThan(0);
+    const native = await postJson(`${gw.url}/completion`, { model: 'ext_chat', prompt: 'hello', n_predict: 3 });
+    expect(native.status).toBe(200);
+    expect(native.body.stop).toBe(true);
+    const tags = await ollama.list();
+    expect(tags.models.map((m) => m.name)).toContain('ext_chat');
+    expect((await ollama.ps()).models.map((m) => m.name)).toContain('ext_chat');
+    const status = await (await fetch(`${gw.url}/warmgate/status`)).json();
+    expect(status.counters.loads).toBe(0);
+    expect(status.models).toEqual([]);
+  });
+
+  it('refuses to unload it, saying why', async () => {
+    const res = await fetch(`${gw.url}/warmgate/models/ext_chat/unload`, { method: 'POST' });
+    expect(res.status).toBe(501);
+    expect((await res.json()).error).toContain('does not run');
+  });
+});
