@@ -29,17 +29,15 @@
  *
  * Targets: speedup >= 3, cache hit p50 < 1 ms.
  */
-import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { rename, stat } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import type { EmbeddingStats } from '../src/batching/embedding-pipeline.js';
 import type { ConfigInput } from '../src/config/schema.js';
 import type { RunningGateway } from '../src/gateway/server.js';
-import { defaultEmbeddingSpec, parseModelSpec, writeModel, type ModelSpec } from '../src/gguf/index.js';
+import { cachedModel } from '../src/engine/cached-model.js';
+import { defaultEmbeddingSpec, parseModelSpec, type ModelSpec } from '../src/gguf/index.js';
 import type { RequestRecord } from '../src/telemetry/record.js';
 import { testGateway } from '../test/support/gateway.js';
 import type { BenchOptions, BenchResult } from './run.js';
@@ -105,18 +103,6 @@ function settings(args: string[]): Settings {
 function backendKind(v: string): 'embedded' | 'llama-server' {
   if (v !== 'embedded' && v !== 'llama-server') throw new Error('--backend must be embedded or llama-server');
   return v;
-}
-
-/** The generated model, written once per spec into the temp folder (under a temporary name, then renamed). */
-async function modelFile(spec: ModelSpec): Promise<{ path: string; bytes: number }> {
-  const key = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
-  const path = join(tmpdir(), `warmgate-bench-embed-${key}.gguf`);
-  const existing = await stat(path).catch(() => undefined);
-  if (existing) return { path, bytes: existing.size };
-  const partial = `${path}.${process.pid}.part`;
-  const { bytes } = await writeModel(partial, spec);
-  await rename(partial, path);
-  return { path, bytes };
 }
 
 /** Open WebUI-like chunks of a document: distinct, a sentence or two each. */
@@ -231,7 +217,7 @@ const p = (xs: number[], q: number) => percentiles(xs, [q])[0];
 
 export async function run(opts: BenchOptions): Promise<BenchResult> {
   const s = settings(opts.args);
-  const model = await modelFile(s.spec);
+  const model = await cachedModel(s.spec);
   const requests = s.clients * s.perClient;
   const inputs = texts(requests, 'doc');
   opts.log(
