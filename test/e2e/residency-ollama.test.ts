@@ -44,6 +44,16 @@ describe('residency in front of an Ollama daemon', () => {
     expect(last?.body).toMatchObject({ model: CHAT, keep_alive: 0, options: { num_ctx: 8192 } });
   });
 
+  it("ignores a client's unload of a model that does not allow it, without loading a cold model", async () => {
+    gw = await testGateway({ backends: { ollama: { kind: 'ollama', url: upstream.url } } });
+    const reply = await postJson(`${gw.url}/api/generate`, { model: CHAT, prompt: '', keep_alive: 0 });
+    expect(reply.status).toBe(200);
+    expect(reply.body.done).toBe(true);
+    expect(upstream.loadCount(CHAT)).toBe(0);
+    const records = (await (await fetch(`${gw.url}/warmgate/requests`)).json()).requests;
+    expect(records[0].overrides.keep_alive).toEqual({ sent: 0, pinned: -1 });
+  });
+
   it('rejects past the queue limit with 429 and Retry-After, in the client dialect, instead of hanging', async () => {
     gw = await testGateway({ backends: { ollama: { kind: 'ollama', url: upstream.url } }, scheduler: { max_queue_per_model: 2 } });
     const held = upstream.holdLoads(CHAT);

@@ -5,6 +5,7 @@ import { ndjsonLine, ndjsonObjects } from '../../dialects/ndjson.js';
 import { OllamaRenderer, ollamaChatToCanonical, ollamaGenerateToCanonical, ollamaObjectToEvents } from '../../dialects/ollama.js';
 import { ollamaChatSchema, ollamaGenerateSchema } from '../../dialects/ollama-schemas.js';
 import type { GenerateEvent } from '../../dialects/canonical.js';
+import { keepAliveSeconds } from '../../config/units.js';
 import type { ModelEntry } from '../../models/model-entry.js';
 import { readText, upstreamStatusError } from '../../proxy/upstream-pool.js';
 import { serverTiming, type RequestTimer } from '../../telemetry/timer.js';
@@ -153,6 +154,10 @@ function mergeNonStreamed(objects: Body[], kind: Kind): Body | undefined {
   return { ...done, message: { ...(done.message as Body), role: 'assistant', content } };
 }
 
+function asksUnload(keepAlive: unknown): boolean {
+  return (typeof keepAlive === 'number' || typeof keepAlive === 'string') && keepAliveSeconds(keepAlive) === 0;
+}
+
 function isEmptyRequest(kind: Kind, body: Body): boolean {
   if (kind === 'chat') return !Array.isArray(body.messages) || body.messages.length === 0;
   return (body.prompt === undefined || body.prompt === '') && !body.images;
@@ -167,7 +172,8 @@ async function residencyOnly(c: Context, gw: Gateway, entry: ModelEntry, body: B
   gw.parts.pins.apply(entry, body.options as Body | undefined, timer);
   const { unload } = gw.parts.pins.keepAlive(entry, body.keep_alive, timer);
   if (unload) await gw.parts.residency.unload(entry);
-  else (await gw.acquire(entry, timer, signal)).release();
+  // An unload the model does not allow is ignored: it must not load the model either.
+  else if (!asksUnload(body.keep_alive)) (await gw.acquire(entry, timer, signal)).release();
   const reply: Body = { model: body.model, created_at: new Date().toISOString(), done: true, done_reason: unload ? 'unload' : 'load' };
   if (kind === 'chat') reply.message = { role: 'assistant', content: '' };
   else reply.response = '';
