@@ -6,7 +6,7 @@ import type { RequestTimer } from '../telemetry/timer.js';
 /** Which dialect a path speaks, so errors come back in the shape its clients parse. */
 export function dialectOf(path: string): Dialect {
   if (path.startsWith('/v1/')) return 'openai';
-  if (path.startsWith('/warmgate/') || path === '/metrics') return 'admin';
+  if (path === '/warmgate' || path.startsWith('/warmgate/') || path === '/metrics') return 'admin';
   if (path.startsWith('/api/') || path === '/') return 'ollama';
   return 'llama-server';
 }

@@ -147,6 +147,14 @@ describe('the Ollama surface in front of an Ollama daemon', () => {
     expect(metrics).toContain('warmgate_request_phase_ms_bucket');
   });
 
+  it('serves the dashboard, which reads the status and request endpoints', async () => {
+    const res = await fetch(`${gw.url}/warmgate`);
+    expect(res.headers.get('content-type')).toContain('text/html');
+    const html = await res.text();
+    expect(html).toContain('/warmgate/status');
+    expect(html).toContain('/warmgate/requests');
+  });
+
   describe('errors in the Ollama dialect', () => {
     it('malformed JSON is a 400 with {"error"}', async () => {
       const res = await postJson(`${gw.url}/api/chat`, '{"model": "x",');

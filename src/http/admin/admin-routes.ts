@@ -2,10 +2,13 @@ import type { Hono } from 'hono';
 import type { Gateway } from '../../gateway/gateway.js';
 import { WarmgateError } from '../../errors.js';
 import { errorResponse } from '../errors.js';
+import { DASHBOARD_HTML } from '../ui/dashboard-page.js';
 
-/** The gateway's own surface: recent request records, status, Prometheus metrics, residency control. */
+/** The gateway's own surface: the dashboard, recent request records, status, Prometheus metrics, residency control. */
 export function registerAdmin(app: Hono, gw: Gateway): void {
   const { telemetry, residency, registry } = gw.parts;
+
+  app.get('/warmgate', (c) => c.html(DASHBOARD_HTML));
 
   app.get('/warmgate/requests', (c) => {
     const limit = Number(c.req.query('limit') ?? '100');
