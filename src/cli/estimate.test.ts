@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { defaultChatSpec, writeModel } from '../gguf/index.js';
 import { estimateCommand, formatBytes } from './estimate.js';
+import { captureConsole } from '../../test/support/console.js';
 
 let dir: string;
 let file: string;
@@ -19,15 +20,9 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-function capture() {
-  const out = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-  return { out: () => out.mock.calls.flat().join('\n'), err: () => err.mock.calls.flat().join('\n') };
-}
-
 describe('estimate', () => {
   it('prints the three offload scenarios as a table', async () => {
-    const io = capture();
+    const io = captureConsole();
     expect(await estimateCommand([file, '--ctx', '1024'])).toBe(0);
     const text = io.out();
     expect(text).toMatch(/warmgate-synthetic-chat, llama, F16/);
@@ -38,7 +33,7 @@ describe('estimate', () => {
   });
 
   it('prints JSON with --json, defaulting ctx to the trained context up to 4096', async () => {
-    const io = capture();
+    const io = captureConsole();
     expect(await estimateCommand([file, '--json', '--parallel', '3'])).toBe(0);
     const doc = JSON.parse(io.out());
     expect(doc).toMatchObject({ ctx: 4096, parallel: 3, model: { architecture: 'llama', blockCount: 4 } });
@@ -56,14 +51,14 @@ describe('estimate', () => {
   ];
   for (const [args, message] of bad) {
     it(`rejects ${JSON.stringify(args)} with exit code 2`, async () => {
-      const io = capture();
+      const io = captureConsole();
       expect(await estimateCommand(args)).toBe(2);
       expect(io.err()).toMatch(message);
     });
   }
 
   it('exits 1 for a file that is not a model', async () => {
-    const io = capture();
+    const io = captureConsole();
     const junk = join(dir, 'junk.gguf');
     await writeFile(junk, 'not a gguf');
     expect(await estimateCommand([junk])).toBe(1);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { readGgufFileInfo } from 'node-llama-cpp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeModelCommand } from './make-model.js';
+import { captureConsole } from '../../test/support/console.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -16,15 +17,9 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-function capture() {
-  const out = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-  return { out: () => out.mock.calls.flat().join('\n'), err: () => err.mock.calls.flat().join('\n') };
-}
-
 describe('make-model', () => {
   it('writes a model of the requested size', async () => {
-    const io = capture();
+    const io = captureConsole();
     const path = join(dir, 'sized.gguf');
     expect(await makeModelCommand(['--out', path, '--size', '6MB', '--type', 'q8_0', '--seed', '4'])).toBe(0);
     const { size } = await stat(path);
@@ -33,7 +28,7 @@ describe('make-model', () => {
   });
 
   it('takes explicit dimensions over the defaults, and --embedding', async () => {
-    capture();
+    captureConsole();
     const path = join(dir, 'dims.gguf');
     const args = ['--out', path, '--layers', '3', '--embd', '128', '--ff', '256', '--heads', '4', '--kv-heads', '2', '--vocab', '600', '--ctx', '1024', '--embedding', '--type', 'F32'];
     expect(await makeModelCommand(args)).toBe(0);
@@ -57,7 +52,7 @@ describe('make-model', () => {
   ];
   for (const [args, message] of bad) {
     it(`rejects ${args.join(' ')} with exit code 2`, async () => {
-      const io = capture();
+      const io = captureConsole();
       expect(await makeModelCommand(args)).toBe(2);
       expect(io.err()).toMatch(message);
       expect(io.err()).toMatch(/usage: warmgate make-model/);
@@ -65,13 +60,13 @@ describe('make-model', () => {
   }
 
   it('reports a failed write with exit code 1', async () => {
-    const io = capture();
+    const io = captureConsole();
     expect(await makeModelCommand(['--out', join(dir, 'no', 'such', 'dir.gguf')])).toBe(1);
     expect(io.err()).toMatch(/cannot write/);
   });
 
   it('prints usage for --help', async () => {
-    const io = capture();
+    const io = captureConsole();
     expect(await makeModelCommand(['--help'])).toBe(0);
     expect(io.out()).toMatch(/usage: warmgate make-model/);
   });

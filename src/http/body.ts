@@ -13,7 +13,7 @@ declare module 'hono' {
 }
 
 /** The Node request behind a Hono context, when served by @hono/node-server. */
-export function nodeIncoming(c: Context): IncomingMessage | undefined {
+function nodeIncoming(c: Context): IncomingMessage | undefined {
   return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
 }
 

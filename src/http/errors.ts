@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { toWarmgateError, type WarmgateError } from '../errors.js';
 import type { Dialect } from '../telemetry/record.js';
-import type { RequestTimer } from '../telemetry/timer.js';
+import { serverTiming, type RequestTimer } from '../telemetry/timer.js';
 
 /** Which dialect a path speaks, so errors come back in the shape its clients parse. */
 export function dialectOf(path: string): Dialect {
@@ -49,4 +49,10 @@ export function streamFailure(timer: RequestTimer, thrown: unknown): WarmgateErr
   const gone = err.code === 'WG_CLIENT_CLOSED';
   timer.finish(gone ? 499 : 200, err);
   return gone ? undefined : err;
+}
+
+/** A non-streamed success: recorded, then answered with its timing in `Server-Timing`. */
+export function answered(c: Context, timer: RequestTimer, body: unknown): Response {
+  timer.finish(200);
+  return c.json(body as object, 200, { 'server-timing': serverTiming(timer.record) });
 }

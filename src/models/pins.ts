@@ -56,8 +56,4 @@ export class Pins {
     if (sent !== policy) timer?.override('keep_alive', sent, policy);
     return { keep_alive: policy, unload: false };
   }
-
-  forget(model: string): void {
-    this.#sets.delete(model);
-  }
 }

@@ -59,11 +59,11 @@ export function round(ms: number): number {
   return Math.round(ms * 100) / 100;
 }
 
-/** `Server-Timing` header value for a finished or nearly finished record. */
-export function serverTiming(r: RequestRecord, totalMs: number): string {
+/** `Server-Timing` header value for a finished record. */
+export function serverTiming(r: RequestRecord): string {
   const parts = [`queue;dur=${r.queue_ms}`, `load;dur=${r.load_ms}`];
   if (r.prompt_ms !== undefined) parts.push(`prompt;dur=${r.prompt_ms}`);
   if (r.gen_ms !== undefined) parts.push(`gen;dur=${r.gen_ms}`);
-  parts.push(`total;dur=${totalMs}`);
+  parts.push(`total;dur=${r.total_ms}`);
   return parts.join(', ');
 }

@@ -13,7 +13,7 @@ import type { ModelEntry } from '../../models/model-entry.js';
 import { readText, upstreamStatusError } from '../../proxy/upstream-pool.js';
 import { serverTiming, type RequestTimer } from '../../telemetry/timer.js';
 import { readJson, validate } from '../body.js';
-import { failed, streamFailure } from '../errors.js';
+import { answered, failed, streamFailure } from '../errors.js';
 import { requestAbort, streamResponse } from '../streaming.js';
 
 type Body = Record<string, unknown>;
@@ -62,8 +62,7 @@ async function completion(c: Context, gw: Gateway): Promise<Response> {
     if (!timer.record.stream) {
       const all: GenerateEvent[] = [];
       for await (const ev of events) all.push(ev);
-      timer.finish(200);
-      return c.json(renderer.final(all), 200, { 'server-timing': serverTiming(timer.record, timer.record.total_ms) });
+      return answered(c, timer, renderer.final(all));
     }
     const chunks = (async function* () {
       try {
@@ -92,7 +91,7 @@ async function passthroughCompletion(c: Context, gw: Gateway, entry: ModelEntry,
       for (const ev of parser.push(JSON.parse(text))) noteEvent(timer, ev);
       lease.release();
       timer.finish(200);
-      return c.body(text, 200, { 'content-type': 'application/json', 'server-timing': serverTiming(timer.record, timer.record.total_ms) });
+      return c.body(text, 200, { 'content-type': 'application/json', 'server-timing': serverTiming(timer.record) });
     }
     const chunks = (async function* () {
       try {
@@ -126,8 +125,7 @@ async function embedding(c: Context, gw: Gateway): Promise<Response> {
     const body = validate(llamaEmbeddingSchema, raw);
     const entry = await modelFor(c, gw, raw, 'embedding', timer);
     const result = await gw.embed(entry, llamaEmbeddingToCanonical(body, entry.name), timer, abort.signal);
-    timer.finish(200);
-    return c.json(llamaEmbeddingReply(result), 200, { 'server-timing': serverTiming(timer.record, timer.record.total_ms) });
+    return answered(c, timer, llamaEmbeddingReply(result));
   } catch (err) {
     return failed(c, 'llama-server', timer, err);
   }

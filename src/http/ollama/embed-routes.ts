@@ -2,12 +2,11 @@ import type { Context, Hono } from 'hono';
 import type { Gateway } from '../../gateway/gateway.js';
 import { ollamaEmbedReply, ollamaEmbeddingsReply, ollamaEmbedToCanonical } from '../../dialects/ollama.js';
 import { ollamaEmbedSchema, ollamaEmbeddingsSchema } from '../../dialects/ollama-schemas.js';
-import { serverTiming } from '../../telemetry/timer.js';
 import type { ModelEntry } from '../../models/model-entry.js';
 import { readText, upstreamStatusError } from '../../proxy/upstream-pool.js';
 import type { RequestTimer } from '../../telemetry/timer.js';
 import { readBody } from '../body.js';
-import { failed } from '../errors.js';
+import { answered, failed } from '../errors.js';
 import { requestAbort } from '../streaming.js';
 
 /**
@@ -44,8 +43,7 @@ async function handle(c: Context, gw: Gateway, kind: 'embed' | 'embeddings'): Pr
       reply = kind === 'embed' ? ollamaEmbedReply(result, String(body.model), timer.elapsed()) : ollamaEmbeddingsReply(result);
       if (unload) await gw.parts.residency.unload(entry);
     }
-    timer.finish(200);
-    return c.json(reply, 200, { 'server-timing': serverTiming(timer.record, timer.record.total_ms) });
+    return answered(c, timer, reply);
   } catch (err) {
     return failed(c, 'ollama', timer, err);
   }

@@ -4,13 +4,13 @@ import { noteEvent } from '../../gateway/gateway.js';
 import { ndjsonLine, ndjsonObjects } from '../../dialects/ndjson.js';
 import { OllamaRenderer, ollamaChatToCanonical, ollamaGenerateToCanonical, ollamaObjectToEvents } from '../../dialects/ollama.js';
 import { ollamaChatSchema, ollamaGenerateSchema } from '../../dialects/ollama-schemas.js';
-import type { GenerateEvent } from '../../dialects/canonical.js';
 import { keepAliveSeconds } from '../../config/units.js';
+import type { GenerateEvent } from '../../dialects/canonical.js';
 import type { ModelEntry } from '../../models/model-entry.js';
 import { readText, upstreamStatusError } from '../../proxy/upstream-pool.js';
-import { serverTiming, type RequestTimer } from '../../telemetry/timer.js';
+import type { RequestTimer } from '../../telemetry/timer.js';
 import { readBody } from '../body.js';
-import { failed, streamFailure } from '../errors.js';
+import { answered, failed, streamFailure } from '../errors.js';
 import { requestAbort, streamResponse } from '../streaming.js';
 
 const NDJSON = 'application/x-ndjson';
@@ -37,12 +37,14 @@ async function handle(c: Context, gw: Gateway, kind: Kind): Promise<Response> {
     if (isEmptyRequest(kind, body)) return await residencyOnly(c, gw, entry, body, kind, timer, abort.signal);
     // Pins are fixed from the first request's options, so apply them before a load can happen.
     const pinned = pinnedBody(gw, entry, body, timer);
+    if (entry.backend.dialect !== 'ollama') {
+      // The gateway's generate path holds the lease and releases it when the events end.
+      return await respond(c, await translated(gw, entry, body, kind, timer, abort.signal), body, kind, timer, () => abort.abort());
+    }
     const lease = await gw.acquire(entry, timer, abort.signal);
     try {
-      const events = entry.backend.dialect === 'ollama'
-        ? await passthrough(entry, body, pinned, kind, timer, abort.signal)
-        : await translated(entry, body, kind, timer, abort.signal);
-      return respond(c, events, body, kind, timer, () => {
+      const lines = await passthrough(entry, body, pinned, kind, timer, abort.signal);
+      return await respond(c, lines, body, kind, timer, () => {
         abort.abort();
         lease.release();
       }, lease.release);
@@ -80,17 +82,13 @@ async function passthrough(entry: ModelEntry, body: Body, out: Body, kind: Kind,
 }
 
 /** Any other backend: canonical events rendered as Ollama objects. */
-async function translated(entry: ModelEntry, body: Body, kind: Kind, timer: RequestTimer, signal: AbortSignal): Promise<AsyncIterable<Body>> {
+async function translated(gw: Gateway, entry: ModelEntry, body: Body, kind: Kind, timer: RequestTimer, signal: AbortSignal): Promise<AsyncIterable<Body>> {
   const req = kind === 'chat' ? ollamaChatToCanonical(body as never) : ollamaGenerateToCanonical(body as never);
   req.model = entry.name;
-  const it = entry.backend.generate(entry, req, signal)[Symbol.asyncIterator]();
-  const first = await it.next();
+  const events = await gw.generate(entry, req, timer, signal);
   const renderer = new OllamaRenderer({ kind, model: String(body.model) });
   return (async function* () {
-    for (let r: IteratorResult<GenerateEvent> = first; !r.done; r = await it.next()) {
-      noteEvent(timer, r.value);
-      yield renderer.chunk(withGatewayTimings(r.value, timer)) as Body;
-    }
+    for await (const ev of events) yield renderer.chunk(withGatewayTimings(ev, timer)) as Body;
   })();
 }
 
@@ -105,7 +103,7 @@ function withGatewayTimings(ev: GenerateEvent, timer: RequestTimer): GenerateEve
 }
 
 /** Streams NDJSON (an error mid-stream becomes an `{"error"}` line, as Ollama does) or answers one object. */
-async function respond(c: Context, objects: AsyncIterable<Body>, body: Body, kind: Kind, timer: RequestTimer, onCancel: () => void, release: () => void): Promise<Response> {
+async function respond(c: Context, objects: AsyncIterable<Body>, body: Body, kind: Kind, timer: RequestTimer, onCancel: () => void, release: () => void = () => {}): Promise<Response> {
   if (body.stream === false) {
     try {
       let last: Body | undefined;
@@ -116,8 +114,7 @@ async function respond(c: Context, objects: AsyncIterable<Body>, body: Body, kin
         timer.finish(500, { message: reply.error, code: 'WG_UPSTREAM_ERROR' });
         return c.json(reply, 500);
       }
-      timer.finish(200);
-      return c.json(reply, 200, { 'server-timing': serverTiming(timer.record, timer.record.total_ms) });
+      return answered(c, timer, reply);
     } finally {
       release();
     }
@@ -177,6 +174,5 @@ async function residencyOnly(c: Context, gw: Gateway, entry: ModelEntry, body: B
   const reply: Body = { model: body.model, created_at: new Date().toISOString(), done: true, done_reason: unload ? 'unload' : 'load' };
   if (kind === 'chat') reply.message = { role: 'assistant', content: '' };
   else reply.response = '';
-  timer.finish(200);
-  return c.json(reply, 200, { 'server-timing': serverTiming(timer.record, timer.record.total_ms) });
+  return answered(c, timer, reply);
 }

@@ -8,9 +8,8 @@ import {
 import { openaiChatSchema, openaiCompletionSchema, openaiEmbeddingsSchema } from '../../dialects/openai-schemas.js';
 import { sseEvent } from '../../dialects/sse.js';
 import { WarmgateError } from '../../errors.js';
-import { serverTiming } from '../../telemetry/timer.js';
 import { readBody } from '../body.js';
-import { errorResponse, failed, streamFailure } from '../errors.js';
+import { answered, errorResponse, failed, streamFailure } from '../errors.js';
 import { requestAbort, streamResponse } from '../streaming.js';
 
 type Kind = 'chat' | 'completion';
@@ -53,8 +52,7 @@ async function generate(c: Context, gw: Gateway, kind: Kind): Promise<Response> 
     if (!req.stream) {
       const all: GenerateEvent[] = [];
       for await (const ev of events) all.push(ev);
-      timer.finish(200);
-      return c.json(openaiFinal(kind, all, { model }), 200, { 'server-timing': serverTiming(timer.record, timer.record.total_ms) });
+      return answered(c, timer, openaiFinal(kind, all, { model }));
     }
     const includeUsage = Boolean((body as { stream_options?: { include_usage?: boolean } }).stream_options?.include_usage);
     const renderer = new OpenAIStreamRenderer({ kind, model, includeUsage });
@@ -86,11 +84,8 @@ async function embeddings(c: Context, gw: Gateway): Promise<Response> {
     const req = openaiEmbeddingsToCanonical(body as never);
     req.model = entry.name;
     const result = await gw.embed(entry, req, timer, abort.signal);
-    timer.finish(200);
     const encoding = body.encoding_format === 'base64' ? 'base64' : 'float';
-    return c.json(openaiEmbeddingsReply(result, { model: String(body.model), encoding }), 200, {
-      'server-timing': serverTiming(timer.record, timer.record.total_ms),
-    });
+    return answered(c, timer, openaiEmbeddingsReply(result, { model: String(body.model), encoding }));
   } catch (err) {
     return failed(c, 'openai', timer, err);
   }
