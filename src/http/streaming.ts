@@ -1,12 +1,70 @@
 import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 
 /**
- * A streamed reply fed by an async iterable of text pieces. Each piece is flushed as soon
- * as it is produced (no buffering, highWaterMark 0). If the client goes away, `onCancel`
- * runs (it aborts the upstream) and the source iterator is closed.
+ * A streamed 200 reply fed by an async iterable of text pieces. Every piece is sent as soon
+ * as it is produced; pieces produced in the same turn of the event loop (the lines of one
+ * upstream read) leave in one write. If the client goes away first, `onCancel` runs (it
+ * aborts the upstream) and the source iterator is closed.
+ *
+ * Under @hono/node-server the pieces are written straight to Node's response, with no web
+ * stream in between; elsewhere (tests calling `app.request`) a web ReadableStream carries them.
  */
-export function streamResponse(source: AsyncIterable<string>, contentType: string, onCancel: () => void, headers: Record<string, string> = {}): Response {
+export function streamResponse(c: Context, source: AsyncIterable<string>, contentType: string, onCancel: () => void, headers: Record<string, string> = {}): Response {
+  const all = { 'content-type': contentType, 'cache-control': 'no-cache', ...headers };
+  const outgoing = nodeOutgoing(c);
+  if (!outgoing) return webStreamResponse(source, all, onCancel);
+  void writeToNode(source, outgoing, all, onCancel);
+  return RESPONSE_ALREADY_SENT;
+}
+
+async function writeToNode(source: AsyncIterable<string>, out: ServerResponse, headers: Record<string, string>, onCancel: () => void): Promise<void> {
+  const it = source[Symbol.asyncIterator]();
+  let gone = false;
+  out.once('close', () => {
+    if (out.writableFinished) return;
+    gone = true;
+    onCancel();
+    void it.return?.();
+  });
+  // The headers leave with the first piece when it is ready in this turn (one write), and
+  // on their own otherwise: a client waiting for headers must not wait for the first token.
+  out.writeHead(200, headers);
+  let wrote = false;
+  process.nextTick(() => {
+    if (!wrote && !gone) out.flushHeaders();
+  });
+  const uncork = () => out.uncork();
+  try {
+    for (let r = await it.next(); !r.done && !gone; r = await it.next()) {
+      wrote = true;
+      if (out.writableCorked === 0) {
+        out.cork();
+        process.nextTick(uncork);
+      }
+      if (!out.write(r.value)) await drainedOrClosed(out);
+    }
+    if (!gone) out.end();
+  } catch (err) {
+    // The routes turn failures into their dialect's error event; this is a bug, not a reply.
+    out.destroy(err as Error);
+  }
+}
+
+function drainedOrClosed(out: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
+}
+
+function webStreamResponse(source: AsyncIterable<string>, headers: Record<string, string>, onCancel: () => void): Response {
   const it = source[Symbol.asyncIterator]();
   const encoder = new TextEncoder();
   const body = new ReadableStream<Uint8Array>(
@@ -27,7 +85,11 @@ export function streamResponse(source: AsyncIterable<string>, contentType: strin
     },
     { highWaterMark: 0 },
   );
-  return new Response(body, { status: 200, headers: { 'content-type': contentType, 'cache-control': 'no-cache', ...headers } });
+  return new Response(body, { status: 200, headers });
+}
+
+function nodeOutgoing(c: Context): ServerResponse | undefined {
+  return (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
 }
 
 /**
@@ -37,7 +99,7 @@ export function streamResponse(source: AsyncIterable<string>, contentType: strin
  */
 export function requestAbort(c: Context): AbortController {
   const controller = new AbortController();
-  const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  const outgoing = nodeOutgoing(c);
   if (outgoing) {
     outgoing.once('close', () => {
       if (!outgoing.writableFinished) controller.abort();

@@ -73,7 +73,7 @@ async function completion(c: Context, gw: Gateway): Promise<Response> {
         if (e) yield sseEvent({ error: { code: e.status, message: e.message, type: 'server_error' } });
       }
     })();
-    return streamResponse(chunks, 'text/event-stream', () => abort.abort());
+    return streamResponse(c, chunks, 'text/event-stream', () => abort.abort());
   } catch (err) {
     return failed(c, 'llama-server', timer, err);
   }
@@ -107,7 +107,7 @@ async function passthroughCompletion(c: Context, gw: Gateway, entry: ModelEntry,
         lease.release();
       }
     })();
-    return streamResponse(chunks, 'text/event-stream', () => {
+    return streamResponse(c, chunks, 'text/event-stream', () => {
       abort.abort();
       lease.release();
     });

@@ -77,7 +77,7 @@ async function forwardManagement(c: Context, gw: Gateway, method: 'POST' | 'DELE
     const text = (async function* () {
       for await (const chunk of res.body) yield decoder.decode(chunk as Uint8Array, { stream: true });
     })();
-    return streamResponse(text, type, () => abort.abort());
+    return streamResponse(c, text, type, () => abort.abort());
   } catch (err) {
     return errorResponse(c, 'ollama', err);
   }

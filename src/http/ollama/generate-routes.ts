@@ -133,7 +133,7 @@ async function respond(c: Context, objects: AsyncIterable<Body>, body: Body, kin
       release();
     }
   })();
-  return streamResponse(lines, NDJSON, () => {
+  return streamResponse(c, lines, NDJSON, () => {
     timer.finish(499, { message: 'client disconnected', code: 'WG_CLIENT_CLOSED' });
     onCancel();
   });

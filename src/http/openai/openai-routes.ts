@@ -66,7 +66,7 @@ async function generate(c: Context, gw: Gateway, kind: Kind): Promise<Response> 
         if (e) yield sseEvent({ error: { message: e.message, type: 'server_error', code: e.code } });
       }
     })();
-    return streamResponse(chunks, 'text/event-stream', () => {
+    return streamResponse(c, chunks, 'text/event-stream', () => {
       timer.finish(499, { message: 'client disconnected', code: 'WG_CLIENT_CLOSED' });
       abort.abort();
     });
