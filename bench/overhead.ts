@@ -24,17 +24,20 @@
  * load generator: a third busy process would make the gateway path alone fight for two
  * cores. `--layout inproc` (all in one process) is kept for comparison: it shows a lower
  * added latency at concurrency 1 (no wake-up of another process per hop).
- * The child resolves its config as `serve` does, so WARMGATE_CONFIG applies (log level, a
- * declared model's `parallel`; a discovered model gets parallel 1, so at concurrency 64 the
- * gateway sends one request at a time). Logs go to /dev/null. `--profile DIR` starts the
- * child with `--cpu-prof`, which writes its V8 CPU profile into DIR when it stops.
+ * Both layouts serve `--config` with a file this bench writes: the fake as an Ollama backend
+ * whose `parallel` is MAX_CONCURRENCY, so the gateway lets through as many requests at once
+ * as the direct path sends (the default of 4, right for a real daemon, would measure an
+ * admission limit, not overhead). Logs stay on (`info`, one JSON line per request) and go
+ * to /dev/null. `--profile DIR` starts the child with `--cpu-prof`, which writes its V8 CPU
+ * profile into DIR when it stops.
  *
  * Targets: added p50 <= 1 ms in every case; at concurrency 64 also gateway throughput
  * >= 0.8 of direct. Added = gateway minus direct, from unrounded percentiles.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -107,7 +110,10 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   await fake.start();
   let results: Record<string, Record<string, unknown>>;
   try {
-    const gw = layout === 'child' ? await childGateway(fake.url, values.profile) : await inProcessGateway(fake.url);
+    const dir = mkdtempSync(join(tmpdir(), 'warmgate-bench-'));
+    const configFile = join(dir, 'warmgate.yaml');
+    writeFileSync(configFile, JSON.stringify({ backends: { ollama: { kind: 'ollama', url: fake.url, discover: true, parallel: MAX_CONCURRENCY } } }));
+    const gw = await (layout === 'child' ? childGateway(configFile, values.profile) : inProcessGateway(configFile)).finally(() => rmSync(dir, { recursive: true }));
     try {
       opts.log(`gateway ${gw.url} (${layout}), upstream ${fake.url}`);
       results = await measureAll(fake.url, gw, opts.log);
@@ -229,9 +235,9 @@ async function warmUp(pool: Pool): Promise<void> {
 }
 
 /** `warmgate serve` in a child process; resolves with the URL its banner prints. */
-async function childGateway(upstream: string, profileDir: string | undefined): Promise<RunningGateway> {
+async function childGateway(configFile: string, profileDir: string | undefined): Promise<RunningGateway> {
   const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  const child = spawn(process.execPath, [...profile, '--import', TSX_LOADER, MAIN, 'serve', '--ollama', upstream, '--host', '127.0.0.1', '--port', '0'], {
+  const child = spawn(process.execPath, [...profile, '--import', TSX_LOADER, MAIN, 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', '0'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -273,8 +279,8 @@ function processCpuMs(pid: number): number | undefined {
 }
 
 /** The gateway in this process, configured as `serve` would be; its logs go to /dev/null as the child's do. */
-async function inProcessGateway(upstream: string): Promise<RunningGateway> {
-  const config = loadConfig(parseServeFlags(['--ollama', upstream, '--host', '127.0.0.1', '--port', '0']));
+async function inProcessGateway(configFile: string): Promise<RunningGateway> {
+  const config = loadConfig(parseServeFlags(['--config', configFile, '--host', '127.0.0.1', '--port', '0']));
   const running = await startGateway(config, createLogger(config.log.level, createWriteStream('/dev/null')));
   return { url: running.url, cpuMs: () => undefined, stop: () => running.close() };
 }

@@ -8,7 +8,7 @@ import { WarmgateError } from '../errors.js';
 export async function* ndjsonObjects(body: AsyncIterable<Uint8Array>): AsyncGenerator<unknown, void, undefined> {
   for await (const line of textLines(body)) {
     if (line.trim() === '') continue;
-    yield parseLine(line);
+    yield ndjsonLineObject(line);
   }
 }
 
@@ -17,7 +17,8 @@ export function ndjsonLine(obj: unknown): string {
   return `${JSON.stringify(obj)}\n`;
 }
 
-function parseLine(line: string): unknown {
+/** One upstream line (or whole non-streamed reply) as an object; not JSON is UPSTREAM_ERROR. */
+export function ndjsonLineObject(line: string): unknown {
   try {
     return JSON.parse(line);
   } catch (err) {

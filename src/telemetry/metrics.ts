@@ -3,6 +3,27 @@ import type { RequestRecord } from './record.js';
 
 const MS_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000];
 
+interface Observer {
+  observe(value: number): void;
+}
+interface Incrementer {
+  inc(value?: number): void;
+}
+
+/** One model's series, resolved once. */
+interface ModelSeries {
+  model: string;
+  queue: Observer;
+  load: Observer;
+  prompt: Observer;
+  gen: Observer;
+  ttft: Observer;
+  total: Observer;
+  promptTokens: Incrementer;
+  genTokens: Incrementer;
+  requests(dialect: string, status: number): Incrementer;
+}
+
 /** Prometheus metrics fed from finished request records (`GET /metrics`). */
 export class Metrics {
   readonly registry = new Registry();
@@ -27,23 +48,49 @@ export class Metrics {
     labelNames: ['model', 'path'] as const, registers: [this.registry],
   });
 
+  readonly #models = new Map<string, ModelSeries>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'warmgate_process_' });
   }
 
   observe(r: RequestRecord): void {
-    const model = r.model ?? '';
-    this.#requests.inc({ dialect: r.dialect, model, status: String(r.status) });
-    const phases: Array<[string, number | undefined]> = [
-      ['queue', r.queue_ms], ['load', r.load_ms], ['prompt', r.prompt_ms], ['gen', r.gen_ms], ['ttft', r.ttft_ms], ['total', r.total_ms],
-    ];
-    for (const [phase, v] of phases) if (v !== undefined) this.#phase.observe({ model, phase }, v);
-    if (r.prompt_tokens) this.#tokens.inc({ model, kind: 'prompt' }, r.prompt_tokens);
-    if (r.gen_tokens) this.#tokens.inc({ model, kind: 'gen' }, r.gen_tokens);
-    for (const option of Object.keys(r.overrides ?? {})) this.#overrides.inc({ model, option });
-    if (r.cache_hit) this.#embedPath.inc({ model, path: 'cache' });
-    else if (r.coalesced) this.#embedPath.inc({ model, path: 'coalesced' });
-    else if (r.batched_with && r.batched_with > 1) this.#embedPath.inc({ model, path: 'batched' });
+    const m = this.#perModel(r.model ?? '');
+    m.requests(r.dialect, r.status).inc();
+    if (r.queue_ms !== undefined) m.queue.observe(r.queue_ms);
+    if (r.load_ms !== undefined) m.load.observe(r.load_ms);
+    if (r.prompt_ms !== undefined) m.prompt.observe(r.prompt_ms);
+    if (r.gen_ms !== undefined) m.gen.observe(r.gen_ms);
+    if (r.ttft_ms !== undefined) m.ttft.observe(r.ttft_ms);
+    m.total.observe(r.total_ms);
+    if (r.prompt_tokens) m.promptTokens.inc(r.prompt_tokens);
+    if (r.gen_tokens) m.genTokens.inc(r.gen_tokens);
+    for (const option of Object.keys(r.overrides ?? {})) this.#overrides.inc({ model: m.model, option });
+    if (r.cache_hit) this.#embedPath.inc({ model: m.model, path: 'cache' });
+    else if (r.coalesced) this.#embedPath.inc({ model: m.model, path: 'coalesced' });
+    else if (r.batched_with && r.batched_with > 1) this.#embedPath.inc({ model: m.model, path: 'batched' });
+  }
+
+  /** Label children per model, made once: label lookup is the costly part of an update. */
+  #perModel(model: string): ModelSeries {
+    let m = this.#models.get(model);
+    if (m) return m;
+    const phase = (name: string) => this.#phase.labels({ model, phase: name });
+    const byStatus = new Map<string, Incrementer>();
+    m = {
+      model,
+      queue: phase('queue'), load: phase('load'), prompt: phase('prompt'), gen: phase('gen'), ttft: phase('ttft'), total: phase('total'),
+      promptTokens: this.#tokens.labels({ model, kind: 'prompt' }),
+      genTokens: this.#tokens.labels({ model, kind: 'gen' }),
+      requests: (dialect, status) => {
+        const key = `${dialect} ${status}`;
+        let child = byStatus.get(key);
+        if (!child) byStatus.set(key, (child = this.#requests.labels({ dialect, model, status: String(status) })));
+        return child;
+      },
+    };
+    this.#models.set(model, m);
+    return m;
   }
 
   text(): Promise<string> {

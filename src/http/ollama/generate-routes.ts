@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono';
 import type { Gateway } from '../../gateway/gateway.js';
 import { noteEvent } from '../../gateway/gateway.js';
-import { ndjsonLine, ndjsonObjects } from '../../dialects/ndjson.js';
+import { ndjsonLine, ndjsonLineObject, ndjsonObjects } from '../../dialects/ndjson.js';
 import { OllamaRenderer, ollamaChatToCanonical, ollamaGenerateToCanonical, ollamaObjectToEvents } from '../../dialects/ollama.js';
 import { ollamaChatSchema, ollamaGenerateSchema } from '../../dialects/ollama-schemas.js';
 import { keepAliveSeconds } from '../../config/units.js';
@@ -16,6 +16,8 @@ import { requestAbort, streamResponse } from '../streaming.js';
 const NDJSON = 'application/x-ndjson';
 type Kind = 'chat' | 'generate';
 type Body = Record<string, unknown>;
+/** Reply objects in order: a stream's, or the single one of a non-streamed reply. */
+type Replies = AsyncIterable<Body> | Iterable<Body>;
 
 /**
  * `/api/chat` and `/api/generate`. To an Ollama backend the body passes through with the
@@ -63,21 +65,22 @@ function pinnedBody(gw: Gateway, entry: ModelEntry, body: Body, timer: RequestTi
   return { ...body, model: entry.upstream, options: pins.apply(entry, body.options as Body | undefined, timer), keep_alive: pins.keepAlive(entry, body.keep_alive, timer).keep_alive };
 }
 
-/** An Ollama backend's own NDJSON lines, as the client will see them (model name put back). */
-async function passthrough(entry: ModelEntry, body: Body, out: Body, kind: Kind, timer: RequestTimer, signal: AbortSignal): Promise<AsyncIterable<Body>> {
+/**
+ * An Ollama backend's own reply, as the client will see it (model name put back): NDJSON
+ * lines, or the one object of a non-streamed reply (read whole, parsed once).
+ */
+async function passthrough(entry: ModelEntry, body: Body, out: Body, kind: Kind, timer: RequestTimer, signal: AbortSignal): Promise<Replies> {
   const res = await entry.backend.call({ method: 'POST', path: `/api/${kind}`, body: out, signal });
   if (res.status >= 400) throw upstreamStatusError(res.status, await readText(res.body), entry.backend.name);
   const clientModel = body.model;
+  const seen = (line: Body): Body => {
+    if (typeof line.error === 'string') return line;
+    for (const ev of ollamaObjectToEvents(line)) noteEvent(timer, ev);
+    return { ...line, model: clientModel };
+  };
+  if (body.stream === false) return [seen(ndjsonLineObject(await readText(res.body)) as Body)];
   return (async function* () {
-    for await (const obj of ndjsonObjects(res.body)) {
-      const line = obj as Body;
-      if (typeof line.error === 'string') {
-        yield line;
-        continue;
-      }
-      for (const ev of ollamaObjectToEvents(line)) noteEvent(timer, ev);
-      yield { ...line, model: clientModel };
-    }
+    for await (const obj of ndjsonObjects(res.body)) yield seen(obj as Body);
   })();
 }
 
@@ -103,7 +106,7 @@ function withGatewayTimings(ev: GenerateEvent, timer: RequestTimer): GenerateEve
 }
 
 /** Streams NDJSON (an error mid-stream becomes an `{"error"}` line, as Ollama does) or answers one object. */
-async function respond(c: Context, objects: AsyncIterable<Body>, body: Body, kind: Kind, timer: RequestTimer, onCancel: () => void, release: () => void = () => {}): Promise<Response> {
+async function respond(c: Context, objects: Replies, body: Body, kind: Kind, timer: RequestTimer, onCancel: () => void, release: () => void = () => {}): Promise<Response> {
   if (body.stream === false) {
     try {
       let last: Body | undefined;
