@@ -3,7 +3,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import { Catalog } from '../gateway/catalog.js';
 import { WarmgateError } from '../errors.js';
 import { registerAdmin } from './admin/admin-routes.js';
-import { BODY_LIMIT, tooLarge } from './body.js';
+import { BODY_LIMIT, requestHeader, tooLarge } from './body.js';
 import { dialectOf, errorResponse } from './errors.js';
 import { registerOllamaCatalog } from './ollama/catalog-routes.js';
 import { registerOllamaEmbed } from './ollama/embed-routes.js';
@@ -21,7 +21,7 @@ export function createApp(gw: Gateway): Hono {
   // cut off at the limit while `readJson` reads it. Blob uploads (model files) are exempt.
   app.use('*', async (c, next) => {
     if (c.req.path.startsWith('/api/blobs/')) return next();
-    const declared = Number(c.req.header('content-length') ?? 0);
+    const declared = Number(requestHeader(c, 'content-length') ?? 0);
     if (declared > limit) {
       // The rest of the body is never read, so the connection cannot be reused.
       c.header('connection', 'close');

@@ -17,6 +17,17 @@ function nodeIncoming(c: Context): IncomingMessage | undefined {
   return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
 }
 
+/**
+ * A request header, read from Node's request when there is one: asking Hono's request
+ * would build the whole web Headers object first.
+ */
+export function requestHeader(c: Context, name: string): string | undefined {
+  const incoming = nodeIncoming(c);
+  if (!incoming) return c.req.header(name);
+  const value = incoming.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
 export function tooLarge(limit: number): WarmgateError {
   return new WarmgateError('BODY_TOO_LARGE', `request body is larger than the limit of ${limit} bytes (server.body_limit)`);
 }

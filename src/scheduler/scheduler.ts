@@ -5,6 +5,9 @@ import { avoidsReload, grantInfo, nextToGrant, queueFull } from './request-queue
 import { newCounters, snapshotOf, type SchedulerSnapshot } from './snapshot.js';
 import type { Clock, Effects, MeasuredBytes, ModelInfo, PoolName, RejectCode, Rejection, SchedulerConfig } from './types.js';
 
+/** An event's outcome that provably changes no plan: `#event` skips planning. */
+const SETTLED = Symbol('settled');
+
 export interface SchedulerOptions {
   readonly config: SchedulerConfig;
   readonly clock: Clock;
@@ -66,10 +69,14 @@ export class Scheduler {
       if (!entry) return this.#reject(req.id, { code: 'UNAVAILABLE', message: `model ${req.model} is not registered` });
       const full = queueFull(entry, this.#models.values(), this.#config);
       if (full) return this.#reject(req.id, full);
+      const fast = this.#servesAtOnce(entry);
       const waiter = { id: req.id, model: req.model, seq: ++this.#seq, arrivedAt: this.#now(), prev: this.#lastWaiter, dropped: false };
       entry.queue.push(waiter);
       this.#lastWaiter = waiter;
       this.#requests.set(req.id, entry);
+      if (!fast) return;
+      this.#grant(entry);
+      return SETTLED;
     });
   }
 
@@ -93,6 +100,7 @@ export class Scheduler {
       if (!entry?.inFlight.delete(id)) return;
       this.#requests.delete(id);
       entry.lastUsedAt = this.#now();
+      if (!entry.unloadWanted && this.#quiet()) return SETTLED;
     });
   }
 
@@ -182,15 +190,32 @@ export class Scheduler {
     });
   }
 
-  #event(apply: () => void): void {
+  #event(apply: () => void | typeof SETTLED): void {
     if (this.#inEvent) throw new Error('Scheduler events must not be fed back from inside an effect; queue them');
     this.#inEvent = true;
     try {
-      apply();
-      this.#pump();
+      if (apply() !== SETTLED) this.#pump();
     } finally {
       this.#inEvent = false;
     }
+  }
+
+  /**
+   * Nothing waits and no admin load is pending, anywhere: a plan could only repeat the
+   * last one (which ran after the event that left things so), and nothing is there to grant.
+   */
+  #quiet(): boolean {
+    for (const e of this.#models.values()) if (e.queue.length > 0 || e.adminLoad) return false;
+    return true;
+  }
+
+  /**
+   * The fast path of the busy steady state: a request for a ready model with a free slot,
+   * in a quiet scheduler, is granted at once — exactly what planning and granting would do.
+   */
+  #servesAtOnce(entry: ModelEntry): boolean {
+    return entry.state === 'ready' && entry.inFlight.size < entry.info.maxParallel && !entry.unloadWanted
+      && !this.#draining.has(entry) && this.#quiet();
   }
 
   /**
