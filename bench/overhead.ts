@@ -12,8 +12,13 @@
  *   end (one set of requests, two figures);
  * - at concurrency 1 and 64 (closed loop), bounded in count and in time per case.
  *
- * Each case runs in ROUNDS rounds alternating direct and gateway (and which goes first),
- * so drift in the machine's load hits both alike. Both paths are warmed first (the first
+ * A third path, the reference, is a proxy that only forwards bytes (bench/support/
+ * reference-proxy.ts: node:http plus one undici Pool, no parsing), run as a child like the
+ * gateway: it shows what any proxy hop costs on this machine, so the gateway's own share
+ * can be read off (`reference` in each case; the targets apply to the gateway).
+ *
+ * Each case runs in ROUNDS rounds, rotating which path goes first, so drift in the
+ * machine's load hits all alike. Both paths are warmed first (the first
  * request loads the model in the fake and discovers it in the gateway; JIT, connections).
  *
  * Layout (`--layout`, default child): the gateway runs as `warmgate serve --ollama URL
@@ -51,6 +56,7 @@ import type { BenchOptions, BenchResult } from './run.js';
 import { percentiles, round, runBounded } from './util.js';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const REFERENCE_PROXY = fileURLToPath(new URL('./support/reference-proxy.ts', import.meta.url));
 const MODEL = 'llama3.2:latest';
 /** The fake echoes it (`You said: ...`): 8 content lines and a done line per streamed reply. */
 const PROMPT = 'Say hello to the gateway, briefly.';
@@ -83,18 +89,22 @@ interface Samples {
   wallMs: number;
   /** CPU ms this process (client and fake) spent while this path ran. */
   hereCpuMs: number;
-  /** CPU ms the gateway's child process spent meanwhile (0 when it is not a child). */
-  gatewayCpuMs: number;
+  /** CPU ms the path's own child process (gateway, reference proxy) spent meanwhile; 0 for direct or in-process. */
+  childCpuMs: number;
 }
+
+type PathName = 'direct' | 'gateway' | 'reference';
 
 interface Target {
-  name: 'direct' | 'gateway';
+  name: PathName;
   pool: Pool;
+  /** CPU ms its child process has used so far; undefined when it has none. */
+  cpuMs(): number | undefined;
 }
 
-interface RunningGateway {
+interface RunningServer {
   url: string;
-  /** CPU ms (user + system) the gateway's own process has used so far; undefined when it shares this one. */
+  /** CPU ms (user + system) the server's own process has used so far; undefined when it shares this one. */
   cpuMs(): number | undefined;
   stop(): Promise<void>;
 }
@@ -108,19 +118,24 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   const loadBefore = loadavg()[0];
   const fake = new FakeOllama({ models: [{ name: MODEL }] });
   await fake.start();
+  const servers: RunningServer[] = [];
   let results: Record<string, Record<string, unknown>>;
   try {
     const dir = mkdtempSync(join(tmpdir(), 'warmgate-bench-'));
     const configFile = join(dir, 'warmgate.yaml');
     writeFileSync(configFile, JSON.stringify({ backends: { ollama: { kind: 'ollama', url: fake.url, discover: true, parallel: MAX_CONCURRENCY } } }));
     const gw = await (layout === 'child' ? childGateway(configFile, values.profile) : inProcessGateway(configFile)).finally(() => rmSync(dir, { recursive: true }));
-    try {
-      opts.log(`gateway ${gw.url} (${layout}), upstream ${fake.url}`);
-      results = await measureAll(fake.url, gw, opts.log);
-    } finally {
-      await gw.stop();
-    }
+    servers.push(gw);
+    const reference = await childServer([REFERENCE_PROXY, fake.url], /reference proxy listening on (\S+)/);
+    servers.push(reference);
+    opts.log(`gateway ${gw.url} (${layout}), reference proxy ${reference.url}, upstream ${fake.url}`);
+    results = await measureAll([
+      { name: 'direct', url: fake.url, cpuMs: () => undefined },
+      { name: 'gateway', url: gw.url, cpuMs: () => gw.cpuMs() },
+      { name: 'reference', url: reference.url, cpuMs: () => reference.cpuMs() },
+    ], opts.log);
   } finally {
+    await Promise.all(servers.map((s) => s.stop()));
     await fake.close();
   }
   return {
@@ -128,22 +143,19 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     targets: TARGETS,
     pass: Object.values(results).every((c) => c.pass),
     setup: {
-      layout, rounds: ROUNDS, requests_c1: CASES[0].count, requests_c64: CASES[1].count,
+      layout, rounds: ROUNDS, requests_c1: CASES[0].count, requests_c64: CASES[1].count, gateway_parallel: MAX_CONCURRENCY,
       cpus: cpus().length, loadavg_1m_before: round(loadBefore, 2), loadavg_1m_after: round(loadavg()[0], 2), node: process.version,
     },
   };
 }
 
-async function measureAll(upstream: string, gw: RunningGateway, log: (l: string) => void): Promise<Record<string, Record<string, unknown>>> {
-  const targets: Target[] = [
-    { name: 'direct', pool: new Pool(upstream, { connections: MAX_CONCURRENCY, pipelining: 1 }) },
-    { name: 'gateway', pool: new Pool(gw.url, { connections: MAX_CONCURRENCY, pipelining: 1 }) },
-  ];
+async function measureAll(paths: Array<{ name: PathName; url: string; cpuMs(): number | undefined }>, log: (l: string) => void): Promise<Record<string, Record<string, unknown>>> {
+  const targets: Target[] = paths.map((p) => ({ ...p, pool: new Pool(p.url, { connections: MAX_CONCURRENCY, pipelining: 1 }) }));
   const results: Record<string, Record<string, unknown>> = {};
   try {
     for (const t of targets) await warmUp(t.pool);
     for (const c of CASES) {
-      const samples = await measure(c, targets, gw);
+      const samples = await measure(c, targets);
       const tag = `c${c.concurrency}`;
       for (const [name, s] of Object.entries(samples)) log(`${c.stream ? 'stream' : 'nonstream'}_${tag} ${name}: ${s.completed} requests in ${Math.round(s.wallMs)} ms`);
       if (c.stream) {
@@ -159,16 +171,16 @@ async function measureAll(upstream: string, gw: RunningGateway, log: (l: string)
   return results;
 }
 
-/** Rounds alternating direct and gateway (and which goes first); samples and CPU pooled per path. */
-async function measure(c: Case, targets: Target[], gw: RunningGateway): Promise<Record<Target['name'], Samples>> {
-  const empty = (): Samples => ({ first: [], total: [], completed: 0, wallMs: 0, hereCpuMs: 0, gatewayCpuMs: 0 });
-  const out: Record<Target['name'], Samples> = { direct: empty(), gateway: empty() };
+/** Rounds rotating which path goes first; samples and CPU pooled per path. */
+async function measure(c: Case, targets: Target[]): Promise<Record<PathName, Samples>> {
+  const empty = (): Samples => ({ first: [], total: [], completed: 0, wallMs: 0, hereCpuMs: 0, childCpuMs: 0 });
+  const out: Record<PathName, Samples> = { direct: empty(), gateway: empty(), reference: empty() };
   const load = { concurrency: c.concurrency, count: Math.ceil(c.count / ROUNDS), maxMs: c.maxMs / ROUNDS };
   for (let r = 0; r < ROUNDS; r++) {
-    for (const t of r % 2 === 0 ? targets : [...targets].reverse()) {
+    for (const t of [...targets.slice(r % targets.length), ...targets.slice(0, r % targets.length)]) {
       const s = out[t.name];
       const here = process.cpuUsage();
-      const there = gw.cpuMs() ?? 0;
+      const there = t.cpuMs() ?? 0;
       const done = await runBounded(load, async () => {
         const { first, total } = await chat(t.pool, c.stream);
         s.first.push(first);
@@ -176,7 +188,7 @@ async function measure(c: Case, targets: Target[], gw: RunningGateway): Promise<
       });
       const used = process.cpuUsage(here);
       s.hereCpuMs += (used.user + used.system) / 1000;
-      s.gatewayCpuMs += (gw.cpuMs() ?? 0) - there;
+      s.childCpuMs += (t.cpuMs() ?? 0) - there;
       s.completed += done.completed;
       s.wallMs += done.wallMs;
     }
@@ -187,26 +199,33 @@ async function measure(c: Case, targets: Target[], gw: RunningGateway): Promise<
 /**
  * One case's figures. `cpu_ms_per_req` is steadier than rps on a busy machine (it leaves out
  * time spent waiting for a core): `client_and_upstream` is this process per direct request,
- * `gateway` the gateway's process per gateway request (child layout only).
+ * `gateway` the gateway's process per gateway request (child layout only), `reference` the
+ * reference proxy's per request through it.
  */
-function compare(c: Case, samples: Record<Target['name'], Samples>, metric: 'first' | 'total'): Record<string, unknown> {
-  const { direct, gateway } = samples;
+function compare(c: Case, samples: Record<PathName, Samples>, metric: 'first' | 'total'): Record<string, unknown> {
+  const { direct, gateway, reference } = samples;
   const [d50, d99] = percentiles(direct[metric], [50, 99]);
-  const [g50, g99] = percentiles(gateway[metric], [50, 99]);
   const rps = (s: Samples) => s.completed / (s.wallMs / 1000);
-  const ratio = rps(gateway) / rps(direct);
-  const added50 = g50 - d50;
+  const against = (s: Samples) => {
+    const [p50, p99] = percentiles(s[metric], [50, 99]);
+    return { p50, p99, ratio: rps(s) / rps(direct), figures: { p50_ms: round(p50), p99_ms: round(p99), rps: Math.round(rps(s)) } };
+  };
+  const gw = against(gateway);
+  const ref = against(reference);
+  const perReq = (s: Samples) => (s.childCpuMs > 0 ? round(s.childCpuMs / s.completed) : undefined);
   return {
     direct: { p50_ms: round(d50), p99_ms: round(d99), rps: Math.round(rps(direct)) },
-    gateway: { p50_ms: round(g50), p99_ms: round(g99), rps: Math.round(rps(gateway)) },
-    added_p50_ms: round(added50),
-    added_p99_ms: round(g99 - d99),
-    throughput_ratio: round(ratio, 2),
+    gateway: gw.figures,
+    added_p50_ms: round(gw.p50 - d50),
+    added_p99_ms: round(gw.p99 - d99),
+    throughput_ratio: round(gw.ratio, 2),
+    reference: { ...ref.figures, added_p50_ms: round(ref.p50 - d50), throughput_ratio: round(ref.ratio, 2) },
     cpu_ms_per_req: {
       client_and_upstream: round(direct.hereCpuMs / direct.completed),
-      ...(gateway.gatewayCpuMs > 0 ? { gateway: round(gateway.gatewayCpuMs / gateway.completed) } : {}),
+      gateway: perReq(gateway),
+      reference: perReq(reference),
     },
-    pass: added50 <= TARGETS.added_p50_ms_max && (c.concurrency < MAX_CONCURRENCY || ratio >= TARGETS.throughput_ratio_min_c64),
+    pass: gw.p50 - d50 <= TARGETS.added_p50_ms_max && (c.concurrency < MAX_CONCURRENCY || gw.ratio >= TARGETS.throughput_ratio_min_c64),
   };
 }
 
@@ -235,15 +254,18 @@ async function warmUp(pool: Pool): Promise<void> {
 }
 
 /** `warmgate serve` in a child process; resolves with the URL its banner prints. */
-async function childGateway(configFile: string, profileDir: string | undefined): Promise<RunningGateway> {
+function childGateway(configFile: string, profileDir: string | undefined): Promise<RunningServer> {
   const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  const child = spawn(process.execPath, [...profile, '--import', TSX_LOADER, MAIN, 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', '0'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  return childServer([...profile, MAIN, 'serve', '--config', configFile, '--host', '127.0.0.1', '--port', '0'], /warmgate listening on (\S+)/);
+}
+
+/** A node child (with the tsx loader) that prints its URL on stderr; logs go nowhere. */
+async function childServer(args: string[], listening: RegExp): Promise<RunningServer> {
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    // SIGTERM lets `serve` close and exit, which is when --cpu-prof writes its profile.
+    // SIGTERM lets the server close and exit, which is when --cpu-prof writes its profile.
     child.kill('SIGTERM');
     await exited;
   };
@@ -251,11 +273,11 @@ async function childGateway(configFile: string, profileDir: string | undefined):
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stderr! }).on('line', (line) => {
       stderr.push(line);
-      const m = /warmgate listening on (\S+)/.exec(line);
+      const m = listening.exec(line);
       if (m) resolve(m[1]);
     });
     child.once('error', reject);
-    void exited.then(() => reject(new Error(`the gateway exited before listening:\n${stderr.join('\n')}`)));
+    void exited.then(() => reject(new Error(`${args.join(' ')} exited before listening:\n${stderr.join('\n')}`)));
   }).catch(async (err: unknown) => {
     await stop();
     throw err;
@@ -279,7 +301,7 @@ function processCpuMs(pid: number): number | undefined {
 }
 
 /** The gateway in this process, configured as `serve` would be; its logs go to /dev/null as the child's do. */
-async function inProcessGateway(configFile: string): Promise<RunningGateway> {
+async function inProcessGateway(configFile: string): Promise<RunningServer> {
   const config = loadConfig(parseServeFlags(['--config', configFile, '--host', '127.0.0.1', '--port', '0']));
   const running = await startGateway(config, createLogger(config.log.level, createWriteStream('/dev/null')));
   return { url: running.url, cpuMs: () => undefined, stop: () => running.close() };
