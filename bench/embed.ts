@@ -16,6 +16,11 @@
  * time; `completed` says how many were served and counted).
  *
  * - batched_eps / unbatched_eps: embeddings per second over all rounds; speedup = their ratio.
+ * - backend_ms_per_input: what the backend needs per input when given 16 per call, one call
+ *   at a time (the floor no batcher can beat); ceiling_speedup = the unbatched time per
+ *   request over that floor: the most batching could gain on this machine and model. On a
+ *   CPU the embedding's own compute dominates, so the ceiling sits far below what a GPU,
+ *   which decodes a batch in about the time of one input, allows.
  * - Then a third gateway, batching ON and the cache ON, gets the same inputs once (filling
  *   the cache) and again: every second request must be a cache hit. cache_hit_p50/p99_ms are
  *   client round trips of those hits sent one at a time (the latency of a hit, not of a
@@ -44,6 +49,8 @@ import type { BenchOptions, BenchResult } from './run.js';
 import { percentiles, round } from './util.js';
 
 const MODEL = 'emb';
+/** Inputs per call when measuring the backend's own cost per input (about the batches the bench sees). */
+const FLOOR_INPUTS = 16;
 
 interface Settings {
   clients: number;
@@ -208,6 +215,34 @@ async function records(side: Side, limit: number): Promise<RequestRecord[]> {
   return ((await res.body.json()) as { requests: RequestRecord[] }).requests;
 }
 
+interface Floor {
+  calls: number;
+  inputsPerCall: number;
+  msPerInput: number;
+}
+
+/**
+ * What the backend itself needs per input when it gets them batched: calls of FLOOR_INPUTS
+ * inputs each, one call at a time, through the unbatched gateway (one call in, one call
+ * out, so the gateway's share is spread over all its inputs). No batcher can serve inputs
+ * faster than this, so 1 / (unbatched_eps x this) is the most batching can gain here.
+ */
+async function batchFloor(side: Side): Promise<Floor> {
+  const calls = 8;
+  const inputs = texts(calls * FLOOR_INPUTS, 'floor');
+  const send = async (input: string[]) => {
+    const res = await side.pool.request({
+      method: 'POST', path: '/api/embed', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, input }),
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`${side.name}: /api/embed of ${input.length} inputs answered ${res.statusCode}: ${text.slice(0, 300)}`);
+  };
+  await send(inputs.slice(0, FLOOR_INPUTS)); // warm: the same path the timed calls take
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i++) await send(inputs.slice(i * FLOOR_INPUTS, (i + 1) * FLOOR_INPUTS));
+  return { calls, inputsPerCall: FLOOR_INPUTS, msPerInput: (performance.now() - t0) / (calls * FLOOR_INPUTS) };
+}
+
 const eps = (phases: Phase[]) => {
   const done = phases.reduce((n, p) => n + p.completed, 0);
   const ms = phases.reduce((n, p) => n + p.wallMs, 0);
@@ -233,6 +268,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   const onVectors = new Map<string, number[]>();
   const offVectors = new Map<string, number[]>();
   let batching: EmbeddingStats['batching'];
+  let floor: Floor;
   try {
     // Each first request starts its worker (and JIT-warms the path); not measured.
     for (const side of [on, off]) await embedOne(side, `warm-up for ${side.name}`);
@@ -246,6 +282,8 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
         opts.log(`round ${r + 1} ${side.name.padEnd(9)}: ${result.completed}/${requests} in ${Math.round(result.wallMs)} ms = ${round((1000 * result.completed) / result.wallMs, 1)} eps, p50 ${round(p(result.latencies, 50), 1)} ms`);
       }
     }
+    floor = await batchFloor(off);
+    opts.log(`floor: ${floor.calls} calls of ${floor.inputsPerCall} inputs, one at a time: ${round(floor.msPerInput, 2)} ms per input`);
     const after = (await status(on)).batching;
     const batches = after.batches - before.batches;
     const sent = after.requests - before.requests;
@@ -304,6 +342,8 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     batched_eps: round(batchedEps, 1),
     unbatched_eps: round(unbatchedEps, 1),
     speedup: round(batchedEps / unbatchedEps, 2),
+    backend_ms_per_input: round(floor.msPerInput, 3),
+    ceiling_speedup: round(1000 / unbatchedEps / floor.msPerInput, 2),
     ...cache,
     requests,
     clients: s.clients,
