@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { WarmgateError } from '../errors.js';
 import type { ModelEntry } from '../models/model-entry.js';
@@ -47,6 +46,8 @@ export class ScheduledResidency implements Residency {
   #timer: NodeJS.Timeout | undefined;
   #reconciler: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Request ids for the scheduler: unique within this process, which is all it needs. */
+  #lastId = 0;
 
   constructor(opts: ScheduledResidencyOptions) {
     this.#opts = opts;
@@ -73,7 +74,7 @@ export class ScheduledResidency implements Residency {
     await this.#register(entry);
     signal.throwIfAborted();
     const registerMs = performance.now() - t0;
-    const id = randomUUID();
+    const id = String(++this.#lastId);
     return new Promise<Lease>((resolve, reject) => {
       this.#waiters.set(id, { entry, registerMs, resolve, reject });
       signal.addEventListener('abort', () => {
