@@ -17,16 +17,17 @@ export class Catalog {
     this.#log = log;
   }
 
+  /** Discovering daemons' lists come from the registry's refresh: each daemon is asked once. */
   async tags(): Promise<CatalogModel[]> {
-    return this.#merge((b) => b.catalog());
+    const { entries, catalogs } = await this.#registry.listWithCatalogs();
+    return this.#merge(entries, async (b) => catalogs.get(b) ?? b.catalog());
   }
 
   async running(): Promise<RunningModel[]> {
-    return this.#merge((b) => b.running());
+    return this.#merge(await this.#registry.list(), (b) => b.running());
   }
 
-  async #merge<T extends CatalogModel>(read: (b: ModelEntry['backend']) => Promise<T[]>): Promise<T[]> {
-    const entries = await this.#registry.list();
+  async #merge<T extends CatalogModel>(entries: ModelEntry[], read: (b: ModelEntry['backend']) => Promise<T[]>): Promise<T[]> {
     const backends = [...new Set(entries.map((e) => e.backend))];
     const lists = new Map<ModelEntry['backend'], T[]>();
     await Promise.all(backends.map(async (b) => {

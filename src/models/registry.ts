@@ -18,7 +18,7 @@ export class ModelRegistry {
   readonly #discovering: Backend[];
   #defaultParallel = new Map<Backend, number>();
   #refreshedAt = -Infinity;
-  #refreshing?: Promise<void>;
+  #refreshing?: Promise<ReadonlyMap<Backend, CatalogModel[]>>;
 
   constructor(config: Config, backends: Map<string, Backend>, extra: ModelEntry[] = []) {
     this.#backends = backends;
@@ -37,8 +37,17 @@ export class ModelRegistry {
 
   /** Every model served now: declared first, then discovered ones (refreshed). */
   async list(): Promise<ModelEntry[]> {
-    await this.#refresh(true);
-    return [...this.#declared.values(), ...[...this.#discovered.values()].filter((e) => !this.#declared.has(e.name))];
+    return (await this.listWithCatalogs()).entries;
+  }
+
+  /**
+   * `list()`, plus the catalogs the refresh read from the discovering backends (those it
+   * reached), so a caller that needs them too does not ask those daemons again.
+   */
+  async listWithCatalogs(): Promise<{ entries: ModelEntry[]; catalogs: ReadonlyMap<Backend, CatalogModel[]> }> {
+    const catalogs = await this.#refresh(true);
+    const entries = [...this.#declared.values(), ...[...this.#discovered.values()].filter((e) => !this.#declared.has(e.name))];
+    return { entries, catalogs };
   }
 
   /** Known entries without touching backends (status pages, the scheduler). */
@@ -82,14 +91,20 @@ export class ModelRegistry {
     throw new ConfigError(`invalid config: models.${model}.backend is required when there is not exactly one backend; allowed: ${names || 'declare a backend first'}`);
   }
 
-  /** Re-reads discovering backends' catalogs; `force` skips the rate limit. Unreachable backends keep their last list. */
-  async #refresh(force: boolean): Promise<void> {
-    if (!force && performance.now() - this.#refreshedAt < REFRESH_MS) return;
+  /**
+   * Re-reads discovering backends' catalogs; `force` skips the rate limit. Unreachable
+   * backends keep their last list. Resolves with the catalogs this refresh read (none when
+   * the rate limit skipped it); callers at the same time share one refresh.
+   */
+  async #refresh(force: boolean): Promise<ReadonlyMap<Backend, CatalogModel[]>> {
+    if (!force && performance.now() - this.#refreshedAt < REFRESH_MS) return new Map();
     this.#refreshing ??= (async () => {
       const lists = await Promise.allSettled(this.#discovering.map(async (b) => ({ backend: b, models: await b.catalog() })));
+      const read = new Map<Backend, CatalogModel[]>();
       for (const result of lists) {
         if (result.status !== 'fulfilled') continue;
         const { backend, models } = result.value;
+        read.set(backend, models);
         for (const [name, entry] of this.#discovered) if (entry.backend === backend) this.#discovered.delete(name);
         for (const m of models) {
           const declared = this.#declaredFor(backend, m.name);
@@ -98,6 +113,7 @@ export class ModelRegistry {
         }
       }
       this.#refreshedAt = performance.now();
+      return read;
     })().finally(() => {
       this.#refreshing = undefined;
     });

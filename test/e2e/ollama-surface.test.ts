@@ -56,6 +56,12 @@ describe('the Ollama surface in front of an Ollama daemon', () => {
     for (const r of upstream.requests) expect(String(r.headers.host)).toMatch(/^127\.0\.0\.1:\d+$/);
   });
 
+  it('asks the daemon for its model list once per /api/tags', async () => {
+    const before = upstream.requests.filter((r) => r.path === '/api/tags').length;
+    expect((await fetch(`${gw.url}/api/tags`)).status).toBe(200);
+    expect(upstream.requests.filter((r) => r.path === '/api/tags').length - before).toBe(1);
+  });
+
   it('passes version, show and the management routes through', async () => {
     expect(await (await fetch(`${gw.url}/api/version`)).json()).toEqual({ version: '0.6.8' });
     const show = await postJson(`${gw.url}/api/show`, { model: 'llama3.2' });
