@@ -27,13 +27,16 @@ export class WarmgateError extends Error {
   readonly status: number;
   /** Seconds a client should wait before retrying (sent as `Retry-After`). */
   readonly retryAfter?: number;
+  /** The upstream itself answered with this error (a whole reply): it was alive to say it. */
+  readonly replied: boolean;
 
-  constructor(code: ErrorCode, message: string, opts: { status?: number; retryAfter?: number; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { status?: number; retryAfter?: number; cause?: unknown; replied?: boolean } = {}) {
     super(message, { cause: opts.cause });
     this.name = 'WarmgateError';
     this.code = `WG_${code}`;
     this.status = opts.status ?? ErrorCodes[code];
     this.retryAfter = opts.retryAfter;
+    this.replied = opts.replied ?? false;
   }
 }
 

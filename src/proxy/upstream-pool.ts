@@ -97,7 +97,7 @@ export function upstreamStatusError(status: number, text: string, backend: strin
   } catch {
     // not JSON: keep the text
   }
-  return new WarmgateError('UPSTREAM_ERROR', message || `backend ${backend} answered ${status}`, { status });
+  return new WarmgateError('UPSTREAM_ERROR', message || `backend ${backend} answered ${status}`, { status, replied: true });
 }
 
 function cleanHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[] | undefined> {

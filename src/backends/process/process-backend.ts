@@ -205,11 +205,13 @@ export class ProcessBackend implements Backend {
   /**
    * An error while talking to the process: if it died, say so clearly. A broken socket or a
    * reply cut short may arrive before the exit event: give the exit a moment, so the caller's
-   * next request already finds the model unloaded. The backend's own 4xx replies pass as they are.
+   * next request already finds the model unloaded. An error the process sent as a whole reply
+   * (any status) passes at once: it was alive to send it.
    */
   async #crashError(entry: ModelEntry, running: Running, err: unknown, signal: AbortSignal): Promise<unknown> {
     if (signal.aborted) return err;
-    if (err instanceof WarmgateError && err.status < 500) return err;
+    const suspect = !(err instanceof WarmgateError) || (!err.replied && (err.code === 'WG_UPSTREAM_ERROR' || err.code === 'WG_UPSTREAM_UNREACHABLE'));
+    if (!suspect) return err;
     const broken = (err as { code?: string }).code === 'UND_ERR_SOCKET' || (err instanceof WarmgateError && err.code === 'WG_UPSTREAM_UNREACHABLE');
     const died = await running.proc.exitedWithin(broken ? 2_000 : 200);
     if (!died && !broken) return err;
