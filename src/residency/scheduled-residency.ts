@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { keepAliveSeconds } from '../config/units.js';
 import { WarmgateError } from '../errors.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type LoadOptions, type Rejection, type SchedulerConfig } from '../scheduler/index.js';
@@ -44,6 +45,7 @@ export class ScheduledResidency implements Residency {
   readonly #unloaded = new Map<string, Settler[]>();
   readonly #estimates = new Map<string, Footprint>();
   #timer: NodeJS.Timeout | undefined;
+  #timerAt: number | undefined;
   #reconciler: NodeJS.Timeout | undefined;
   #closed = false;
   /** Request ids for the scheduler: unique within this process, which is all it needs. */
@@ -162,7 +164,7 @@ export class ScheduledResidency implements Residency {
         const gpuLayers = entry.config.gpu_layers;
         this.#scheduler.registerModel({
           name: entry.name, pinned: entry.config.pinned, maxParallel: entry.config.parallel,
-          reloadCostMs: Math.max(100, memory.totalBytes / 2e6), memory, gpuLayers,
+          reloadCostMs: Math.max(100, memory.totalBytes / 2e6), memory, gpuLayers, idleUnloadMs: idleUnloadMs(entry),
         });
       });
       pending.catch(() => this.#registering.delete(entry.name));
@@ -189,14 +191,19 @@ export class ScheduledResidency implements Residency {
     for (const s of list ?? []) (err ? s.reject(err) : s.resolve());
   }
 
-  /** Runs one scheduler event, then re-arms the single deadline timer. */
+  /** Runs one scheduler event, then re-arms the single deadline timer if its time changed. */
   #event(fn: () => void): void {
     if (this.#closed) return;
     fn();
-    clearTimeout(this.#timer);
     const at = this.#scheduler.nextWakeAt();
+    if (at === this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
     if (at !== undefined) {
-      this.#timer = setTimeout(() => this.#event(() => this.#scheduler.tick()), Math.max(0, at - performance.now()));
+      this.#timer = setTimeout(() => {
+        this.#timerAt = undefined;
+        this.#event(() => this.#scheduler.tick());
+      }, Math.max(0, at - performance.now()));
       this.#timer.unref();
     }
   }
@@ -283,4 +290,14 @@ export class ScheduledResidency implements Residency {
     this.#waiters.delete(id);
     waiter?.reject(new WarmgateError(rejection.code, rejection.message, { retryAfter: rejection.retryAfterS }));
   }
+}
+
+/**
+ * The model's keep-alive, where the gateway must enforce it: a process it runs. An Ollama
+ * daemon gets the keep_alive with every request and expires its models itself.
+ */
+function idleUnloadMs(entry: ModelEntry): number | undefined {
+  if (entry.backend.kind === 'ollama') return undefined;
+  const seconds = keepAliveSeconds(entry.config.keep_alive);
+  return seconds === undefined || seconds < 0 ? undefined : seconds * 1000;
 }

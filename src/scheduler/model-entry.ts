@@ -98,3 +98,16 @@ export function demandOf(entry: ModelEntry): Demand | undefined {
 export function unloadDue(entry: ModelEntry): boolean {
   return entry.unloadWanted && entry.state === 'ready' && entry.inFlight.size === 0 && entry.queue.length === 0;
 }
+
+/** When an idle resident model's keep-alive runs out; undefined while busy, or without one. */
+export function idleUntil(entry: ModelEntry): number | undefined {
+  const ttl = entry.info.idleUnloadMs;
+  if (ttl === undefined || entry.state !== 'ready' || entry.inFlight.size > 0 || entry.queue.length > 0 || entry.adminLoad) return undefined;
+  return Math.max(entry.lastUsedAt, entry.residency?.readyAt ?? -Infinity) + ttl;
+}
+
+/** Idle past its keep-alive: unloaded like an admin unload. */
+export function idleExpired(entry: ModelEntry, now: number): boolean {
+  const until = idleUntil(entry);
+  return until !== undefined && now >= until;
+}

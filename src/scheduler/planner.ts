@@ -1,6 +1,6 @@
 import { chooseEvictions, occupants, type Occupant } from './eviction.js';
 import { fitsIn, layerChoices, poolsHeld, poolsOf } from './footprint.js';
-import { demandOf, estimateAt, heldBytes, unloadDue, type ModelEntry } from './model-entry.js';
+import { demandOf, estimateAt, heldBytes, idleExpired, unloadDue, type ModelEntry } from './model-entry.js';
 import type { PoolBytes, PoolName, SchedulerConfig } from './types.js';
 
 /**
@@ -24,7 +24,7 @@ export interface LoadDecision {
 export interface Plan {
   /** Wanted models that cannot fit even beside nothing but the pinned models. */
   readonly unfit: ModelEntry[];
-  /** Admin unloads whose model went idle. */
+  /** Admin unloads whose model went idle, and idle models past their keep-alive. */
   readonly unloads: ModelEntry[];
   readonly loads: LoadDecision[];
   /** Idle models to unload now to make room. */
@@ -46,7 +46,7 @@ interface Candidate {
 export function plan(input: PlanInput): Plan {
   const out = {
     unfit: [] as ModelEntry[], loads: [] as LoadDecision[], evictions: [] as ModelEntry[], reserve: [] as ModelEntry[],
-    unloads: input.models.filter(unloadDue),
+    unloads: input.models.filter((e) => unloadDue(e) || idleExpired(e, input.now)),
     draining: new Set<ModelEntry>(), wakeAt: undefined as number | undefined,
   };
   const used = new Map<PoolName, number>();

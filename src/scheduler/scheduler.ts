@@ -1,5 +1,5 @@
 import { ModelLifecycle } from './lifecycle.js';
-import { demandOf, newEntry, type ModelEntry, type Waiter } from './model-entry.js';
+import { demandOf, idleExpired, idleUntil, newEntry, type ModelEntry, type Waiter } from './model-entry.js';
 import { plan } from './planner.js';
 import { avoidsReload, grantInfo, nextToGrant, queueFull } from './request-queue.js';
 import { newCounters, snapshotOf, type SchedulerSnapshot } from './snapshot.js';
@@ -100,7 +100,7 @@ export class Scheduler {
       if (!entry?.inFlight.delete(id)) return;
       this.#requests.delete(id);
       entry.lastUsedAt = this.#now();
-      if (!entry.unloadWanted && this.#quiet()) return SETTLED;
+      if (!entry.unloadWanted && !idleExpired(entry, this.#now()) && this.#quiet()) return SETTLED;
     });
   }
 
@@ -144,7 +144,7 @@ export class Scheduler {
     });
   }
 
-  /** Time passed: load, cancel and unload deadlines; holds that ended are re-planned. */
+  /** Time passed: load, cancel and unload deadlines; holds and keep-alives that ended are re-planned. */
   tick(): void {
     this.#event(() => {
       const now = this.#now();
@@ -178,9 +178,9 @@ export class Scheduler {
 
   /** When the shell should call `tick` next, or undefined when no time-based decision is pending. */
   nextWakeAt(): number | undefined {
-    const deadlines = [...this.#models.values()].map((e) => e.deadline).filter((t) => t !== undefined);
-    if (this.#planWakeAt !== undefined) deadlines.push(this.#planWakeAt);
-    return deadlines.length ? Math.min(...deadlines) : undefined;
+    let at = this.#planWakeAt ?? Infinity;
+    for (const e of this.#models.values()) at = Math.min(at, e.deadline ?? Infinity, idleUntil(e) ?? Infinity);
+    return at === Infinity ? undefined : at;
   }
 
   snapshot(): SchedulerSnapshot {

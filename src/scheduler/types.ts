@@ -46,6 +46,12 @@ export interface ModelInfo {
   readonly reloadCostMs: number;
   readonly memory: Footprint;
   readonly gpuLayers: GpuLayers;
+  /**
+   * Unloaded after this long idle (resident, nothing in flight or queued); 0: as soon as
+   * its last request ends. Absent: resident until evicted or unloaded. The shell sets it
+   * where the gateway owns the process; a runtime like Ollama expires its models itself.
+   */
+  readonly idleUnloadMs?: number;
 }
 
 export type SchedulingPolicy = 'group' | 'fifo';

@@ -41,15 +41,16 @@ export interface EngineHarness {
 
 /**
  * A gateway with the two generated models on the embedded backend. `threads: 1`: the test
- * machine has 2 shared cores and llama.cpp threads spin when oversubscribed.
+ * machine has 2 shared cores and llama.cpp threads spin when oversubscribed. `extra` adds
+ * config keys per model (a keep_alive, say).
  */
-export async function startEngineGateway(): Promise<EngineHarness> {
+export async function startEngineGateway(extra: { chat?: Record<string, unknown>; emb?: Record<string, unknown> } = {}): Promise<EngineHarness> {
   const { chat, emb } = await engineModels();
   const gateway = await testGateway({
     backends: { embedded: { kind: 'embedded' } },
     models: {
-      [CHAT]: { backend: 'embedded', file: chat.path, type: 'chat', threads: 1, ctx: CHAT_CTX },
-      [EMB]: { backend: 'embedded', file: emb.path, type: 'embedding', threads: 1 },
+      [CHAT]: { backend: 'embedded', file: chat.path, type: 'chat', threads: 1, ctx: CHAT_CTX, ...extra.chat },
+      [EMB]: { backend: 'embedded', file: emb.path, type: 'embedding', threads: 1, ...extra.emb },
     },
   });
   const backend = gateway.gateway.parts.backends.get('embedded');
