@@ -1,6 +1,7 @@
 import type { CatalogModel, RunningModel } from '../backends/backend.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import type { ModelRegistry } from '../models/registry.js';
+import type { Residency } from '../residency/residency.js';
 import type { Logger } from 'pino';
 
 /**
@@ -10,10 +11,12 @@ import type { Logger } from 'pino';
  */
 export class Catalog {
   readonly #registry: ModelRegistry;
+  readonly #residency: Residency;
   readonly #log: Logger;
 
-  constructor(registry: ModelRegistry, log: Logger) {
+  constructor(registry: ModelRegistry, residency: Residency, log: Logger) {
     this.#registry = registry;
+    this.#residency = residency;
     this.#log = log;
   }
 
@@ -23,8 +26,17 @@ export class Catalog {
     return this.#merge(entries, async (b) => catalogs.get(b) ?? b.catalog());
   }
 
+  /**
+   * Where the gateway enforces a model's keep-alive (process backends), `expires_at` says
+   * when it will: Ollama's own figure for the same thing. Ollama reports its own models'.
+   */
   async running(): Promise<RunningModel[]> {
-    return this.#merge(await this.#registry.list(), (b) => b.running());
+    const models = await this.#merge(await this.#registry.list(), (b) => b.running());
+    const now = Date.now();
+    return models.map((m) => {
+      const left = this.#residency.expiresInMs(m.name);
+      return left === undefined ? m : { ...m, expires_at: new Date(now + left).toISOString() };
+    });
   }
 
   async #merge<T extends CatalogModel>(entries: ModelEntry[], read: (b: ModelEntry['backend']) => Promise<T[]>): Promise<T[]> {

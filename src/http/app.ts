@@ -14,7 +14,7 @@ import { registerOpenAI } from './openai/openai-routes.js';
 /** The Hono app: every dialect's routes over one Gateway; errors always in the caller's dialect. */
 export function createApp(gw: Gateway): Hono {
   const app = new Hono();
-  const catalog = new Catalog(gw.parts.registry, gw.parts.log);
+  const catalog = new Catalog(gw.parts.registry, gw.parts.residency, gw.parts.log);
   const limit = gw.parts.config.server.body_limit;
 
   // A declared length over the limit is refused before anything is read; a chunked body is

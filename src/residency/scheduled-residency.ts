@@ -140,6 +140,10 @@ export class ScheduledResidency implements Residency {
     }));
   }
 
+  expiresInMs(model: string): number | undefined {
+    return this.#scheduler.snapshot().models.find((m) => m.name === model)?.expiresInMs;
+  }
+
   status(): Record<string, unknown> {
     return { ...this.#scheduler.snapshot() };
   }

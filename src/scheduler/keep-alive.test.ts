@@ -16,10 +16,14 @@ function servingWithKeepAlive(idleUnloadMs = 5 * MINUTE) {
 describe('keep-alive expiry (models whose process the gateway owns)', () => {
   it('unloads an idle model once its keep-alive has passed since its last request', () => {
     const { s, clock, fx } = servingWithKeepAlive();
+    const expiresIn = () => s.snapshot().models.find((m) => m.name === 'chat')?.expiresInMs;
+    expect(expiresIn()).toBe(5 * MINUTE); // serving: the whole keep-alive is still ahead
     clock.advance(MINUTE);
     s.serveDone('c1');
     expect(s.nextWakeAt()).toBe(6 * MINUTE);
-    clock.advance(5 * MINUTE - 1);
+    clock.advance(2 * MINUTE);
+    expect(expiresIn()).toBe(3 * MINUTE);
+    clock.advance(3 * MINUTE - 1);
     s.tick();
     expect(fx.take()).toEqual([]);
     clock.advance(1);

@@ -1,5 +1,5 @@
 import { RAM_POOL } from './footprint.js';
-import { demandOf, footprintOf, heldBytes, type ModelEntry, type ModelState } from './model-entry.js';
+import { demandOf, footprintOf, heldBytes, idleUntil, type ModelEntry, type ModelState } from './model-entry.js';
 import { usedIn } from './planner.js';
 import type { PoolBytes, PoolName, SchedulingPolicy } from './types.js';
 
@@ -51,6 +51,11 @@ export interface ModelSnapshot {
   readonly oldestWaitMs: number | undefined;
   readonly adminLoad: boolean;
   readonly unloadWanted: boolean;
+  /**
+   * A ready model's time left on its keep-alive (`idleUnloadMs`): the whole keep-alive while
+   * it serves or has waiters, counted down from its last use when idle; undefined without one.
+   */
+  readonly expiresInMs: number | undefined;
   readonly lastError: string | undefined;
 }
 
@@ -114,6 +119,13 @@ function modelSnapshot(e: ModelEntry, now: number): ModelSnapshot {
     oldestWaitMs: demand ? now - demand.at : undefined,
     adminLoad: e.adminLoad !== undefined,
     unloadWanted: e.unloadWanted,
+    expiresInMs: expiresIn(e, now),
     lastError: e.lastError,
   };
+}
+
+function expiresIn(e: ModelEntry, now: number): number | undefined {
+  if (e.info.idleUnloadMs === undefined || e.state !== 'ready') return undefined;
+  const until = idleUntil(e);
+  return until === undefined ? e.info.idleUnloadMs : Math.max(0, until - now);
 }

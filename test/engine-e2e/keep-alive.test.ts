@@ -22,6 +22,12 @@ describe('keep_alive on the embedded backend', () => {
     expect(first.status).toBe(200);
     const pid = h.backend.pidOf(EMB);
     expect(pid).toBeDefined();
+    // /api/ps says when, as Ollama does for its own models.
+    const before = Date.now();
+    const ps = (await (await fetch(`${h.url}/api/ps`)).json()) as { models: Array<{ name: string; expires_at: string }> };
+    const expires = Date.parse(ps.models.find((m) => m.name === EMB)?.expires_at ?? '');
+    expect(expires).toBeGreaterThanOrEqual(before - 300);
+    expect(expires).toBeLessThanOrEqual(Date.now() + 300);
 
     // Polls the status page (no sleeps) until the scheduler has unloaded the model.
     await waitForStatus(h.url, (st) => modelState(st, EMB)?.state === 'unloaded', 'the keep-alive unload', 50_000);
