@@ -56,9 +56,9 @@ async function refresh() {
       .map(([k, v]) => '<div><b>' + esc(v ?? 0) + '</b>' + k + '</div>').join('');
     table(document.getElementById('pools'), ['pool', 'used', 'budget', ''], (status.pools || []).map((p) =>
       '<tr><td>' + esc(p.name) + '</td><td>' + mib(p.used) + '</td><td>' + mib(p.budget) + '</td><td><div class="bar"><span class="used" style="width:' + Math.min(100, 100 * p.used / Math.max(p.budget, 1)).toFixed(1) + '%"></span></div></td></tr>'));
-    table(document.getElementById('models'), ['model', 'state', 'estimated', 'measured', 'GPU layers', 'in flight', 'queued', 'oldest wait', 'last error'], (status.models || []).map((m) =>
+    table(document.getElementById('models'), ['model', 'state', 'estimated', 'measured', 'GPU layers', 'in flight', 'queued', 'oldest wait', 'unloads in', 'last error'], (status.models || []).map((m) =>
       '<tr><td>' + esc(m.name) + (m.pinned ? ' 📌' : '') + '</td><td class="' + esc(m.state) + '">' + esc(m.state) + '</td><td>' + mib(sum(m.estimatedBytes)) + '</td><td>' + (m.measuredBytes ? mib(sum(m.measuredBytes)) : '') +
-      '</td><td>' + esc(m.gpuLayers ?? '') + '</td><td>' + m.inFlight + '/' + m.maxParallel + '</td><td>' + m.queued + '</td><td>' + (m.oldestWaitMs != null ? Math.round(m.oldestWaitMs) + ' ms' : '') + '</td><td class="err">' + esc(m.lastError) + '</td></tr>'));
+      '</td><td>' + esc(m.gpuLayers ?? '') + '</td><td>' + m.inFlight + '/' + m.maxParallel + '</td><td>' + m.queued + '</td><td>' + (m.oldestWaitMs != null ? Math.round(m.oldestWaitMs) + ' ms' : '') + '</td><td>' + (m.expiresInMs != null ? Math.ceil(m.expiresInMs / 1000) + ' s' : '') + '</td><td class="err">' + esc(m.lastError) + '</td></tr>'));
     table(document.getElementById('requests'), ['time', 'route', 'model', 'status', 'total', 'ttft', 'tokens/s', 'where the time went', 'notes'], (recent.requests || []).map((r) =>
       '<tr><td>' + new Date(r.start).toLocaleTimeString() + '</td><td>' + esc(r.route) + '</td><td>' + esc(r.model) + '</td><td class="' + (r.status >= 400 ? 'err' : '') + '">' + r.status + '</td><td>' + r.total_ms + ' ms</td><td>' +
       (r.ttft_ms != null ? r.ttft_ms + ' ms' : '') + '</td><td>' + esc(r.tokens_per_s ?? '') + '</td><td>' + timing(r) + '</td><td class="muted">' +
