@@ -79,12 +79,14 @@ export class ScheduledResidency implements Residency {
     const id = String(++this.#lastId);
     return new Promise<Lease>((resolve, reject) => {
       this.#waiters.set(id, { entry, registerMs, resolve, reject });
+      this.#event(() => this.#scheduler.request({ id, model: entry.name }));
+      // Granted (or refused) at once, the common case on a warm model: nothing to cancel.
+      if (!this.#waiters.has(id)) return;
       signal.addEventListener('abort', () => {
         if (!this.#waiters.delete(id)) return;
         reject(new WarmgateError('CLIENT_CLOSED', 'request cancelled while waiting for the model'));
         this.#event(() => this.#scheduler.cancel(id));
       }, { once: true });
-      this.#event(() => this.#scheduler.request({ id, model: entry.name }));
     });
   }
 
