@@ -12,10 +12,13 @@
  *   end (one set of requests, two figures);
  * - at concurrency 1 and 64 (closed loop), bounded in count and in time per case.
  *
- * A third path, the reference, is a proxy that only forwards bytes (bench/support/
- * reference-proxy.ts: node:http plus one undici Pool, no parsing), run as a child like the
- * gateway: it shows what any proxy hop costs on this machine, so the gateway's own share
- * can be read off (`reference` in each case; the targets apply to the gateway).
+ * Two more paths are references, proxies with no gateway logic (bench/support/
+ * reference-proxy.ts: one undici Pool forwarding bytes, no parsing), run as children like
+ * the gateway: `reference` on bare node:http (what any Node proxy hop costs on this
+ * machine) and `reference_hono` on Hono and @hono/node-server (the framework the gateway is
+ * served on) used the documented way: the body from `c.req.arrayBuffer()`, the reply as a
+ * web-stream `Response` (the gateway reads and writes Node's objects directly instead). The
+ * gateway's own share can be read off; the targets apply to the gateway.
  *
  * Each case runs in ROUNDS rounds, rotating which path goes first, so drift in the
  * machine's load hits all alike. Both paths are warmed first (the first
@@ -93,7 +96,7 @@ interface Samples {
   childCpuMs: number;
 }
 
-type PathName = 'direct' | 'gateway' | 'reference';
+type PathName = 'direct' | 'gateway' | 'reference' | 'reference_hono';
 
 interface Target {
   name: PathName;
@@ -128,11 +131,14 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     servers.push(gw);
     const reference = await childServer([REFERENCE_PROXY, fake.url], /reference proxy listening on (\S+)/);
     servers.push(reference);
-    opts.log(`gateway ${gw.url} (${layout}), reference proxy ${reference.url}, upstream ${fake.url}`);
+    const referenceHono = await childServer([REFERENCE_PROXY, fake.url, '--hono'], /reference proxy listening on (\S+)/);
+    servers.push(referenceHono);
+    opts.log(`gateway ${gw.url} (${layout}), reference proxies ${reference.url} (node:http) and ${referenceHono.url} (Hono), upstream ${fake.url}`);
     results = await measureAll([
       { name: 'direct', url: fake.url, cpuMs: () => undefined },
       { name: 'gateway', url: gw.url, cpuMs: () => gw.cpuMs() },
       { name: 'reference', url: reference.url, cpuMs: () => reference.cpuMs() },
+      { name: 'reference_hono', url: referenceHono.url, cpuMs: () => referenceHono.cpuMs() },
     ], opts.log);
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
@@ -174,7 +180,7 @@ async function measureAll(paths: Array<{ name: PathName; url: string; cpuMs(): n
 /** Rounds rotating which path goes first; samples and CPU pooled per path. */
 async function measure(c: Case, targets: Target[]): Promise<Record<PathName, Samples>> {
   const empty = (): Samples => ({ first: [], total: [], completed: 0, wallMs: 0, hereCpuMs: 0, childCpuMs: 0 });
-  const out: Record<PathName, Samples> = { direct: empty(), gateway: empty(), reference: empty() };
+  const out: Record<PathName, Samples> = { direct: empty(), gateway: empty(), reference: empty(), reference_hono: empty() };
   const load = { concurrency: c.concurrency, count: Math.ceil(c.count / ROUNDS), maxMs: c.maxMs / ROUNDS };
   for (let r = 0; r < ROUNDS; r++) {
     for (const t of [...targets.slice(r % targets.length), ...targets.slice(0, r % targets.length)]) {
@@ -199,11 +205,11 @@ async function measure(c: Case, targets: Target[]): Promise<Record<PathName, Sam
 /**
  * One case's figures. `cpu_ms_per_req` is steadier than rps on a busy machine (it leaves out
  * time spent waiting for a core): `client_and_upstream` is this process per direct request,
- * `gateway` the gateway's process per gateway request (child layout only), `reference` the
- * reference proxy's per request through it.
+ * `gateway` the gateway's process per gateway request (child layout only), `reference` and
+ * `reference_hono` each reference proxy's per request through it.
  */
 function compare(c: Case, samples: Record<PathName, Samples>, metric: 'first' | 'total'): Record<string, unknown> {
-  const { direct, gateway, reference } = samples;
+  const { direct, gateway, reference, reference_hono: referenceHono } = samples;
   const [d50, d99] = percentiles(direct[metric], [50, 99]);
   const rps = (s: Samples) => s.completed / (s.wallMs / 1000);
   const against = (s: Samples) => {
@@ -212,6 +218,7 @@ function compare(c: Case, samples: Record<PathName, Samples>, metric: 'first' | 
   };
   const gw = against(gateway);
   const ref = against(reference);
+  const refHono = against(referenceHono);
   const perReq = (s: Samples) => (s.childCpuMs > 0 ? round(s.childCpuMs / s.completed) : undefined);
   return {
     direct: { p50_ms: round(d50), p99_ms: round(d99), rps: Math.round(rps(direct)) },
@@ -220,10 +227,12 @@ function compare(c: Case, samples: Record<PathName, Samples>, metric: 'first' | 
     added_p99_ms: round(gw.p99 - d99),
     throughput_ratio: round(gw.ratio, 2),
     reference: { ...ref.figures, added_p50_ms: round(ref.p50 - d50), throughput_ratio: round(ref.ratio, 2) },
+    reference_hono: { ...refHono.figures, added_p50_ms: round(refHono.p50 - d50), throughput_ratio: round(refHono.ratio, 2) },
     cpu_ms_per_req: {
       client_and_upstream: round(direct.hereCpuMs / direct.completed),
       gateway: perReq(gateway),
       reference: perReq(reference),
+      reference_hono: perReq(referenceHono),
     },
     pass: gw.p50 - d50 <= TARGETS.added_p50_ms_max && (c.concurrency < MAX_CONCURRENCY || gw.ratio >= TARGETS.throughput_ratio_min_c64),
   };
