@@ -32,9 +32,10 @@ export class Catalog {
    */
   async running(): Promise<RunningModel[]> {
     const models = await this.#merge(await this.#registry.list(), (b) => b.running());
+    const keepAliveLeft = this.#residency.keepAliveLeft();
     const now = Date.now();
     return models.map((m) => {
-      const left = this.#residency.expiresInMs(m.name);
+      const left = keepAliveLeft.get(m.name);
       return left === undefined ? m : { ...m, expires_at: new Date(now + left).toISOString() };
     });
   }

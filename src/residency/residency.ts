@@ -20,7 +20,7 @@ export interface Residency {
   /** Load now without a request (preload, admin API). */
   load(entry: ModelEntry): Promise<void>;
   status(): Record<string, unknown>;
-  /** Time left on a resident model's keep-alive where the gateway enforces it (ms); else undefined. */
-  expiresInMs(model: string): number | undefined;
+  /** Time left (ms) on each resident model's keep-alive, for the models whose keep-alive the gateway enforces. */
+  keepAliveLeft(): ReadonlyMap<string, number>;
   close(): Promise<void>;
 }

@@ -142,8 +142,10 @@ export class ScheduledResidency implements Residency {
     }));
   }
 
-  expiresInMs(model: string): number | undefined {
-    return this.#scheduler.snapshot().models.find((m) => m.name === model)?.expiresInMs;
+  keepAliveLeft(): ReadonlyMap<string, number> {
+    const left = new Map<string, number>();
+    for (const m of this.#scheduler.snapshot().models) if (m.expiresInMs !== undefined) left.set(m.name, m.expiresInMs);
+    return left;
   }
 
   status(): Record<string, unknown> {
