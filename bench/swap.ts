@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { llamaServerCommand, expandCommand } from '../src/backends/process/command-template.js';
 import { freePort } from '../src/backends/process/managed-process.js';
-import { contextOf } from '../src/backends/process/process-backend.js';
+import { contextOf, type ProcessBackend } from '../src/backends/process/process-backend.js';
 import { llamaGateway, llamaModels, requireLlamaServer } from '../test/contract/llama-rig.js';
 import type { BenchOptions, BenchResult } from './run.js';
 import { percentiles, round } from './util.js';
@@ -152,8 +152,10 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
 
   const direct = async (): Promise<DirectRun> => {
     const port = await freePort();
+    // The same load settings as the gateway's (mmap off where this CPU repacks the weights).
+    const { mmap } = await (entry.backend as ProcessBackend).loadSettings(entry);
     const argv = expandCommand(llamaServerCommand(bin), {
-      PORT: port, MODEL: file.path, CTX: contextOf(entry), PARALLEL: entry.config.parallel, GPU_LAYERS: 0, EMBEDDING: false, THREADS: entry.config.threads,
+      PORT: port, MODEL: file.path, CTX: contextOf(entry), PARALLEL: entry.config.parallel, GPU_LAYERS: 0, EMBEDDING: false, THREADS: entry.config.threads, MMAP: mmap,
     });
     const t0 = performance.now();
     const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });

@@ -8,6 +8,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   serve: serveCommand,
   'make-model': async (argv) => (await import('./cli/make-model.js')).makeModelCommand(argv),
   estimate: async (argv) => (await import('./cli/estimate.js')).estimateCommand(argv),
+  doctor: async (argv) => (await import('./cli/doctor.js')).doctorCommand(argv),
   'setup-llama-server': async (argv) => (await import('./cli/setup-llama-server.js')).setupLlamaServerCommand(argv),
 };
 

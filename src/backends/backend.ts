@@ -20,10 +20,16 @@ export interface RawCall {
   signal?: AbortSignal;
 }
 
-/** Footprint measured after a load (bytes), replacing the estimate in the ledger. */
+/**
+ * Footprint measured after a load (bytes), replacing the estimate in the ledger. `ram` is
+ * what the ledger charges; a process backend also says how much of it is anonymous and how
+ * much file-backed (its binary and mmapped weights).
+ */
 export interface MeasuredMemory {
   ram: number;
   gpu: number;
+  anon?: number;
+  file?: number;
 }
 
 /** One model as `/api/tags` lists it (Ollama's shape is the gateway's lingua franca for catalogs). */

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readGgufFileInfo } from 'node-llama-cpp';
+import { GgmlType, GgufFileType, readGgufFileInfo } from 'node-llama-cpp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeModelCommand } from './make-model.js';
 import { captureConsole } from '../../test/support/console.js';
@@ -27,6 +27,23 @@ describe('make-model', () => {
     expect(io.out()).toMatch(/wrote .*sized\.gguf: \d+ bytes, chat model, q8_0/);
   });
 
+  it('writes a Q4_0 model with --type q4_0, by size or by dimensions', async () => {
+    const io = captureConsole();
+    const sized = join(dir, 'sized-q4_0.gguf');
+    expect(await makeModelCommand(['--out', sized, '--size', '6MB', '--type', 'q4_0'])).toBe(0);
+    expect(Math.abs((await stat(sized)).size - 6e6) / 6e6).toBeLessThan(0.02);
+    expect(io.out()).toMatch(/wrote .*sized-q4_0\.gguf: \d+ bytes, chat model, q4_0/);
+    const { metadata, fullTensorInfo } = await readGgufFileInfo(sized);
+    expect(metadata.general.file_type).toBe(GgufFileType.MOSTLY_Q4_0);
+    expect(fullTensorInfo!.find((t) => t.name === 'blk.0.ffn_up.weight')?.ggmlType).toBe(GgmlType.Q4_0);
+
+    const dims = join(dir, 'dims-q4_0.gguf');
+    expect(await makeModelCommand(['--out', dims, '--layers', '2', '--type', 'Q4_0', '--embedding'])).toBe(0);
+    const embed = await readGgufFileInfo(dims);
+    expect(embed.metadata.general.file_type).toBe(GgufFileType.MOSTLY_Q4_0);
+    expect(embed.metadata.llama).toMatchObject({ block_count: 2, pooling_type: 1 });
+  });
+
   it('takes explicit dimensions over the defaults, and --embedding', async () => {
     captureConsole();
     const path = join(dir, 'dims.gguf');
@@ -42,7 +59,7 @@ describe('make-model', () => {
     [['--size', '5MB'], /--out FILE is required/],
     [['--out', 'x', '--size', 'lots'], /--size must be a size/],
     [['--out', 'x', '--size', '5MB', '--layers', '2'], /cannot be combined with --layers/],
-    [['--out', 'x', '--type', 'q4_0'], /--type must be one of f32, f16, q8_0/],
+    [['--out', 'x', '--type', 'q4_k'], /--type must be one of f32, f16, q8_0, q4_0, got "q4_k"/],
     [['--out', 'x', '--layers', 'two'], /--layers must be a non-negative integer/],
     [['--out', 'x', '--embd', '100'], /--embd: .*multiple of 32/],
     [['--out', 'x', '--kv-heads', '3'], /--kv-heads: .*divisible/],

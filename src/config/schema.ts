@@ -89,6 +89,11 @@ export const modelSchema = z.object({
   extra_args: z.array(z.string()).default([]),
   /** CPU threads for a process backend's inference; default: the server's own choice. */
   threads: z.number().int().positive().optional(),
+  /**
+   * Memory-map the weights (process backends). `auto`: off exactly when the CPU backend
+   * repacks some of them, so the file pages are not resident beside the copies.
+   */
+  mmap: z.union([z.literal('auto'), z.boolean()]).default('auto'),
 }).strict();
 
 export const configSchema = z.object({

@@ -25,6 +25,8 @@ export const WorkerConfigSchema = z.object({
   embedding: z.boolean().default(false),
   /** Evaluation threads; when absent, the cores this process may use (at most the math cores). */
   threads: int(1).optional(),
+  /** Memory-map the weights (llama-server's default); `--no-mmap` reads them into memory. */
+  mmap: z.boolean().default(true),
 });
 
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
@@ -42,6 +44,7 @@ const options = {
   embedding: { type: 'boolean' },
   embeddings: { type: 'boolean' },
   threads: { type: 'string', short: 't' },
+  'no-mmap': { type: 'boolean' },
 } as const;
 
 /** Parses argv (without node and script); throws an Error whose message names every bad flag. */
@@ -57,6 +60,7 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerConfig {
     gpuLayers: values['gpu-layers'],
     embedding: values.embedding === true || values.embeddings === true,
     threads: values.threads,
+    mmap: values['no-mmap'] !== true,
   });
   if (!result.success) {
     throw new Error(result.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
@@ -78,5 +82,6 @@ export function toWorkerArgv(input: WorkerConfigInput): string[] {
   if (config.alias) argv.push('--alias', config.alias);
   if (config.embedding) argv.push('--embedding');
   if (config.threads !== undefined) argv.push('--threads', String(config.threads));
+  if (!config.mmap) argv.push('--no-mmap');
   return argv;
 }

@@ -90,7 +90,7 @@ export class Engine {
       logLevel: LlamaLogLevel.warn,
       logger: (level, message) => log(level === LlamaLogLevel.warn ? 'warn' : 'error', message),
     });
-    const model = await llama.loadModel({ modelPath: config.model, gpuLayers: config.gpuLayers });
+    const model = await llama.loadModel({ modelPath: config.model, gpuLayers: config.gpuLayers, useMmap: config.mmap });
     const contextSize = config.ctx === 0 ? model.trainContextSize : Math.floor(config.ctx / config.parallel);
     // node-llama-cpp counts the machine's cores, not the ones this process may use (a
     // container's CPU limit); more threads than those makes llama.cpp's spinning threads crawl.

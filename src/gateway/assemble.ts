@@ -5,7 +5,8 @@ import { ExternalLlamaServerBackend } from '../backends/external/external-llama-
 import { OllamaBackend } from '../backends/ollama/ollama-backend.js';
 import { EMBEDDED_COMMAND, llamaServerCommand } from '../backends/process/command-template.js';
 import { ProcessBackend } from '../backends/process/process-backend.js';
-import { defaultLlamaServerBinary } from '../backends/process/llama-server-binary.js';
+import { defaultLlamaServerBinary, llamaServerManifest } from '../backends/process/llama-server-binary.js';
+import { runtimeKernels } from '../memory/runtime-kernels.js';
 import type { BackendConfig, Config } from '../config/schema.js';
 import { runtimeBaselineBytes } from '../memory/measure.js';
 import { ensureDefaultModels, modelsFromDir } from '../models/local-models.js';
@@ -68,6 +69,7 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Gate
   });
   for (const b of backends.values()) if (b instanceof ProcessBackend) b.onCrash((model) => residency.lost(model));
   const telemetry = new Telemetry(log, config.server.records_kept);
+  telemetry.metrics.watchMemory(() => residency.status());
   const embeddings = new EmbedService(residency, config.batching);
   return new Gateway({ config, log, backends, registry, pins, residency, telemetry, embeddings });
 }
@@ -79,11 +81,14 @@ function createBackend(name: string, b: BackendConfig, deps: { pins: Pins; first
     case 'embedded':
       return new ProcessBackend(name, {
         kind: 'embedded', command: EMBEDDED_COMMAND, healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs: deps.firstByteTimeoutMs, log: deps.log,
+        kernels: runtimeKernels('embedded'),
       });
     case 'llama-server':
       if (b.url) return new ExternalLlamaServerBackend(name, { url: b.url, firstByteTimeoutMs: deps.firstByteTimeoutMs });
       return new ProcessBackend(name, {
         kind: 'llama-server', command: b.command ?? llamaServerCommand(defaultLlamaServerBinary()), healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs: deps.firstByteTimeoutMs, log: deps.log,
+        // A binary of the user's own is assumed native (AMX kernels where the CPU has them): the larger estimate.
+        kernels: runtimeKernels('llama-server', { llamaServerAmx: b.command !== undefined || llamaServerManifest()?.flavour !== 'portable' }),
       });
   }
 }

@@ -11,7 +11,7 @@ const MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 /** GGUF metadata value type ids. */
 const ValueType = { u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9 } as const;
 /** ggml tensor type ids. */
-export const GgmlType = { f32: 0, f16: 1, q8_0: 8 } as const;
+export const GgmlType = { f32: 0, f16: 1, q4_0: 2, q8_0: 8 } as const;
 
 export type MetadataValue =
   | { type: 'u32' | 'i32' | 'f32'; value: number }

@@ -12,8 +12,8 @@ export const CHAT_TEMPLATE =
   `{% for message in messages %}{{ '${IM_START}' + message['role'] + '\\n' + message['content'] + '${IM_END}' + '\\n' }}{% endfor %}` +
   `{% if add_generation_prompt %}{{ '${IM_START}assistant\\n' }}{% endif %}`;
 
-/** llama.cpp `llama_ftype` for a file whose matrices are all `type`. */
-const FILE_TYPE: Record<TensorType, number> = { f32: 0, f16: 1, q8_0: 7 };
+/** llama.cpp `llama_ftype` for a file whose matrices are all `type` (ALL_F32, MOSTLY_F16, MOSTLY_Q8_0, MOSTLY_Q4_0). */
+const FILE_TYPE: Record<TensorType, number> = { f32: 0, f16: 1, q8_0: 7, q4_0: 2 };
 /** llama.cpp `llama_pooling_type`: MEAN. */
 const POOLING_MEAN = 1;
 

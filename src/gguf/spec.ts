@@ -6,12 +6,12 @@
 import { z } from 'zod';
 import { MIN_VOCAB } from './vocab.js';
 
-export const TENSOR_TYPES = ['f32', 'f16', 'q8_0'] as const;
+export const TENSOR_TYPES = ['f32', 'f16', 'q8_0', 'q4_0'] as const;
 export const TensorTypeSchema = z.enum(TENSOR_TYPES);
 export type TensorType = z.infer<typeof TensorTypeSchema>;
 
 const dim = (what: string) =>
-  z.number().int().positive().refine((n) => n % 32 === 0, `${what} must be a multiple of 32 (Q8_0 blocks hold 32 values)`);
+  z.number().int().positive().refine((n) => n % 32 === 0, `${what} must be a multiple of 32 (Q8_0 and Q4_0 blocks hold 32 values)`);
 
 export const ModelSpecSchema = z
   .object({

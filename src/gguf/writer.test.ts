@@ -3,9 +3,9 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readGgufFileInfo } from 'node-llama-cpp';
+import { GgmlType, GgufFileType, readGgufFileInfo } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHAT_TEMPLATE, defaultChatSpec, defaultEmbeddingSpec, modelFileSize, writeModel, type ModelSpecInput } from './index.js';
+import { CHAT_TEMPLATE, defaultChatSpec, defaultEmbeddingSpec, modelFileSize, TENSOR_TYPES, writeModel, type ModelSpecInput } from './index.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -25,7 +25,7 @@ const small: ModelSpecInput = { layers: 2, embd: 64, ff: 128, heads: 2, kvHeads:
 
 describe('writeModel', () => {
   it('writes exactly modelFileSize bytes for every tensor type', async () => {
-    for (const tensorType of ['f32', 'f16', 'q8_0'] as const) {
+    for (const tensorType of TENSOR_TYPES) {
       const path = join(dir, `size-${tensorType}.gguf`);
       const { bytes } = await writeModel(path, { ...small, tensorType });
       expect(bytes).toBe(modelFileSize({ ...small, tensorType }));
@@ -84,5 +84,31 @@ describe('the written file, as node-llama-cpp reads it', () => {
     expect(info.metadata.general.name).toMatch(/embed/);
     expect(info.metadata.general.file_type).toBe(7);
     expect(info.fullTensorInfo!.map((t) => t.name)).not.toContain('output.weight');
+  });
+
+  it('stores a Q4_0 model as Q4_0 matrices of 18 bytes per 32 values, F32 norms and file type MOSTLY_Q4_0', async () => {
+    const spec = { ...defaultChatSpec(), tensorType: 'q4_0' as const };
+    const path = join(dir, 'q4_0.gguf');
+    const { bytes } = await writeModel(path, spec);
+    const info = await readGgufFileInfo(path);
+    expect(info.metadata.general.file_type).toBe(GgufFileType.MOSTLY_Q4_0);
+    expect(GgufFileType.MOSTLY_Q4_0).toBe(2);
+    const tensors = info.fullTensorInfo!;
+    expect(tensors).toHaveLength(3 + 9 * spec.layers);
+    // ggml sizes, written out: Q4_0 is 18 bytes per block of 32, F32 4 bytes per value.
+    const ggmlBytes = (t: (typeof tensors)[number]) => {
+      const elements = t.dimensions.reduce<number>((a, d) => a * Number(d), 1);
+      return t.ggmlType === GgmlType.Q4_0 ? (elements / 32) * 18 : elements * 4;
+    };
+    for (const [i, t] of tensors.entries()) {
+      expect(t.ggmlType, t.name).toBe(t.dimensions.length === 1 ? GgmlType.F32 : GgmlType.Q4_0);
+      const end = i + 1 < tensors.length ? Number(tensors[i + 1].fileOffset) : bytes;
+      // Each tensor runs to the next one (or the end of the file), up to the 32-byte alignment.
+      expect(end - Number(t.fileOffset) - ggmlBytes(t), t.name).toBeGreaterThanOrEqual(0);
+      expect(end - Number(t.fileOffset) - ggmlBytes(t), t.name).toBeLessThan(32);
+    }
+    const attnQ = tensors.find((t) => t.name === 'blk.0.attn_q.weight')!;
+    expect(attnQ.dimensions.map(Number)).toEqual([spec.embd, spec.embd]);
+    expect(ggmlBytes(attnQ)).toBe(spec.embd * spec.embd * 0.5625);
   });
 });

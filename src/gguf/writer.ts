@@ -11,7 +11,7 @@ import { planModel, type PlannedTensor } from './layout.js';
 import type { ModelSpecInput } from './spec.js';
 import { tensorBytes, WeightStream } from './tensor-data.js';
 
-/** Values generated per chunk: whole Q8_0 blocks (a multiple of 32), 4 MB as F32. */
+/** Values generated per chunk: whole quantisation blocks (a multiple of 32), 4 MB as F32. */
 const CHUNK_ELEMENTS = 1 << 20;
 const ZEROS = new Uint8Array(GGUF_ALIGNMENT);
 

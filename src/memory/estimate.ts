@@ -11,7 +11,9 @@
  * allocated in full but only touched as large batches run.
  */
 import { GgmlType, GgufInsights, readGgufFileInfo } from 'node-llama-cpp';
+import { readCpuIdentity } from './cpu-identity.js';
 import { isEmbeddingModel } from './gguf-info.js';
+import { kernelsFor, planRepack, type CpuKernels, type RepackPlan } from './weight-repack.js';
 
 export interface FootprintOptions {
   /** Context size per sequence (the pinned `num_ctx` / `-c`). */
@@ -24,16 +26,24 @@ export interface FootprintOptions {
   embedding?: boolean;
   /** Tokens evaluated per batch; default node-llama-cpp's (llama-server embeddings use 2048). */
   batchSize?: number;
+  /** The runtime's CPU kernels (they decide weight repacking); default node-llama-cpp's on this CPU. */
+  kernels?: CpuKernels;
+  /** Weights memory-mapped; default `chooseMmap`: off exactly when some weights are repacked. */
+  mmap?: boolean;
 }
 
 export interface Footprint {
-  /** All weights, wherever they live. */
+  /** All weights as the file holds them, wherever they live. */
   weightsBytes: number;
+  /** Copies the CPU backend makes of weights in its repacked layouts (AMX, CPU_REPACK). */
+  repack: RepackPlan;
+  /** Whether the weights are memory-mapped: then the file pages of repacked weights stay resident too. */
+  mmap: boolean;
   /** KV cache for `ctx` × `parallel`. */
   kvCacheBytes: number;
   /** Everything else the context allocates: compute buffers, graph, logits/embeddings output. */
   computeBytes: number;
-  /** weights + KV cache + compute = gpu.bytes + ram.bytes. */
+  /** weights + repacked copies (less the originals they replace without mmap) + KV cache + compute = gpu.bytes + ram.bytes. */
   totalBytes: number;
   /** Offloadable layers: the repeating blocks plus the output layer. */
   layers: number;
@@ -84,21 +94,58 @@ function footprintOf(insights: GgufInsights, opts: FootprintOptions): Footprint 
     return s.weights.gpuVram + s.context.gpuVram;
   };
   const perLayer = layers > 2 ? (gpuBytes(layers - 1) - gpuBytes(1)) / (layers - 2) : gpuBytes(layers);
+  const repack = repackOf(insights, opts.kernels ?? defaultKernels(), gpuLayers);
+  const mmap = opts.mmap ?? chooseMmap(repack);
+  // Under mmap the file pages of a repacked weight were read to make the copy and stay
+  // resident beside it; without mmap the copy takes the place of the original.
+  const repackRam = repack.bytes - (mmap ? 0 : repack.originalBytes);
   const gpu = weights.gpuVram + context.gpuVram;
-  const ram = weights.cpuRam + context.cpuRam;
+  const ram = weights.cpuRam + context.cpuRam + repackRam;
   const kvCacheBytes = kv.gpuVram + kv.cpuRam;
   const weightsBytes = weights.gpuVram + weights.cpuRam;
   // node-llama-cpp splits graph overhead by layer fraction, so figures can carry fractions of a byte.
   return {
     weightsBytes: Math.round(weightsBytes),
+    repack,
+    mmap,
     kvCacheBytes: Math.round(kvCacheBytes),
-    computeBytes: Math.round(gpu + ram - weightsBytes - kvCacheBytes),
+    computeBytes: Math.round(gpu + ram - weightsBytes - repackRam - kvCacheBytes),
     totalBytes: Math.round(gpu + ram),
     layers,
     perLayer: Math.round(perLayer),
     gpu: { bytes: Math.round(gpu), layers: gpuLayers },
     ram: { bytes: Math.round(ram) },
   };
+}
+
+/**
+ * Decision: load without mmap exactly when the CPU backend repacks some weights. Their file
+ * pages would otherwise stay resident beside the copies (counted twice in RSS until the
+ * kernel reclaims them under pressure); without repacking, mmap keeps reloads cheap (the
+ * page cache survives the process) and costs nothing extra.
+ */
+export function chooseMmap(repack: RepackPlan): boolean {
+  return repack.tensors.AMX + repack.tensors.CPU_REPACK === 0;
+}
+
+/** Whether a load maps the weights under `setting` ('auto': `chooseMmap` for these kernels and layers). */
+export async function mmapFor(source: string | GgufInsights, setting: boolean | 'auto', kernels: CpuKernels, gpuLayers = 0): Promise<boolean> {
+  if (setting !== 'auto') return setting;
+  return chooseMmap(repackOf(await resolve(source), kernels, gpuLayers));
+}
+
+function repackOf(insights: GgufInsights, kernels: CpuKernels, gpuLayers: number): RepackPlan {
+  const info = insights.ggufFileInfo;
+  const tensors = (info.fullTensorInfo ?? []).map((t) => ({ name: t.name, type: t.ggmlType, dims: t.dimensions.map(Number) }));
+  return planRepack(tensors, kernels, { blockCount: insights.totalLayers - 1, gpuLayers, embedding: isEmbeddingModel(info) });
+}
+
+let localKernels: CpuKernels | undefined;
+
+/** node-llama-cpp's kernels on this machine's CPU. */
+function defaultKernels(): CpuKernels {
+  localKernels ??= kernelsFor(readCpuIdentity());
+  return localKernels;
 }
 
 function split(insights: GgufInsights, opts: FootprintOptions, gpuLayers: number) {

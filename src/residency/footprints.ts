@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
-import { contextOf } from '../backends/process/process-backend.js';
+import { contextOf, type ProcessBackend } from '../backends/process/process-backend.js';
 import { estimateFootprint, loadInsights } from '../memory/estimate.js';
-import { runtimeBaselineBytes } from '../memory/measure.js';
+import { runtimeOverheadBytes } from '../memory/runtime-kernels.js';
 import { probeSystemMemory } from '../memory/system.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import { RAM_POOL, type Footprint } from '../scheduler/index.js';
@@ -11,12 +11,6 @@ export const GPU_POOL = 'gpu0';
 
 /** Ollama reports a model's file size; its KV cache and buffers come on top (replaced by /api/ps after load). */
 const OLLAMA_OVERHEAD = 1.15;
-
-/**
- * llama-server's own RSS before any model: its binary and shared libraries' file pages
- * (~14.3 MB for the static build) and ~2 MB anonymous, read from /proc/<pid>/smaps.
- */
-const LLAMA_SERVER_RUNTIME_BYTES = 16 * 1024 ** 2;
 
 /**
  * Budgets per memory pool: from config, else what the system has free now minus the
@@ -35,8 +29,10 @@ export async function detectBudgets(memory: Config['memory']): Promise<Record<st
 
 /**
  * A model's footprint before its first load, in the scheduler's terms. Process backends:
- * node-llama-cpp's GGUF estimate for the pinned context and slots, plus the runtime's own
- * RSS (the embedded worker is a node process). Ollama: the size it lists, plus overhead.
+ * node-llama-cpp's GGUF estimate for the pinned context and slots, with the copies the
+ * process's CPU kernels make of repacked weights and its mmap choice (both from
+ * `ProcessBackend.loadSettings`, as the start will use them), plus the runtime's own RSS
+ * (the embedded worker is a node process). Ollama: the size it lists, plus overhead.
  */
 export async function estimateEntry(entry: ModelEntry, withGpu: boolean): Promise<Footprint> {
   const file = entry.config.file;
@@ -50,12 +46,14 @@ export async function estimateEntry(entry: ModelEntry, withGpu: boolean): Promis
   // too, so its embedding models are estimated as full contexts; the embedded worker's are not.
   const llamaServer = entry.backend.kind === 'llama-server';
   const embedding = entry.type === 'embedding' && !llamaServer;
-  const opts = { ctx: Math.max(1, Math.floor(contextOf(entry) / parallel)), parallel, embedding };
+  const settings = await (entry.backend as ProcessBackend).loadSettings(entry);
+  const opts = { ctx: Math.max(1, Math.floor(contextOf(entry) / parallel)), parallel, embedding, ...settings };
   const insights = await loadInsights(file);
   const cpu = await estimateFootprint(insights, opts);
-  const runtime = llamaServer ? LLAMA_SERVER_RUNTIME_BYTES : await runtimeBaselineBytes();
+  const runtime = await runtimeOverheadBytes(llamaServer ? 'llama-server' : 'embedded');
   const footprint: Footprint = { totalBytes: cpu.totalBytes + runtime };
   if (!withGpu) return footprint;
+  // The per-layer split moves a layer's weights and KV to the GPU; its repacked copy stays counted in RAM (errs high).
   const full = await estimateFootprint(insights, { ...opts, gpuLayers: cpu.layers });
   const offloadable = cpu.perLayer * cpu.layers;
   return {

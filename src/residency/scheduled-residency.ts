@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { keepAliveSeconds } from '../config/units.js';
 import { WarmgateError } from '../errors.js';
 import type { ModelEntry } from '../models/model-entry.js';
-import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type LoadOptions, type Rejection, type SchedulerConfig } from '../scheduler/index.js';
+import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type LoadOptions, type Rejection, type SchedulerConfig, type SchedulerSnapshot } from '../scheduler/index.js';
 import type { Lease, Residency } from './residency.js';
 
 export interface ScheduledResidencyOptions {
@@ -44,6 +44,8 @@ export class ScheduledResidency implements Residency {
   readonly #loaded = new Map<string, Settler[]>();
   readonly #unloaded = new Map<string, Settler[]>();
   readonly #estimates = new Map<string, Footprint>();
+  /** A loaded process model's measured RAM, anonymous and file-backed apart (status, metrics). */
+  readonly #resident = new Map<string, { anon: number; file: number }>();
   #timer: NodeJS.Timeout | undefined;
   #timerAt: number | undefined;
   #reconciler: NodeJS.Timeout | undefined;
@@ -148,8 +150,17 @@ export class ScheduledResidency implements Residency {
     return left;
   }
 
-  status(): Record<string, unknown> {
-    return { ...this.#scheduler.snapshot() };
+  /**
+   * The scheduler's snapshot; each loaded process model also carries `residentRam`, its
+   * measured RAM split into anonymous and file-backed bytes.
+   */
+  status(): Record<string, unknown> & SchedulerSnapshot {
+    const snapshot = this.#scheduler.snapshot();
+    const models = snapshot.models.map((m) => {
+      const resident = m.state === 'unloaded' ? undefined : this.#resident.get(m.name);
+      return resident ? { ...m, residentRam: resident } : m;
+    });
+    return { ...snapshot, models };
   }
 
   async close(): Promise<void> {
@@ -231,6 +242,8 @@ export class ScheduledResidency implements Residency {
       ({ measured }) => this.#later(() => {
         this.#loads.delete(model);
         this.#opts.log.info({ model, load_ms: Math.round(performance.now() - t0), measured }, 'model ready');
+        if (measured?.anon !== undefined) this.#resident.set(model, { anon: measured.anon, file: measured.file ?? 0 });
+        else this.#resident.delete(model);
         this.#scheduler.loadDone(model, { measuredBytes: measured && this.#conservative(model, measured) });
         this.#settle(this.#loaded, model);
       }),

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestRecord } from './record.js';
 
 const MS_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000];
@@ -24,7 +24,13 @@ interface ModelSeries {
   requests(dialect: string, status: number): Incrementer;
 }
 
-/** Prometheus metrics fed from finished request records (`GET /metrics`). */
+/** What the memory gauges read at each scrape (the residency's status has this shape). */
+export interface MemoryView {
+  pools: ReadonlyArray<{ name: string; budget: number; used: number }>;
+  models: ReadonlyArray<{ name: string; heldBytes: Readonly<Record<string, number>>; residentRam?: { anon: number; file: number } }>;
+}
+
+/** Prometheus metrics fed from finished request records (`GET /metrics`), and memory gauges read at scrape time. */
 export class Metrics {
   readonly registry = new Registry();
   readonly #requests = new Counter({
@@ -49,6 +55,38 @@ export class Metrics {
   });
 
   readonly #models = new Map<string, ModelSeries>();
+  #memory: (() => MemoryView) | undefined;
+
+  /** Reads `view` at each scrape: pool budgets and use, what each model holds, its RAM anonymous and file-backed apart. */
+  watchMemory(view: () => MemoryView): void {
+    this.#memory = view;
+    const metrics = this;
+    const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge, v: MemoryView) => void) =>
+      new Gauge({
+        name, help, labelNames, registers: [this.registry],
+        collect() {
+          const v = metrics.#memory?.();
+          this.reset();
+          if (v) fill(this, v);
+        },
+      });
+    gauge('warmgate_pool_budget_bytes', 'Memory budget per pool', ['pool'], (g, v) => {
+      for (const p of v.pools) g.set({ pool: p.name }, p.budget);
+    });
+    gauge('warmgate_pool_used_bytes', 'Memory the ledger holds per pool', ['pool'], (g, v) => {
+      for (const p of v.pools) g.set({ pool: p.name }, p.used);
+    });
+    gauge('warmgate_model_held_bytes', 'Memory the ledger holds for a model, per pool (measured once loaded, estimated before)', ['model', 'pool'], (g, v) => {
+      for (const m of v.models) for (const [pool, bytes] of Object.entries(m.heldBytes)) g.set({ model: m.name, pool }, bytes);
+    });
+    gauge('warmgate_model_resident_ram_bytes', "A loaded process model's measured RAM by kind: anon (heap, KV, repacked weights), file (binary, mapped weights)", ['model', 'kind'], (g, v) => {
+      for (const m of v.models) {
+        if (!m.residentRam) continue;
+        g.set({ model: m.name, kind: 'anon' }, m.residentRam.anon);
+        g.set({ model: m.name, kind: 'file' }, m.residentRam.file);
+      }
+    });
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'warmgate_process_' });

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import { WarmgateError } from '../../errors.js';
+import { residentMemory, type ResidentMemory } from '../../memory/process-memory.js';
 
 export interface ManagedProcessOptions {
   argv: string[];
@@ -100,15 +100,9 @@ export class ManagedProcess {
     }
   }
 
-  /** Resident memory of the process, from /proc (0 where /proc is not there). */
-  async rssBytes(): Promise<number> {
-    try {
-      const status = await readFile(`/proc/${this.#child.pid}/status`, 'utf8');
-      const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status);
-      return kb ? Number(kb[1]) * 1024 : 0;
-    } catch {
-      return 0;
-    }
+  /** Resident memory of the process, anonymous and file-backed apart (zeros where /proc is not there). */
+  memory(): Promise<ResidentMemory> {
+    return this.#child.pid === undefined ? Promise.resolve({ rss: 0, anon: 0, file: 0 }) : residentMemory(this.#child.pid);
   }
 
   /** Whether the process exits within `ms` (true at once if it already has). */

@@ -5,7 +5,9 @@ import { WarmgateError } from '../../errors.js';
 import type { ModelEntry } from '../../models/model-entry.js';
 import { UpstreamPool } from '../../proxy/upstream-pool.js';
 import { llamaServerEmbed, llamaServerGenerate } from '../llama-server-client.js';
-import { expandCommand } from './command-template.js';
+import { mmapFor } from '../../memory/estimate.js';
+import type { CpuKernels } from '../../memory/weight-repack.js';
+import { expandCommand, fixedMmap } from './command-template.js';
 import { freePort, ManagedProcess } from './managed-process.js';
 import { catalogEntry, runningEntry, showBody } from './model-card.js';
 
@@ -17,6 +19,8 @@ export interface ProcessBackendOptions {
   firstByteTimeoutMs: number;
   stopGraceMs?: number;
   log: Logger;
+  /** The CPU kernels the processes run with: they decide which weights are repacked. */
+  kernels: CpuKernels;
 }
 
 interface Running {
@@ -61,6 +65,18 @@ export class ProcessBackend implements Backend {
 
   onCrash(listener: (model: string, message: string) => void): void {
     this.#crashListeners.push(listener);
+  }
+
+  /**
+   * How this model's process will load it with `gpuLayers` offloaded: its CPU kernels and
+   * whether it maps the weights (a command without `${MMAP}` decides that itself). The
+   * estimate and the start both ask here, so they agree.
+   */
+  async loadSettings(entry: ModelEntry, gpuLayers = 0): Promise<{ kernels: CpuKernels; mmap: boolean }> {
+    const kernels = this.#opts.kernels;
+    const fixed = fixedMmap(this.#opts.command, entry.config.extra_args);
+    const mmap = fixed ?? (entry.config.file ? await mmapFor(entry.config.file, entry.config.mmap, kernels, gpuLayers) : true);
+    return { kernels, mmap };
   }
 
   async call(_req: RawCall): Promise<UpstreamReply> {
@@ -166,10 +182,10 @@ export class ProcessBackend implements Backend {
       await this.unload(entry);
       if (!entry.config.file) throw new WarmgateError('LOAD_FAILED', `model ${entry.name} has no GGUF file (models.${entry.name}.file)`);
       const layers = gpuLayers ?? (entry.config.gpu_layers === 'auto' ? 0 : entry.config.gpu_layers);
-      const port = await freePort();
+      const [port, { mmap }] = await Promise.all([freePort(), this.loadSettings(entry, layers)]);
       const argv = expandCommand(this.#opts.command, {
         PORT: port, MODEL: entry.config.file, CTX: contextOf(entry), PARALLEL: entry.config.parallel,
-        GPU_LAYERS: layers, EMBEDDING: entry.type === 'embedding', THREADS: entry.config.threads,
+        GPU_LAYERS: layers, EMBEDDING: entry.type === 'embedding', THREADS: entry.config.threads, MMAP: mmap,
       });
       argv.push(...entry.config.extra_args);
       const proc = new ManagedProcess({
@@ -223,7 +239,11 @@ export function contextOf(entry: ModelEntry): number {
   return entry.config.ctx ?? entry.config.pin.num_ctx ?? DEFAULT_CTX;
 }
 
-/** RSS of the process; VRAM as the worker reports it in `/props` (llama-server reports none: 0). */
+/**
+ * The process's resident memory, all of it charged: its file pages are the binary and, when
+ * mapped, the weights it reads on every token (with `mmap: auto` no repacked weight is left
+ * mapped beside its copy). VRAM as the worker reports it in `/props` (llama-server: 0).
+ */
 async function measure(proc: ManagedProcess, pool: UpstreamPool): Promise<MeasuredMemory> {
   let gpu = 0;
   try {
@@ -232,5 +252,6 @@ async function measure(proc: ManagedProcess, pool: UpstreamPool): Promise<Measur
   } catch {
     // a server without /props still has an RSS
   }
-  return { ram: await proc.rssBytes(), gpu };
+  const { rss, anon, file } = await proc.memory();
+  return { ram: rss, gpu, anon, file };
 }
