@@ -40,7 +40,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import type { EmbeddingStats } from '../src/batching/embedding-pipeline.js';
 import type { ConfigInput } from '../src/config/schema.js';
-import type { RunningGateway } from '../src/gateway/server.js';
+import type { RunningGateway } from '../src/app/server.js';
 import { cachedModel } from '../src/engine/cached-model.js';
 import { defaultEmbeddingSpec, parseModelSpec, type ModelSpec } from '../src/gguf/index.js';
 import type { RequestRecord } from '../src/telemetry/record.js';

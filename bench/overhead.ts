@@ -52,7 +52,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { loadConfig, parseServeFlags } from '../src/config/load.js';
 import { TSX_LOADER } from '../src/engine/spawn-worker.js';
-import { startGateway } from '../src/gateway/server.js';
+import { startGateway } from '../src/app/server.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { FakeOllama } from '../test/fakes/ollama-upstream.js';
 import type { BenchOptions, BenchResult } from './run.js';

@@ -24,7 +24,8 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { llamaServerCommand, expandCommand } from '../src/backends/process/command-template.js';
 import { freePort } from '../src/backends/process/managed-process.js';
-import { contextOf, type ProcessBackend } from '../src/backends/process/process-backend.js';
+import type { ProcessBackend } from '../src/backends/process/process-backend.js';
+import { contextOf } from '../src/backends/process/process-footprint.js';
 import { llamaGateway, llamaModels, requireLlamaServer } from '../test/contract/llama-rig.js';
 import type { BenchOptions, BenchResult } from './run.js';
 import { percentiles, round } from './util.js';
@@ -117,7 +118,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   const file = files[MODEL];
   opts.log(`model: ${file.path} (${file.bytes} bytes)`);
   const { gw, backend } = await llamaGateway(models, { ram: 1e12 });
-  const entry = gw.gateway.parts.registry.known().find((e) => e.name === MODEL)!;
+  const entry = gw.registry.known().find((e) => e.name === MODEL)!;
   const body = requestBody(MODEL, s.maxTokens);
 
   // Marks around the backend's load, for the gateway's breakdown.

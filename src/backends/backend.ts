@@ -1,23 +1,25 @@
-import type { Readable } from 'node:stream';
-import type { BackendConfig } from '../config/schema.js';
+import type { BackendConfig, ModelConfig } from '../config/schema.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../dialects/canonical.js';
-import type { ModelEntry } from '../models/model-entry.js';
+import type { Footprint } from '../scheduler/index.js';
+import type { RawCall, UpstreamReply } from '../upstream/upstream-pool.js';
 
-/** A raw reply from an upstream, body not yet read. */
-export interface UpstreamReply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Readable;
-}
+/**
+ * backends/ owns the talk with each kind of runtime: canonical calls in, canonical events
+ * out, and what differs by kind (how a model loads, what it costs, who expires it) declared
+ * here rather than branched on by callers. It may import dialects/, upstream/, memory/,
+ * config/ and the scheduler's vocabulary; nothing above it (models/, residency/, gateway/, http/).
+ */
 
-export interface RawCall {
-  method: 'GET' | 'POST' | 'DELETE' | 'HEAD';
-  path: string;
-  /** A JSON body. */
-  body?: unknown;
-  /** A raw body streamed as is (Ollama blob uploads), with its content type. */
-  raw?: { body: AsyncIterable<Uint8Array>; contentType: string };
-  signal?: AbortSignal;
+/** A model as its backend sees it: the gateway's name, the name upstream, its config and type. */
+export interface BackendModel {
+  /** Public name clients use (Ollama style, e.g. `llama3.2:latest`). */
+  name: string;
+  /** Name at the backend (Ollama tag); equals `name` unless configured. */
+  upstream: string;
+  /** The model's config with its slot count resolved (the backend's default where unset). */
+  config: ModelConfig & { parallel: number };
+  /** `chat` or `embedding` when known (config, GGUF metadata or the backend's capabilities). */
+  type?: 'chat' | 'embedding';
 }
 
 /**
@@ -56,31 +58,48 @@ export interface RunningModel extends CatalogModel {
 }
 
 /**
- * What the gateway needs from a backend. Errors are WarmgateErrors with stable codes;
- * `generate` yields events as the upstream produces them (nothing is buffered whole).
+ * What every backend does. Errors are WarmgateErrors with stable codes; `generate` yields
+ * events as the upstream produces them (nothing is buffered whole).
  */
 export interface Backend {
   readonly name: string;
   readonly kind: BackendConfig['kind'];
   /** Native dialect: requests in the same dialect may pass through with minimal edits. */
   readonly dialect: 'ollama' | 'llama-server';
-  /** False when the gateway cannot load or unload its models (an external server). */
+  /** Whether the gateway loads and unloads its models (a `ManagedBackend`); false for a server it does not run. */
   readonly managed: boolean;
 
-  /** A raw call in the backend's own dialect, for passthrough and management routes. */
-  call(req: RawCall): Promise<UpstreamReply>;
-  generate(model: ModelEntry, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent>;
-  embed(model: ModelEntry, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult>;
-
-  /** Makes the model resident with its pinned load options; resolves when it can serve. */
-  load(model: ModelEntry, opts: { gpuLayers?: number; signal: AbortSignal }): Promise<{ measured?: MeasuredMemory }>;
-  unload(model: ModelEntry): Promise<void>;
+  generate(model: BackendModel, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent>;
+  embed(model: BackendModel, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult>;
+  /** A raw call in the backend's own dialect to the server that holds the model (passthrough). */
+  forward(model: BackendModel, call: RawCall): Promise<UpstreamReply>;
 
   /** Models this backend can serve (discovered ones included). */
   catalog(): Promise<CatalogModel[]>;
   /** Models resident right now, as the backend itself reports them. */
   running(): Promise<RunningModel[]>;
   /** Ollama's `/api/show` body for the model. */
-  show(model: ModelEntry): Promise<Record<string, unknown>>;
+  show(model: BackendModel): Promise<Record<string, unknown>>;
   close(): Promise<void>;
+}
+
+/** A backend whose models the scheduler loads and unloads, and whose memory is in the ledger. */
+export interface ManagedBackend extends Backend {
+  readonly managed: true;
+  /**
+   * True when the runtime unloads idle models itself (Ollama, told the keep-alive on every
+   * call); false when the gateway must (a process it runs).
+   */
+  readonly expiresIdleModels: boolean;
+  /** The model's footprint before its first load; `gpuPool` names the GPU pool when one is scheduled. */
+  estimate(model: BackendModel, gpuPool: string | undefined): Promise<Footprint>;
+  /** Makes the model resident with its pinned load options; resolves when it can serve. */
+  load(model: BackendModel, opts: { gpuLayers?: number; signal: AbortSignal }): Promise<{ measured?: MeasuredMemory }>;
+  unload(model: BackendModel): Promise<void>;
+  /** Tells `listener` when a model goes away on its own between loads and unloads (a process crash). */
+  onLost(listener: (model: string, message: string) => void): void;
+}
+
+export function isManaged(backend: Backend): backend is ManagedBackend {
+  return backend.managed;
 }

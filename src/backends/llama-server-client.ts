@@ -1,18 +1,9 @@
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../dialects/canonical.js';
-import { canonicalToLlamaServerBody, LlamaServerReplyParser, llamaServerEmbeddingsToResult, llamaServerPath } from '../dialects/llama-server.js';
+import {
+  canonicalEmbedToLlamaServerBody, canonicalToLlamaServerBody, LlamaServerReplyParser, llamaServerEmbeddingsToResult, llamaServerPath,
+} from '../dialects/llama-server.js';
 import { sseData } from '../dialects/sse.js';
-import { readText, upstreamStatusError, type UpstreamPool } from '../proxy/upstream-pool.js';
-import type { RawCall, UpstreamReply } from './backend.js';
-import type { ModelEntry } from '../models/model-entry.js';
-
-/** A backend that speaks llama-server's own API per model (`/completion`, `/tokenize`, `/props` ...). */
-export interface NativeLlamaBackend {
-  callModel(entry: ModelEntry, req: RawCall): Promise<UpstreamReply>;
-}
-
-export function speaksLlamaNative(backend: object): backend is NativeLlamaBackend {
-  return typeof (backend as Partial<NativeLlamaBackend>).callModel === 'function';
-}
+import { readText, upstreamStatusError, type UpstreamPool } from '../upstream/upstream-pool.js';
 
 /**
  * The calls every llama-server-compatible server answers (a process Warmgate runs, or one
@@ -35,7 +26,8 @@ export async function* llamaServerGenerate(pool: UpstreamPool, backend: string, 
   yield* parser.end();
 }
 
+/** `model` is the name the server knows the model by. */
 export async function llamaServerEmbed(pool: UpstreamPool, model: string, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
-  const reply = await pool.json({ method: 'POST', path: '/v1/embeddings', body: { model, input: req.input }, signal });
+  const reply = await pool.json({ method: 'POST', path: '/v1/embeddings', body: canonicalEmbedToLlamaServerBody({ ...req, model }), signal });
   return llamaServerEmbeddingsToResult(reply, req);
 }

@@ -14,7 +14,7 @@ import { readCpuIdentity } from '../memory/cpu-identity.js';
 import { runtimeKernels } from '../memory/runtime-kernels.js';
 import { probeSystemMemory } from '../memory/system.js';
 import { repackedTypes, type CpuKernels } from '../memory/weight-repack.js';
-import { detectBudgets } from '../residency/footprints.js';
+import { detectBudgets } from '../residency/budgets.js';
 import { formatBytes } from './estimate.js';
 
 /** The flags that decide ggml's kernels, as /proc/cpuinfo spells them. */

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, parseServeFlags } from '../config/load.js';
-import { startGateway } from '../gateway/server.js';
-import { estimateEntry } from '../residency/footprints.js';
+import { startGateway } from '../app/server.js';
+import { isManaged } from '../backends/backend.js';
 import { createLogger } from '../telemetry/logger.js';
 
 /** `warmgate serve [--config FILE] [--ollama URL] [--port N] [--host H]`: runs until SIGINT/SIGTERM. */
@@ -17,9 +17,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const log = createLogger(config.log.level);
   const running = await startGateway(config, log);
-  const models = await running.gateway.parts.registry.list().catch(() => running.gateway.parts.registry.known());
+  const models = await running.registry.list().catch(() => running.registry.known());
   const lines = await Promise.all(models.map(async (m) => {
-    const memory = await estimateEntry(m, false).then((f) => `~${formatBytes(f.totalBytes)} when loaded`, () => 'size unknown');
+    const estimate = isManaged(m.backend) ? m.backend.estimate(m, undefined) : Promise.reject(new Error('not managed'));
+    const memory = await estimate.then((f) => `~${formatBytes(f.totalBytes)} when loaded`, () => 'size unknown');
     return `${m.name} (${m.type ?? 'model'} on ${m.backend.name}, ${memory})`;
   }));
   process.stderr.write(banner(running.url, lines));

@@ -273,6 +273,28 @@ export function ollamaEmbedReply(result: EmbedResult, model: string, totalMs?: n
   return { model, embeddings: result.embeddings, ...ollamaMetrics(timings, { promptTokens: result.promptTokens, completionTokens: 0 }) };
 }
 
+/** Ollama's residency-only request: a chat without messages, or a generate without prompt or images. */
+export function isEmptyOllamaRequest(kind: 'chat' | 'generate', body: Record<string, unknown>): boolean {
+  if (kind === 'chat') return !Array.isArray(body.messages) || body.messages.length === 0;
+  return (body.prompt === undefined || body.prompt === '') && !body.images;
+}
+
+/** A model's type from `/api/show` capabilities: embedding only when it cannot complete. */
+export function ollamaModelType(capabilities: unknown): 'chat' | 'embedding' {
+  return Array.isArray(capabilities) && capabilities.includes('embedding') && !capabilities.includes('completion') ? 'embedding' : 'chat';
+}
+
+/** A daemon's `/api/embed` reply as a canonical result. */
+export function ollamaEmbedToResult(obj: unknown): EmbedResult {
+  throwIfUpstreamError(obj);
+  const reply = obj as OllamaMetrics & { embeddings?: number[][] };
+  return {
+    embeddings: reply.embeddings ?? [],
+    promptTokens: reply.prompt_eval_count ?? 0,
+    timings: { loadMs: nsToMs(reply.load_duration), totalMs: nsToMs(reply.total_duration) },
+  };
+}
+
 /** Legacy `/api/embeddings` reply: the one vector, no metrics. */
 export function ollamaEmbeddingsReply(result: EmbedResult): Record<string, unknown> {
   return { embedding: result.embeddings[0] ?? [] };

@@ -1,72 +1,154 @@
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { Backend } from '../backends/backend.js';
 import type { Config } from '../config/schema.js';
+import { keepAliveSeconds } from '../config/units.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../dialects/canonical.js';
+import { ollamaModelType } from '../dialects/ollama.js';
 import { WarmgateError } from '../errors.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import type { Pins } from '../models/pins.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { Lease, Residency } from '../residency/residency.js';
+import type { Dialect } from '../telemetry/record.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import { round, type RequestTimer } from '../telemetry/timer.js';
+import type { RequestTimer } from '../telemetry/timer.js';
+import { readText, upstreamStatusError, type RawCall } from '../upstream/upstream-pool.js';
+import type { Admin } from './admin.js';
+import { accounted, noteEvent, noteLease, type RequestScope } from './accounting.js';
+import type { Catalog } from './catalog.js';
+import type { DaemonApi } from './daemon-api.js';
 import type { EmbedService } from './embed-service.js';
+
+export type { ModelEntry } from '../models/model-entry.js';
+export type { RequestScope } from './accounting.js';
 
 export interface GatewayParts {
   config: Config;
   log: Logger;
-  backends: Map<string, Backend>;
   registry: ModelRegistry;
   pins: Pins;
   residency: Residency;
   telemetry: Telemetry;
   embeddings: EmbedService;
+  catalog: Catalog;
+  daemons: DaemonApi;
+  admin: Admin;
+}
+
+/** Reads a whole reply body as one piece. */
+export function wholeReply<T>(parse: (text: string) => T): (body: Readable) => AsyncIterable<T> {
+  return async function* (body) {
+    yield parse(await readText(body));
+  };
+}
+
+/** How a passed-through reply is read: its pieces, and the canonical events each one carries for the record. */
+export interface ReplyTap<T> {
+  read(body: Readable): AsyncIterable<T>;
+  events?(piece: T): Iterable<GenerateEvent>;
+  /** Pass an upstream error status on as a reply instead of throwing it (the route answers with it). */
+  passErrors?: boolean;
+}
+
+/** A request's load options and keep-alive after pinning. */
+export interface Prepared {
+  options: Record<string, unknown>;
+  keep_alive: number | string;
+  /** The client asked to unload (`keep_alive: 0`) ... */
+  askedUnload: boolean;
+  /** ... and the model allows it. */
+  unload: boolean;
 }
 
 /**
- * The dialect-independent request path: resolve the model, wait for residency, call the
- * backend, and account for where the time went. HTTP routes parse and render around it.
+ * gateway/ owns the dialect-independent request path: resolve the model, pin its options,
+ * wait for residency, call the backend, and account for where the time went. Every call
+ * to a backend goes through a verb here, which acquires the lease, calls, notes the record
+ * and releases on every exit (done, failed, cancelled). HTTP routes parse and render
+ * around it. It may import residency/, backends/, models/, batching/, telemetry/,
+ * dialects/ and upstream/; never http/ or app/.
  */
 export class Gateway {
-  readonly parts: GatewayParts;
+  readonly #parts: GatewayParts;
+  /** The merged model lists (`/api/tags`, `/api/ps`, `/v1/models`). */
+  readonly catalog: Catalog;
+  /** The Ollama daemons' own API: version, pull/push/create/copy/delete, blobs. */
+  readonly daemons: DaemonApi;
+  /** The gateway's own surface: status, records, metrics, residency control. */
+  readonly admin: Admin;
 
   constructor(parts: GatewayParts) {
-    this.parts = parts;
+    this.#parts = parts;
+    this.catalog = parts.catalog;
+    this.daemons = parts.daemons;
+    this.admin = parts.admin;
   }
 
-  async resolve(name: unknown, timer: RequestTimer): Promise<ModelEntry> {
+  get config(): Config {
+    return this.#parts.config;
+  }
+
+  /** A new request's record. */
+  record(dialect: Dialect, route: string): RequestTimer {
+    return this.#parts.telemetry.start(dialect, route);
+  }
+
+  async resolve(name: unknown, record: RequestTimer): Promise<ModelEntry> {
     if (typeof name !== 'string' || name === '') throw new WarmgateError('BAD_REQUEST', 'model is required');
-    const entry = await this.parts.registry.resolve(name);
+    const entry = await this.#parts.registry.resolve(name);
     if (!entry) throw new WarmgateError('MODEL_NOT_FOUND', `model "${name}" not found`);
-    timer.record.model = entry.name;
-    timer.record.backend = entry.backend.name;
+    record.record.model = entry.name;
+    record.record.backend = entry.backend.name;
     return entry;
+  }
+
+  /** The named model, or with no name the only served model of type `want`. */
+  async resolveOrOnly(name: unknown, want: 'chat' | 'embedding', record: RequestTimer): Promise<ModelEntry> {
+    if (typeof name === 'string' && name !== '') return this.resolve(name, record);
+    const all = await this.#parts.registry.list();
+    const types = await Promise.all(all.map((e) => this.typeOf(e).catch(() => undefined)));
+    const candidates = all.filter((_, i) => types[i] === want);
+    if (candidates.length !== 1) {
+      throw new WarmgateError('BAD_REQUEST', `name the model with "model" in the body or ?model=; ${candidates.length} ${want} models could serve this request`);
+    }
+    return this.resolve(candidates[0].name, record);
   }
 
   /** The model's type; for discovered models learnt once from the backend's `/api/show` capabilities. */
   async typeOf(entry: ModelEntry): Promise<'chat' | 'embedding'> {
-    if (!entry.type) {
-      const caps = (await entry.backend.show(entry)).capabilities;
-      entry.type = Array.isArray(caps) && caps.includes('embedding') && !caps.includes('completion') ? 'embedding' : 'chat';
-    }
+    entry.type ??= ollamaModelType((await entry.backend.show(entry)).capabilities);
     return entry.type;
   }
 
-  /** Waits until the model is resident with a free slot; queue and load time land on the record. */
-  async acquire(entry: ModelEntry, timer: RequestTimer, signal: AbortSignal): Promise<Lease> {
-    const lease = await this.parts.residency.acquire(entry, signal);
-    timer.record.queue_ms = round(lease.queueMs);
-    timer.record.load_ms = round(lease.loadMs);
-    return lease;
+  /** Whether the model's backend speaks `dialect` natively, so a request in it may pass through. */
+  speaks(entry: ModelEntry, dialect: 'ollama' | 'llama-server'): boolean {
+    return entry.backend.dialect === dialect;
+  }
+
+  /** Ollama's `/api/show` for the model. */
+  show(entry: ModelEntry): Promise<Record<string, unknown>> {
+    return entry.backend.show(entry);
+  }
+
+  /**
+   * Pins the model's load options from what the client sent (fixed on first use) and
+   * settles its keep-alive; every replaced value is noted on the record.
+   */
+  prepare(entry: ModelEntry, sent: { options?: unknown; keep_alive?: unknown }, record: RequestTimer): Prepared {
+    const { pins } = this.#parts;
+    const options = pins.apply(entry, sent.options as Record<string, unknown> | undefined, record);
+    const askedUnload = (typeof sent.keep_alive === 'number' || typeof sent.keep_alive === 'string') && keepAliveSeconds(sent.keep_alive) === 0;
+    return { options, askedUnload, ...pins.keepAlive(entry, sent.keep_alive, record) };
   }
 
   /**
    * Starts a generation and waits for its first event, so a failure before any output
    * (queue full, upstream 4xx/5xx, unreachable) is thrown here and can still set the HTTP
-   * status. The returned iterable replays that event, then the rest, releasing the lease at the end.
+   * status. The returned events replay that one, then the rest; the lease is released when they end.
    */
-  async generate(entry: ModelEntry, req: GenerateRequest, timer: RequestTimer, signal: AbortSignal): Promise<AsyncIterable<GenerateEvent>> {
-    const lease = await this.acquire(entry, timer, signal);
-    const it = entry.backend.generate(entry, req, signal)[Symbol.asyncIterator]();
+  async generate(entry: ModelEntry, req: GenerateRequest, scope: RequestScope): Promise<AsyncIterable<GenerateEvent>> {
+    const lease = await this.#acquire(entry, scope);
+    const it = entry.backend.generate(entry, req, scope.signal)[Symbol.asyncIterator]();
     let first: IteratorResult<GenerateEvent>;
     try {
       first = await it.next();
@@ -74,34 +156,53 @@ export class Gateway {
       lease.release();
       throw err;
     }
-    return (async function* () {
-      try {
-        for (let r = first; !r.done; r = await it.next()) {
-          noteEvent(timer, r.value);
-          yield r.value;
-        }
-      } finally {
-        lease.release();
-        await it.return?.();
-      }
-    })();
+    return accounted(it, first, lease, (ev) => noteEvent(scope.record, ev));
   }
 
-  async embed(entry: ModelEntry, req: EmbedRequest, timer: RequestTimer, signal: AbortSignal): Promise<EmbedResult> {
-    return this.parts.embeddings.embed(entry, req, timer, signal);
+  embed(entry: ModelEntry, req: EmbedRequest, scope: RequestScope): Promise<EmbedResult> {
+    return this.#parts.embeddings.embed(entry, req, scope.record, scope.signal);
   }
-}
 
-/** Fills the record from a canonical event: first token, then the backend's own figures. */
-export function noteEvent(timer: RequestTimer, ev: GenerateEvent): void {
-  if (ev.type === 'delta') {
-    if (ev.content || ev.thinking || ev.toolCalls) timer.firstToken();
-    return;
+  /**
+   * Passthrough: a raw call in the backend's own dialect, to the server that holds the
+   * model, under a lease held until the reply's pieces are all read. An error status
+   * throws (the upstream's message kept) unless the tap passes errors on.
+   */
+  async forward<T>(entry: ModelEntry, call: Omit<RawCall, 'signal'>, scope: RequestScope, tap: ReplyTap<T>): Promise<{ status: number; pieces: AsyncIterable<T> }> {
+    const lease = await this.#acquire(entry, scope);
+    try {
+      const res = await entry.backend.forward(entry, { ...call, signal: scope.signal });
+      if (res.status >= 400 && !tap.passErrors) throw upstreamStatusError(res.status, await readText(res.body), entry.backend.name);
+      const note = tap.events ? (piece: T) => { for (const ev of tap.events!(piece)) noteEvent(scope.record, ev); } : () => {};
+      return { status: res.status, pieces: accounted(tap.read(res.body)[Symbol.asyncIterator](), undefined, lease, note) };
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
   }
-  const r = timer.record;
-  r.prompt_tokens = ev.usage.promptTokens;
-  r.gen_tokens = ev.usage.completionTokens;
-  if (ev.timings.promptMs !== undefined) r.prompt_ms = round(ev.timings.promptMs);
-  if (ev.timings.genMs !== undefined) r.gen_ms = round(ev.timings.genMs);
-  if (ev.timings.loadMs) r.load_ms = round(r.load_ms + ev.timings.loadMs);
+
+  /**
+   * Ollama's residency-only request (no prompt, no input): unloads where the client asked
+   * and the model allows it, else makes the model resident and gives the slot straight back.
+   * An unload the model does not allow is ignored: it must not load the model either.
+   */
+  async residencyOnly(entry: ModelEntry, prepared: Prepared, scope: RequestScope): Promise<'load' | 'unload'> {
+    if (prepared.unload) {
+      await this.unload(entry);
+      return 'unload';
+    }
+    if (!prepared.askedUnload) (await this.#acquire(entry, scope)).release();
+    return 'load';
+  }
+
+  /** Unloads now (admin API, or a client's `keep_alive: 0` where the model allows it). */
+  unload(entry: ModelEntry): Promise<void> {
+    return this.#parts.residency.unload(entry);
+  }
+
+  async #acquire(entry: ModelEntry, scope: RequestScope): Promise<Lease> {
+    const lease = await this.#parts.residency.acquire(entry, scope.signal);
+    noteLease(scope.record, lease);
+    return lease;
+  }
 }

@@ -1,21 +1,35 @@
 import { Hono } from 'hono';
+import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
-import { Catalog } from '../gateway/catalog.js';
 import { WarmgateError } from '../errors.js';
+import type { Dialect } from '../telemetry/record.js';
 import { registerAdmin } from './admin/admin-routes.js';
 import { BODY_LIMIT, requestHeader, tooLarge } from './body.js';
 import { dialectOf, errorResponse } from './errors.js';
+import { registerLlamaServer } from './llama-server/llama-routes.js';
 import { registerOllamaCatalog } from './ollama/catalog-routes.js';
 import { registerOllamaEmbed } from './ollama/embed-routes.js';
 import { registerOllamaGenerate } from './ollama/generate-routes.js';
-import { registerLlamaServer } from './llama-server/llama-routes.js';
 import { registerOpenAI } from './openai/openai-routes.js';
+import { dialectApp } from './request-scope.js';
 
-/** The Hono app: every dialect's routes over one Gateway; errors always in the caller's dialect. */
-export function createApp(gw: Gateway): Hono {
+/** Each dialect's routes, registered on its sub-app. */
+const DIALECTS: Array<[Dialect, Array<(app: Hono, gw: Gateway) => void>]> = [
+  ['ollama', [registerOllamaCatalog, registerOllamaGenerate, registerOllamaEmbed]],
+  ['openai', [registerOpenAI]],
+  ['llama-server', [registerLlamaServer]],
+  ['admin', [registerAdmin]],
+];
+
+/**
+ * http/ owns the wire: parse (zod), call one gateway verb, render in the caller's dialect.
+ * Each dialect is a sub-app whose errors are answered in that dialect; recorded routes get
+ * a per-request scope (`c.var.record`, `c.var.signal`). It may import gateway/, dialects/
+ * and telemetry's record types; never backends/, residency/, models/ or upstream/.
+ */
+export function createApp(gw: Gateway, log: Logger): Hono {
   const app = new Hono();
-  const catalog = new Catalog(gw.parts.registry, gw.parts.residency, gw.parts.log);
-  const limit = gw.parts.config.server.body_limit;
+  const limit = gw.config.server.body_limit;
 
   // A declared length over the limit is refused before anything is read; a chunked body is
   // cut off at the limit while `readJson` reads it. Blob uploads (model files) are exempt.
@@ -31,16 +45,15 @@ export function createApp(gw: Gateway): Hono {
     await next();
   });
 
-  registerOllamaCatalog(app, gw, catalog);
-  registerOllamaGenerate(app, gw);
-  registerOllamaEmbed(app, gw);
-  registerOpenAI(app, gw, catalog);
-  registerLlamaServer(app, gw);
-  registerAdmin(app, gw);
+  for (const [dialect, registers] of DIALECTS) {
+    const sub = dialectApp(dialect, log);
+    for (const register of registers) register(sub, gw);
+    app.route('/', sub);
+  }
 
   app.notFound((c) => errorResponse(c, dialectOf(c.req.path), new WarmgateError('BAD_REQUEST', `no route for ${c.req.method} ${c.req.path}`, { status: 404 })));
   app.onError((err, c) => {
-    gw.parts.log.error({ err }, 'unhandled error');
+    log.error({ err }, 'unhandled error');
     return errorResponse(c, dialectOf(c.req.path), err);
   });
   return app;

@@ -51,8 +51,14 @@ export function streamFailure(timer: RequestTimer, thrown: unknown): WarmgateErr
   return gone ? undefined : err;
 }
 
-/** A non-streamed success: recorded, then answered with its timing in `Server-Timing`. */
-export function answered(c: Context, timer: RequestTimer, body: unknown): Response {
-  timer.finish(200);
-  return c.json(body as object, 200, { 'server-timing': serverTiming(timer.record) });
+/**
+ * A non-streamed success: recorded (`c.var.record`), then answered with its timing in
+ * `Server-Timing`. A string is JSON text already (a passthrough reply, sent as it came).
+ */
+export function answered(c: Context, body: unknown): Response {
+  const record = c.get('record');
+  record.finish(200);
+  const headers = { 'server-timing': serverTiming(record.record) };
+  if (typeof body === 'string') return c.body(body, 200, { ...headers, 'content-type': 'application/json' });
+  return c.json(body as object, 200, headers);
 }

@@ -1,6 +1,48 @@
 import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { WarmgateError } from '../errors.js';
+import { streamFailure } from './errors.js';
+
+/** How a dialect writes a stream: its content type, each piece, an error after the 200, and an optional last piece. */
+export interface StreamFormat<T> {
+  contentType: string;
+  piece(value: T): string;
+  error(err: WarmgateError): string;
+  end?: string;
+}
+
+/** Every value of a non-streamed reply, in order (the gateway releases its lease when they end). */
+export async function collect<T>(values: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const value of values) all.push(value);
+  return all;
+}
+
+/**
+ * Every streamed reply goes out here, so none can forget its outcome: the record (when the
+ * route has one) is finished with 200 at the end; a failure after the 200 is recorded and
+ * sent as the dialect's error piece; a client that leaves is recorded as 499 and the
+ * request's signal fires, which aborts the upstream call (the gateway releases its lease).
+ */
+export function streamReply<T>(c: Context, values: AsyncIterable<T>, format: StreamFormat<T>): Response {
+  const record = c.get('record');
+  const pieces = (async function* () {
+    try {
+      for await (const value of values) yield format.piece(value);
+      if (format.end) yield format.end;
+      record?.finish(200);
+    } catch (err) {
+      if (!record) throw err; // an unrecorded passthrough (daemon management) is cut off as it broke
+      const e = streamFailure(record, err);
+      if (e) yield format.error(e);
+    }
+  })();
+  return streamResponse(c, pieces, format.contentType, () => {
+    record?.finish(499, { message: 'client disconnected', code: 'WG_CLIENT_CLOSED' });
+    c.get('cancel')?.();
+  });
+}
 
 /**
  * A streamed 200 reply fed by an async iterable of text pieces. Every piece is sent as soon
@@ -11,7 +53,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
  * Under @hono/node-server the pieces are written straight to Node's response, with no web
  * stream in between; elsewhere (tests calling `app.request`) a web ReadableStream carries them.
  */
-export function streamResponse(c: Context, source: AsyncIterable<string>, contentType: string, onCancel: () => void, headers: Record<string, string> = {}): Response {
+function streamResponse(c: Context, source: AsyncIterable<string>, contentType: string, onCancel: () => void, headers: Record<string, string> = {}): Response {
   const all = { 'content-type': contentType, 'cache-control': 'no-cache', ...headers };
   const outgoing = nodeOutgoing(c);
   if (!outgoing) return webStreamResponse(source, all, onCancel);

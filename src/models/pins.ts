@@ -1,7 +1,7 @@
 import { LOAD_OPTION_KEYS } from '../config/schema.js';
 import { keepAliveSeconds } from '../config/units.js';
 import type { RequestTimer } from '../telemetry/timer.js';
-import type { ModelEntry } from './model-entry.js';
+import type { BackendModel } from '../backends/backend.js';
 
 type Options = Record<string, unknown>;
 
@@ -16,7 +16,7 @@ export class Pins {
   readonly #sets = new Map<string, Options>();
 
   /** The pinned load options for a model, fixing them from config (and `seen`) on first use. */
-  loadOptions(entry: ModelEntry, seen: Options = {}): Options {
+  loadOptions(entry: BackendModel, seen: Options = {}): Options {
     let pinned = this.#sets.get(entry.name);
     if (!pinned) {
       pinned = {};
@@ -30,7 +30,7 @@ export class Pins {
   }
 
   /** Client options with every load-time option replaced by the pin; each change is noted on the record. */
-  apply(entry: ModelEntry, options: Options | undefined, timer?: RequestTimer): Options {
+  apply(entry: BackendModel, options: Options | undefined, timer?: RequestTimer): Options {
     const sent = options ?? {};
     const pinned = this.loadOptions(entry, sent);
     const out: Options = {};
@@ -48,7 +48,7 @@ export class Pins {
    * The keep_alive to send: the model's policy, unless the client asks to unload (`0`) and
    * the model allows client unloads. Returns whether this request unloads the model.
    */
-  keepAlive(entry: ModelEntry, sent: unknown, timer?: RequestTimer): { keep_alive: number | string; unload: boolean } {
+  keepAlive(entry: BackendModel, sent: unknown, timer?: RequestTimer): { keep_alive: number | string; unload: boolean } {
     const policy = entry.config.keep_alive;
     if (sent === undefined || sent === null) return { keep_alive: policy, unload: false };
     const seconds = typeof sent === 'number' || typeof sent === 'string' ? keepAliveSeconds(sent) : undefined;

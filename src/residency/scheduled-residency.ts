@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { keepAliveSeconds } from '../config/units.js';
 import { WarmgateError } from '../errors.js';
+import { isManaged, type ManagedBackend } from '../backends/backend.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type LoadOptions, type Rejection, type SchedulerConfig, type SchedulerSnapshot } from '../scheduler/index.js';
 import type { Lease, Residency } from './residency.js';
@@ -10,11 +11,14 @@ export interface ScheduledResidencyOptions {
   log: Logger;
   /** Budget per pool (`ram`, and `gpu0` where a GPU is present). */
   budgets: Record<string, number>;
-  /** The model's footprint before its first load (GGUF estimate). */
-  estimate: (entry: ModelEntry) => Promise<Footprint>;
+  /** The GPU pool estimates are made for, when one is scheduled. */
+  gpuPool?: string;
   /** How often resident models are checked against what each backend says is running; 0 disables. */
   reconcileMs?: number;
 }
+
+/** A model whose backend the scheduler loads and unloads. */
+type ManagedEntry = ModelEntry & { backend: ManagedBackend };
 
 interface Waiter {
   entry: ModelEntry;
@@ -37,7 +41,7 @@ interface Settler {
 export class ScheduledResidency implements Residency {
   readonly #scheduler: Scheduler;
   readonly #opts: ScheduledResidencyOptions;
-  readonly #entries = new Map<string, ModelEntry>();
+  readonly #entries = new Map<string, ManagedEntry>();
   readonly #registering = new Map<string, Promise<void>>();
   readonly #waiters = new Map<string, Waiter>();
   readonly #loads = new Map<string, AbortController>();
@@ -72,7 +76,7 @@ export class ScheduledResidency implements Residency {
 
   async acquire(entry: ModelEntry, signal: AbortSignal): Promise<Lease> {
     // A server Warmgate does not run is always "resident" and not in the ledger: straight through.
-    if (!entry.backend.managed) return { queueMs: 0, loadMs: 0, release: () => {} };
+    if (!managed(entry)) return { queueMs: 0, loadMs: 0, release: () => {} };
     // A model's first request waits for its estimate (GGUF read): that wait is queue time too.
     const t0 = performance.now();
     await this.#register(entry);
@@ -93,7 +97,7 @@ export class ScheduledResidency implements Residency {
   }
 
   async load(entry: ModelEntry): Promise<void> {
-    if (!entry.backend.managed) return;
+    if (!managed(entry)) return;
     await this.#register(entry);
     const state = this.#modelState(entry.name);
     if (state === 'ready') return;
@@ -103,7 +107,9 @@ export class ScheduledResidency implements Residency {
   }
 
   async unload(entry: ModelEntry): Promise<void> {
-    if (!entry.backend.managed) return entry.backend.unload(entry); // says why it cannot
+    if (!managed(entry)) {
+      throw new WarmgateError('NOT_SUPPORTED', `backend ${entry.backend.name} is a llama-server Warmgate does not run (url): it cannot unload models`);
+    }
     await this.#register(entry);
     const state = this.#modelState(entry.name);
     if (state === 'unloaded') return;
@@ -174,10 +180,10 @@ export class ScheduledResidency implements Residency {
     }
   }
 
-  #register(entry: ModelEntry): Promise<void> {
+  #register(entry: ManagedEntry): Promise<void> {
     let pending = this.#registering.get(entry.name);
     if (!pending) {
-      pending = this.#opts.estimate(entry).then((memory) => {
+      pending = entry.backend.estimate(entry, this.#opts.gpuPool).then((memory) => {
         this.#entries.set(entry.name, entry);
         this.#estimates.set(entry.name, memory);
         const gpuLayers = entry.config.gpu_layers;
@@ -313,12 +319,13 @@ export class ScheduledResidency implements Residency {
   }
 }
 
-/**
- * The model's keep-alive, where the gateway must enforce it: a process it runs. An Ollama
- * daemon gets the keep_alive with every request and expires its models itself.
- */
-function idleUnloadMs(entry: ModelEntry): number | undefined {
-  if (entry.backend.kind === 'ollama') return undefined;
+function managed(entry: ModelEntry): entry is ManagedEntry {
+  return isManaged(entry.backend);
+}
+
+/** The model's keep-alive, where the gateway must enforce it: a runtime that does not expire its own models. */
+function idleUnloadMs(entry: ManagedEntry): number | undefined {
+  if (entry.backend.expiresIdleModels) return undefined;
   const seconds = keepAliveSeconds(entry.config.keep_alive);
   return seconds === undefined || seconds < 0 ? undefined : seconds * 1000;
 }

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EmbedService } from '../../src/gateway/embed-service.js';
 import { EMBED, NEVER, OTHER, startRig, texts, until, type Rig } from './rig.js';
 
 /** Bit-for-bit equality of two lists of vectors (Object.is tells -0 from 0 and NaN from NaN). */
@@ -16,6 +17,7 @@ describe('the embedding cache through the gateway', () => {
   afterEach(async () => {
     await rig?.close();
     rig = undefined;
+    vi.restoreAllMocks();
   });
 
   it('a repeated input is answered without an upstream call, bit-exact with the first answer', async () => {
@@ -82,6 +84,7 @@ describe('batching switched off and request identity', () => {
   afterEach(async () => {
     await rig?.close();
     rig = undefined;
+    vi.restoreAllMocks();
   });
 
   it('window_ms: 0 sends every request alone: upstream calls equal requests', async () => {
@@ -139,6 +142,7 @@ describe('single-flight and disconnects through the gateway', () => {
   afterEach(async () => {
     await rig?.close();
     rig = undefined;
+    vi.restoreAllMocks();
   });
 
   it('identical concurrent requests make one upstream call; the joiners are recorded as coalesced', async () => {
@@ -221,16 +225,11 @@ describe('single-flight and disconnects through the gateway', () => {
     const r = rig;
     // The gateway runs in this process: count the requests that have reached the embedding
     // service (which joins them to the batch before it returns).
-    const service = r.gw.gateway.parts.embeddings;
-    const embed = service.embed.bind(service);
-    let entered = 0;
-    service.embed = (...args) => {
-      entered += 1;
-      return embed(...args);
-    };
+    const service = vi.spyOn(EmbedService.prototype, 'embed');
+    const entered = () => service.mock.calls.length;
     const gone = new AbortController();
     const leaving = settle(r.post('/api/embed', { model: EMBED, input: inputs[0] }, { signal: gone.signal }));
-    await until(async () => entered, (n) => n === 1);
+    await until(async () => entered(), (n) => n === 1);
     gone.abort();
     await until(() => r.records(), (recs) => recs.some((rec) => rec.status === 499));
     const rest = inputs.slice(1).map((input) => r.post('/api/embed', { model: EMBED, input }));

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EmbedService } from '../../src/gateway/embed-service.js';
 import { containsRun, EMBED, NEVER, startRig, texts, until, type Rig } from './rig.js';
 
 /**
@@ -10,6 +11,7 @@ describe('batching /api/embed through the gateway', () => {
   afterEach(async () => {
     await rig?.close();
     rig = undefined;
+    vi.restoreAllMocks();
   });
 
   it('40 concurrent single-string requests each get their own vector from ONE upstream call', async () => {
@@ -115,6 +117,7 @@ describe('requests pile up into a batch while the model is busy', () => {
   afterEach(async () => {
     await rig?.close();
     rig = undefined;
+    vi.restoreAllMocks();
   });
 
   it('with the default 2 ms window, 40 requests that arrive while the first call waits for the model go up in one more call', async () => {
@@ -124,18 +127,13 @@ describe('requests pile up into a batch while the model is busy', () => {
     const r = rig;
     // The gateway runs in this process: count the requests that have reached the embedding
     // service (it joins each to a batch before it returns).
-    const service = r.gw.gateway.parts.embeddings;
-    const embed = service.embed.bind(service);
-    let entered = 0;
-    service.embed = (...args) => {
-      entered += 1;
-      return embed(...args);
-    };
+    const service = vi.spyOn(EmbedService.prototype, 'embed');
+    const entered = () => service.mock.calls.length;
     const loading = r.fake.holdLoads(EMBED);
 
     const replies = inputs.map((input) => r.post('/api/embed', { model: EMBED, input }));
     await loading;
-    await until(async () => entered, (n) => n === inputs.length);
+    await until(async () => entered(), (n) => n === inputs.length);
     r.fake.releaseLoads(EMBED);
 
     for (const [i, reply] of (await Promise.all(replies)).entries()) {

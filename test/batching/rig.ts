@@ -4,7 +4,7 @@
  * GATEWAY made upstream (direct calls carry a header and are left out).
  */
 import type { ConfigInput } from '../../src/config/schema.js';
-import type { RunningGateway } from '../../src/gateway/server.js';
+import type { RunningGateway } from '../../src/app/server.js';
 import type { RequestRecord } from '../../src/telemetry/record.js';
 import type { EmbeddingStats } from '../../src/batching/embedding-pipeline.js';
 import { FakeOllama, type RecordedRequest } from '../fakes/ollama-upstream.js';

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { postJson, testGateway } from '../support/gateway.js';
-import type { RunningGateway } from '../../src/gateway/server.js';
+import type { RunningGateway } from '../../src/app/server.js';
 import type { RequestRecord } from '../../src/telemetry/record.js';
 
 /**

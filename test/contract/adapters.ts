@@ -8,16 +8,16 @@
  * what needs the whole request path (timings in the request records).
  */
 import { expect } from 'vitest';
-import type { Backend } from '../../src/backends/backend.js';
+import type { ManagedBackend } from '../../src/backends/backend.js';
 import { OllamaBackend } from '../../src/backends/ollama/ollama-backend.js';
 import { ProcessBackend } from '../../src/backends/process/process-backend.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { cachedModel } from '../../src/engine/cached-model.js';
-import type { RunningGateway } from '../../src/gateway/server.js';
+import type { RunningGateway } from '../../src/app/server.js';
 import { defaultChatSpec, defaultEmbeddingSpec } from '../../src/gguf/index.js';
 import { readModelInfo } from '../../src/memory/gguf-info.js';
 import type { ModelEntry } from '../../src/models/model-entry.js';
-import { readText } from '../../src/proxy/upstream-pool.js';
+import { readText } from '../../src/upstream/upstream-pool.js';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { testGateway } from '../support/gateway.js';
 import { requireLlamaServer } from './llama-rig.js';
@@ -40,7 +40,7 @@ export interface CrashScript {
   code: string;
   /**
    * Resolves with the model's name once the backend has told its crash listeners
-   * (`ProcessBackend.onCrash`); undefined where the adapter has no crash listener.
+   * (`ManagedBackend.onLost`); undefined where the adapter has no crash listener.
    */
   reported?(entry: ModelEntry): Promise<string>;
 }
@@ -48,7 +48,7 @@ export interface CrashScript {
 export interface AdapterRig {
   gateway: RunningGateway;
   url: string;
-  backend: Backend;
+  backend: ManagedBackend;
   chat: ModelEntry;
   emb: ModelEntry;
   /** Length of the embedding model's vectors. */
@@ -88,11 +88,11 @@ function processHarness(kind: 'embedded' | 'llama-server'): AdapterHarness {
         scheduler: { reconcile_s: 0 },
       };
       const gateway = await testGateway(config);
-      const backend = gateway.gateway.parts.backends.get(kind);
+      const backend = gateway.backends.get(kind);
       if (!(backend instanceof ProcessBackend)) throw new Error(`backend ${kind} is not a ProcessBackend`);
       const crashes: Array<{ model: string; message: string }> = [];
       const crashWatchers: Array<() => void> = [];
-      backend.onCrash((model, message) => {
+      backend.onLost((model, message) => {
         crashes.push({ model, message });
         crashWatchers.splice(0).forEach((notify) => notify());
       });
@@ -105,7 +105,7 @@ function processHarness(kind: 'embedded' | 'llama-server'): AdapterHarness {
         async serving(entry) {
           const pid = backend.pidOf(entry.name);
           expect(pid, `${entry.name} has a live process`).toBeDefined();
-          const health = await backend.callModel(entry, { method: 'GET', path: '/health' });
+          const health = await backend.forward(entry, { method: 'GET', path: '/health' });
           await readText(health.body);
           expect(health.status, `${entry.name}'s process answers /health`).toBe(200);
           return { gone: async () => backend.pidOf(entry.name) === undefined && !processExists(pid!) };
@@ -153,7 +153,7 @@ function ollamaHarness(): AdapterHarness {
         memory: { ram: 1e12, gpu: 0, reserve: 0 },
         scheduler: { reconcile_s: 0 },
       });
-      const backend = gateway.gateway.parts.backends.get('ollama');
+      const backend = gateway.backends.get('ollama');
       if (!(backend instanceof OllamaBackend)) throw new Error('backend ollama is not an OllamaBackend');
       const listed = async (entry: ModelEntry) => (await backend.running()).some((m) => m.name === entry.upstream || m.model === entry.upstream);
       return {
@@ -187,7 +187,7 @@ function ollamaHarness(): AdapterHarness {
 }
 
 function entries(gateway: RunningGateway): { chat: ModelEntry; emb: ModelEntry } {
-  const known = gateway.gateway.parts.registry.known();
+  const known = gateway.registry.known();
   const find = (name: string) => {
     const entry = known.find((e) => e.name === name);
     if (!entry) throw new Error(`model ${name} is not registered`);

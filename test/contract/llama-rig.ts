@@ -9,10 +9,9 @@ import { cachedLlamaServer } from '../../src/backends/process/llama-server-binar
 import { ProcessBackend } from '../../src/backends/process/process-backend.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { cachedModel, type CachedModel } from '../../src/engine/cached-model.js';
-import type { RunningGateway } from '../../src/gateway/server.js';
+import type { RunningGateway } from '../../src/app/server.js';
 import { specForSize } from '../../src/gguf/index.js';
-import { estimateEntry } from '../../src/residency/footprints.js';
-import { testGateway } from '../support/gateway.js';
+import { estimatedBytes, testGateway } from '../support/gateway.js';
 
 /**
  * The path of the llama-server binary the default `llama-server` command runs. Missing, it
@@ -64,21 +63,21 @@ export async function llamaGateway(models: ModelsConfig, memory: { ram: number }
     scheduler: { reconcile_s: 0 },
     ...extra,
   });
-  const backend = gw.gateway.parts.backends.get(LS);
+  const backend = gw.backends.get(LS);
   if (!(backend instanceof ProcessBackend)) throw new Error(`backend ${LS} is not a ProcessBackend`);
   return { gw, backend };
 }
 
 /**
  * The gateway's own estimates (what its scheduler admits loads with, RAM pool): a throwaway
- * gateway with the same models, `estimateEntry` on each entry. For llama-server there is no
+ * gateway with the same models, `estimatedBytes` on each entry. For llama-server there is no
  * runtime baseline: the estimate is the model's weights, KV cache and compute buffers.
  */
 export async function gatewayEstimates(models: ModelsConfig): Promise<Record<string, number>> {
   const { gw } = await llamaGateway(models, { ram: 1e12 });
   try {
     const out: Record<string, number> = {};
-    for (const entry of gw.gateway.parts.registry.known()) out[entry.name] = (await estimateEntry(entry, false)).totalBytes;
+    for (const entry of gw.registry.known()) out[entry.name] = await estimatedBytes(gw, entry.name);
     return out;
   } finally {
     await gw.close();

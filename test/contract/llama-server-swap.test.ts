@@ -1,7 +1,7 @@
 import { Ollama } from 'ollama';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessBackend } from '../../src/backends/process/process-backend.js';
-import type { RunningGateway } from '../../src/gateway/server.js';
+import type { RunningGateway } from '../../src/app/server.js';
 import { gatewayEstimates, llamaGateway, llamaModels, requireLlamaServer, procMemory, status, type ModelsConfig, type ProcMemory, type StatusView } from './llama-rig.js';
 
 /**

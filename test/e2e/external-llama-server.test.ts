@@ -4,7 +4,7 @@ import { cachedModel } from '../../src/engine/cached-model.js';
 import { startWorker, type RunningWorker } from '../../src/engine/spawn-worker.js';
 import { defaultChatSpec } from '../../src/gguf/index.js';
 import { postJson, testGateway } from '../support/gateway.js';
-import type { RunningGateway } from '../../src/gateway/server.js';
+import type { RunningGateway } from '../../src/app/server.js';
 
 /**
  * A llama-server Warmgate does not run (`url`): here the embedded worker started by hand,

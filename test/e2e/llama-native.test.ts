@@ -3,7 +3,7 @@ import { cachedModel } from '../../src/engine/cached-model.js';
 import { defaultChatSpec, defaultEmbeddingSpec } from '../../src/gguf/index.js';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { postJson, testGateway } from '../support/gateway.js';
-import type { RunningGateway } from '../../src/gateway/server.js';
+import type { RunningGateway } from '../../src/app/server.js';
 
 async function sse(res: Response): Promise<any[]> {
   const text = await res.text();

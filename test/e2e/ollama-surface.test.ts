@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { Turnstile } from '../fakes/turnstile.js';
 import { postJson, testGateway } from '../support/gateway.js';
-import type { RunningGateway } from '../../src/gateway/server.js';
+import type { RunningGateway } from '../../src/app/server.js';
 
 const CHAT = 'llama3.2:latest';
 const EMBED = 'nomic-embed-text:latest';

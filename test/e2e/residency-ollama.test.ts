@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { postJson, testGateway } from '../support/gateway.js';
-import type { RunningGateway } from '../../src/gateway/server.js';
+import type { RunningGateway } from '../../src/app/server.js';
 import type { ScheduledResidency } from '../../src/residency/scheduled-residency.js';
 
 const CHAT = 'llama3.2:latest';
@@ -77,7 +77,7 @@ describe('residency in front of an Ollama daemon', () => {
     expect((await postJson(`${gw.url}/api/generate`, { model: CHAT, prompt: 'hi', stream: false })).status).toBe(200);
     // Someone else unloads it straight at the daemon.
     await postJson(`${upstream.url}/api/generate`, { model: CHAT, keep_alive: 0 });
-    const residency = gw.gateway.parts.residency as ScheduledResidency;
+    const residency = gw.residency as ScheduledResidency;
     await residency.reconcile();
     const status = await (await fetch(`${gw.url}/warmgate/status`)).json();
     expect(status.models.find((m: any) => m.name === CHAT).state).toBe('unloaded');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningGateway } from '../../src/gateway/server.js';
+import type { RunningGateway } from '../../src/app/server.js';
 import { readModelInfo } from '../../src/memory/gguf-info.js';
 import { testGateway } from '../support/gateway.js';
 import { latestRecord } from './engine-harness.js';

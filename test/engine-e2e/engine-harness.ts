@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { ProcessBackend } from '../../src/backends/process/process-backend.js';
 import { cachedModel } from '../../src/engine/cached-model.js';
-import type { RunningGateway } from '../../src/gateway/server.js';
+import type { RunningGateway } from '../../src/app/server.js';
 import { defaultChatSpec, defaultEmbeddingSpec } from '../../src/gguf/index.js';
 import { readModelInfo, type ModelInfo } from '../../src/memory/gguf-info.js';
 import type { RequestRecord } from '../../src/telemetry/record.js';
@@ -53,7 +53,7 @@ export async function startEngineGateway(extra: { chat?: Record<string, unknown>
       [EMB]: { backend: 'embedded', file: emb.path, type: 'embedding', threads: 1, ...extra.emb },
     },
   });
-  const backend = gateway.gateway.parts.backends.get('embedded');
+  const backend = gateway.backends.get('embedded');
   if (!(backend instanceof ProcessBackend)) throw new Error('the embedded backend is not a ProcessBackend');
   return { gateway, url: gateway.url, chat, emb, backend, close: () => gateway.close() };
 }

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessBackend } from '../../src/backends/process/process-backend.js';
 import { cachedModel, type CachedModel } from '../../src/engine/cached-model.js';
-import type { RunningGateway } from '../../src/gateway/server.js';
+import type { RunningGateway } from '../../src/app/server.js';
 import { estimateFootprint } from '../../src/memory/estimate.js';
 import { testGateway } from '../support/gateway.js';
 
@@ -46,7 +46,7 @@ async function load(name: string): Promise<StatusModel> {
 
 describe('repacked weights on the embedded worker', () => {
   it('maps the weights exactly when this CPU does not repack them; mapped, their pages are resident and charged', async () => {
-    const entry = gw.gateway.parts.registry.known().find((e) => e.name === 'auto')!;
+    const entry = gw.registry.known().find((e) => e.name === 'auto')!;
     const settings = await (entry.backend as ProcessBackend).loadSettings(entry);
     const plan = (await estimateFootprint(model.path, { ctx: 512, kernels: settings.kernels })).repack;
     expect(settings.mmap).toBe(plan.names.length === 0);

@@ -8,10 +8,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { ProcessBackend } from '../../src/backends/process/process-backend.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { cachedModel, type CachedModel } from '../../src/engine/cached-model.js';
-import type { RunningGateway } from '../../src/gateway/server.js';
+import type { RunningGateway } from '../../src/app/server.js';
 import { specForSize } from '../../src/gguf/index.js';
-import { estimateEntry } from '../../src/residency/footprints.js';
-import { testGateway } from '../support/gateway.js';
+import { estimatedBytes, testGateway } from '../support/gateway.js';
 
 export const CHAT = 'rag-chat';
 export const EMB = 'rag-embed';
@@ -52,18 +51,12 @@ export async function ragModels(o: RagModelOptions): Promise<RagModels> {
 
 /**
  * The gateway's own estimates (the figures its scheduler admits loads with): a throwaway
- * gateway with the same models, `estimateEntry` on each of its entries.
+ * gateway with the same models, `estimatedBytes` on each of its entries.
  */
 export async function gatewayEstimates(models: RagModels['models']): Promise<{ chat: number; emb: number }> {
   const gw = await testGateway({ backends: { embedded: { kind: 'embedded' } }, models, memory: { ram: 1e12, gpu: 0, reserve: 0 } });
   try {
-    const entries = gw.gateway.parts.registry.known();
-    const of = async (name: string) => {
-      const entry = entries.find((e) => e.name === name);
-      if (!entry) throw new Error(`model ${name} is not registered`);
-      return (await estimateEntry(entry, false)).totalBytes;
-    };
-    return { chat: await of(CHAT), emb: await of(EMB) };
+    return { chat: await estimatedBytes(gw, CHAT), emb: await estimatedBytes(gw, EMB) };
   } finally {
     await gw.close();
   }
@@ -91,7 +84,7 @@ export async function startRagGateway(models: RagModels['models'], o: { budget: 
     scheduler: { policy: o.policy, reconcile_s: 0, ...(o.maxHoldMs === undefined ? {} : { max_hold_ms: o.maxHoldMs }) },
     ...(o.batching === false ? { batching: { window_ms: 0 } } : {}),
   });
-  const backend = gw.gateway.parts.backends.get('embedded');
+  const backend = gw.backends.get('embedded');
   if (!(backend instanceof ProcessBackend)) throw new Error('the embedded backend is not a ProcessBackend');
   return { gw, backend };
 }

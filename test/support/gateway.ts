@@ -1,6 +1,7 @@
+import { isManaged } from '../../src/backends/backend.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { validateConfig } from '../../src/config/load.js';
-import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
+import { startGateway, type RunningGateway } from '../../src/app/server.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 
 /** A gateway on a free loopback port with the given config; logs silenced unless WARMGATE_TEST_LOG is set. */
@@ -20,4 +21,12 @@ export async function postJson(url: string, body: unknown, init: RequestInit = {
     // keep the text
   }
   return { status: res.status, headers: res.headers, body: parsed };
+}
+
+/** The gateway's own estimate of a model's footprint without a GPU (what its scheduler admits the load with). */
+export async function estimatedBytes(gw: RunningGateway, name: string): Promise<number> {
+  const entry = gw.registry.known().find((e) => e.name === name);
+  if (!entry) throw new Error(`model ${name} is not registered`);
+  if (!isManaged(entry.backend)) throw new Error(`model ${name} is on a backend the gateway does not manage`);
+  return (await entry.backend.estimate(entry, undefined)).totalBytes;
 }

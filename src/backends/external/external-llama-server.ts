@@ -1,9 +1,7 @@
-import type { Backend, CatalogModel, RawCall, RunningModel, UpstreamReply } from '../backend.js';
+import type { Backend, BackendModel, CatalogModel, RunningModel } from '../backend.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../../dialects/canonical.js';
-import { WarmgateError } from '../../errors.js';
-import type { ModelEntry } from '../../models/model-entry.js';
-import { UpstreamPool } from '../../proxy/upstream-pool.js';
-import { llamaServerEmbed, llamaServerGenerate, type NativeLlamaBackend } from '../llama-server-client.js';
+import { UpstreamPool, type RawCall, type UpstreamReply } from '../../upstream/upstream-pool.js';
+import { llamaServerEmbed, llamaServerGenerate } from '../llama-server-client.js';
 import { catalogEntry, showBody } from '../process/model-card.js';
 
 /** What an external llama-server says about itself (`GET /props`). */
@@ -21,45 +19,31 @@ const FOREVER = '2318-01-01T00:00:00Z';
  * models are the ones the config puts on it; a `file` there lets the gateway describe them
  * from the GGUF, otherwise `/props` does.
  */
-export class ExternalLlamaServerBackend implements Backend, NativeLlamaBackend {
+export class ExternalLlamaServerBackend implements Backend {
   readonly kind = 'llama-server' as const;
   readonly dialect = 'llama-server' as const;
   readonly managed = false;
   readonly name: string;
   readonly #pool: UpstreamPool;
-  #models: () => ModelEntry[] = () => [];
+  readonly #models: () => BackendModel[];
 
-  constructor(name: string, opts: { url: string; firstByteTimeoutMs: number }) {
+  /** `models`: the models the config puts on it (read when listed: the registry is built after the backends). */
+  constructor(name: string, opts: { url: string; firstByteTimeoutMs: number; models: () => BackendModel[] }) {
     this.name = name;
+    this.#models = opts.models;
     this.#pool = new UpstreamPool(opts.url, { backend: name, firstByteTimeoutMs: opts.firstByteTimeoutMs });
   }
 
-  attach(models: () => ModelEntry[]): void {
-    this.#models = models;
+  forward(_model: BackendModel, call: RawCall): Promise<UpstreamReply> {
+    return this.#pool.request(call);
   }
 
-  call(req: RawCall): Promise<UpstreamReply> {
-    return this.#pool.request(req);
-  }
-
-  callModel(_entry: ModelEntry, req: RawCall): Promise<UpstreamReply> {
-    return this.#pool.request(req);
-  }
-
-  generate(entry: ModelEntry, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
+  generate(entry: BackendModel, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
     return llamaServerGenerate(this.#pool, this.name, req, signal);
   }
 
-  embed(entry: ModelEntry, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
+  embed(entry: BackendModel, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
     return llamaServerEmbed(this.#pool, entry.upstream, req, signal);
-  }
-
-  async load(): Promise<{ measured?: undefined }> {
-    throw this.#unmanaged('load');
-  }
-
-  async unload(): Promise<void> {
-    throw this.#unmanaged('unload');
   }
 
   async catalog(): Promise<CatalogModel[]> {
@@ -75,7 +59,7 @@ export class ExternalLlamaServerBackend implements Backend, NativeLlamaBackend {
     return (await this.catalog()).map((m) => ({ ...m, expires_at: FOREVER, size_vram: 0, context_length: ctx }));
   }
 
-  async show(entry: ModelEntry): Promise<Record<string, unknown>> {
+  async show(entry: BackendModel): Promise<Record<string, unknown>> {
     if (entry.config.file) return showBody(entry);
     const props = await this.#props();
     return {
@@ -94,14 +78,10 @@ export class ExternalLlamaServerBackend implements Backend, NativeLlamaBackend {
     return this.#pool.json<Props>({ method: 'GET', path: '/props' });
   }
 
-  async #bare(entry: ModelEntry): Promise<CatalogModel> {
+  async #bare(entry: BackendModel): Promise<CatalogModel> {
     return {
       name: entry.name, model: entry.name, modified_at: new Date(0).toISOString(), size: 0, digest: '',
       details: { format: 'gguf', family: 'llama', parameter_size: '', quantization_level: '' },
     };
-  }
-
-  #unmanaged(action: string): WarmgateError {
-    return new WarmgateError('NOT_SUPPORTED', `backend ${this.name} is a llama-server Warmgate does not run (url): it cannot ${action} models`);
   }
 }

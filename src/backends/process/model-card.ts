@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import type { CatalogModel, MeasuredMemory, RunningModel } from '../backend.js';
+import type { BackendModel, CatalogModel, MeasuredMemory, RunningModel } from '../backend.js';
 import { readModelInfo, type ModelInfo } from '../../memory/gguf-info.js';
-import type { ModelEntry } from '../../models/model-entry.js';
 
 /** Ollama's `expires_at` for a model kept forever (what Ollama itself reports for keep_alive -1). */
 const FOREVER = '2318-01-01T00:00:00Z';
@@ -10,7 +9,7 @@ const FOREVER = '2318-01-01T00:00:00Z';
 const infoCache = new Map<string, Promise<ModelInfo>>();
 
 /** GGUF metadata of a model file, read once per file. */
-export function infoOf(entry: ModelEntry): Promise<ModelInfo> {
+export function infoOf(entry: BackendModel): Promise<ModelInfo> {
   const file = entry.config.file!;
   let info = infoCache.get(file);
   if (!info) {
@@ -22,7 +21,7 @@ export function infoOf(entry: ModelEntry): Promise<ModelInfo> {
 }
 
 /** A process-backend model as Ollama's `/api/tags` lists it, from its GGUF. */
-export async function catalogEntry(entry: ModelEntry): Promise<CatalogModel> {
+export async function catalogEntry(entry: BackendModel): Promise<CatalogModel> {
   const info = await infoOf(entry);
   const st = await stat(entry.config.file!);
   return {
@@ -42,13 +41,13 @@ export async function catalogEntry(entry: ModelEntry): Promise<CatalogModel> {
   };
 }
 
-export async function runningEntry(entry: ModelEntry, measured: MeasuredMemory, contextLength: number): Promise<RunningModel> {
+export async function runningEntry(entry: BackendModel, measured: MeasuredMemory, contextLength: number): Promise<RunningModel> {
   const base = await catalogEntry(entry);
   return { ...base, size: measured.ram + measured.gpu, size_vram: measured.gpu, expires_at: FOREVER, context_length: contextLength };
 }
 
 /** Ollama's `/api/show` body: AnythingLLM reads `capabilities` and `model_info["<arch>.context_length"]`. */
-export async function showBody(entry: ModelEntry): Promise<Record<string, unknown>> {
+export async function showBody(entry: BackendModel): Promise<Record<string, unknown>> {
   const info = await infoOf(entry);
   const tags = await catalogEntry(entry);
   const arch = info.architecture;

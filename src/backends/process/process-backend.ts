@@ -1,15 +1,16 @@
 import type { Logger } from 'pino';
-import type { Backend, CatalogModel, MeasuredMemory, RawCall, RunningModel, UpstreamReply } from '../backend.js';
+import type { BackendModel, CatalogModel, ManagedBackend, MeasuredMemory, RunningModel } from '../backend.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../../dialects/canonical.js';
-import { WarmgateError } from '../../errors.js';
-import type { ModelEntry } from '../../models/model-entry.js';
-import { UpstreamPool } from '../../proxy/upstream-pool.js';
+import { isWarmgateError, WarmgateError } from '../../errors.js';
+import { UpstreamPool, type RawCall, type UpstreamReply } from '../../upstream/upstream-pool.js';
 import { llamaServerEmbed, llamaServerGenerate } from '../llama-server-client.js';
 import { mmapFor } from '../../memory/estimate.js';
 import type { CpuKernels } from '../../memory/weight-repack.js';
+import type { Footprint } from '../../scheduler/index.js';
 import { expandCommand, fixedMmap } from './command-template.js';
 import { freePort, ManagedProcess } from './managed-process.js';
 import { catalogEntry, runningEntry, showBody } from './model-card.js';
+import { contextOf, processFootprint } from './process-footprint.js';
 
 export interface ProcessBackendOptions {
   kind: 'embedded' | 'llama-server';
@@ -21,6 +22,8 @@ export interface ProcessBackendOptions {
   log: Logger;
   /** The CPU kernels the processes run with: they decide which weights are repacked. */
   kernels: CpuKernels;
+  /** The models this backend serves (read when listed: the registry is built after the backends). */
+  models: () => BackendModel[];
 }
 
 interface Running {
@@ -30,18 +33,17 @@ interface Running {
   measured: MeasuredMemory;
 }
 
-/** Default context when neither the model nor the GGUF says otherwise. */
-const DEFAULT_CTX = 4096;
-
 /**
  * One llama-server-compatible process per model (the embedded worker or llama-server):
  * load starts it and waits for `/health`, unload stops it. A crash marks the model
  * unloaded, fails what was in flight with BACKEND_CRASHED and is reported to listeners;
  * the next request starts it again.
  */
-export class ProcessBackend implements Backend {
+export class ProcessBackend implements ManagedBackend {
   readonly dialect = 'llama-server' as const;
   readonly managed = true;
+  /** Nothing expires a process on its own: the scheduler unloads it after the model's keep-alive. */
+  readonly expiresIdleModels = false;
   readonly name: string;
   readonly kind: 'embedded' | 'llama-server';
   readonly #opts: ProcessBackendOptions;
@@ -50,7 +52,6 @@ export class ProcessBackend implements Backend {
   /** Every process started and not yet seen dead (loading, serving or stopping), for `pids()`. */
   readonly #spawned = new Map<ManagedProcess, string>();
   readonly #crashListeners: Array<(model: string, message: string) => void> = [];
-  #models: () => ModelEntry[] = () => [];
 
   constructor(name: string, opts: ProcessBackendOptions) {
     this.name = name;
@@ -58,12 +59,8 @@ export class ProcessBackend implements Backend {
     this.#opts = opts;
   }
 
-  /** The models this backend serves (set once the registry exists). */
-  attach(models: () => ModelEntry[]): void {
-    this.#models = models;
-  }
-
-  onCrash(listener: (model: string, message: string) => void): void {
+  /** A crashed process: its model is gone. */
+  onLost(listener: (model: string, message: string) => void): void {
     this.#crashListeners.push(listener);
   }
 
@@ -72,23 +69,27 @@ export class ProcessBackend implements Backend {
    * whether it maps the weights (a command without `${MMAP}` decides that itself). The
    * estimate and the start both ask here, so they agree.
    */
-  async loadSettings(entry: ModelEntry, gpuLayers = 0): Promise<{ kernels: CpuKernels; mmap: boolean }> {
+  async loadSettings(entry: BackendModel, gpuLayers = 0): Promise<{ kernels: CpuKernels; mmap: boolean }> {
     const kernels = this.#opts.kernels;
     const fixed = fixedMmap(this.#opts.command, entry.config.extra_args);
     const mmap = fixed ?? (entry.config.file ? await mmapFor(entry.config.file, entry.config.mmap, kernels, gpuLayers) : true);
     return { kernels, mmap };
   }
 
-  async call(_req: RawCall): Promise<UpstreamReply> {
-    throw new WarmgateError('NOT_SUPPORTED', `backend ${this.name} runs one process per model; raw calls need a model`);
-  }
-
   /** A raw call to the model's own process (llama-server native passthrough). */
-  async callModel(entry: ModelEntry, req: RawCall): Promise<UpstreamReply> {
-    return (await this.#ensure(entry)).pool.request(req);
+  async forward(entry: BackendModel, call: RawCall): Promise<UpstreamReply> {
+    return (await this.#ensure(entry)).pool.request(call);
   }
 
-  async *generate(entry: ModelEntry, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
+  /**
+   * The GGUF estimate for the model's context and slots, with the CPU kernels and mmap
+   * choice its start will use (`loadSettings`), plus the runtime's own RSS.
+   */
+  async estimate(entry: BackendModel, gpuPool: string | undefined): Promise<Footprint> {
+    return processFootprint(entry, { runtime: this.kind, settings: await this.loadSettings(entry), gpuPool });
+  }
+
+  async *generate(entry: BackendModel, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
     const running = await this.#ensure(entry);
     try {
       yield* llamaServerGenerate(running.pool, this.name, req, signal);
@@ -97,7 +98,7 @@ export class ProcessBackend implements Backend {
     }
   }
 
-  async embed(entry: ModelEntry, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
+  async embed(entry: BackendModel, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
     const running = await this.#ensure(entry);
     try {
       return await llamaServerEmbed(running.pool, entry.name, req, signal);
@@ -106,12 +107,12 @@ export class ProcessBackend implements Backend {
     }
   }
 
-  async load(entry: ModelEntry, opts: { gpuLayers?: number; signal: AbortSignal }): Promise<{ measured?: MeasuredMemory }> {
+  async load(entry: BackendModel, opts: { gpuLayers?: number; signal: AbortSignal }): Promise<{ measured?: MeasuredMemory }> {
     const running = await this.#start(entry, opts.gpuLayers, opts.signal);
     return { measured: running.measured };
   }
 
-  async unload(entry: ModelEntry): Promise<void> {
+  async unload(entry: BackendModel): Promise<void> {
     const running = this.#running.get(entry.name);
     if (!running) return;
     this.#running.delete(entry.name);
@@ -145,37 +146,37 @@ export class ProcessBackend implements Backend {
   }
 
   async catalog(): Promise<CatalogModel[]> {
-    return Promise.all(this.#models().map((e) => catalogEntry(e)));
+    return Promise.all(this.#opts.models().map((e) => catalogEntry(e)));
   }
 
   async running(): Promise<RunningModel[]> {
     const out: RunningModel[] = [];
-    for (const entry of this.#models()) {
+    for (const entry of this.#opts.models()) {
       const r = this.#running.get(entry.name);
       if (r?.proc.alive) out.push(await runningEntry(entry, r.measured, contextOf(entry)));
     }
     return out;
   }
 
-  async show(entry: ModelEntry): Promise<Record<string, unknown>> {
+  async show(entry: BackendModel): Promise<Record<string, unknown>> {
     return showBody(entry);
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#running.keys()].map((name) => this.unload({ name } as ModelEntry)));
+    await Promise.all([...this.#running.keys()].map((name) => this.unload({ name } as BackendModel)));
   }
 
   /**
    * The running process. Only the scheduler starts processes (so the memory ledger stays
    * true); a request that finds none raced a crash and fails clearly.
    */
-  async #ensure(entry: ModelEntry): Promise<Running> {
+  async #ensure(entry: BackendModel): Promise<Running> {
     const r = this.#running.get(entry.name);
     if (r?.proc.alive) return r;
     throw new WarmgateError('BACKEND_CRASHED', `backend process for ${entry.name} is not running (it exited); the next request starts it again`);
   }
 
-  #start(entry: ModelEntry, gpuLayers: number | undefined, signal: AbortSignal): Promise<Running> {
+  #start(entry: BackendModel, gpuLayers: number | undefined, signal: AbortSignal): Promise<Running> {
     const pending = this.#starting.get(entry.name);
     if (pending) return pending;
     const start = (async () => {
@@ -198,7 +199,7 @@ export class ProcessBackend implements Backend {
         await proc.waitHealthy(signal);
       } catch (err) {
         await proc.stop();
-        throw err instanceof WarmgateError ? err : new WarmgateError('LOAD_FAILED', `loading ${entry.name} failed: ${(err as Error).message}`, { cause: err });
+        throw isWarmgateError(err) ? err : new WarmgateError('LOAD_FAILED', `loading ${entry.name} failed: ${(err as Error).message}`, { cause: err });
       }
       const pool = new UpstreamPool(`http://127.0.0.1:${port}`, { backend: this.name, firstByteTimeoutMs: this.#opts.firstByteTimeoutMs });
       const running: Running = { proc, pool, gpuLayers: layers, measured: await measure(proc, pool) };
@@ -224,19 +225,15 @@ export class ProcessBackend implements Backend {
    * next request already finds the model unloaded. An error the process sent as a whole reply
    * (any status) passes at once: it was alive to send it.
    */
-  async #crashError(entry: ModelEntry, running: Running, err: unknown, signal: AbortSignal): Promise<unknown> {
+  async #crashError(entry: BackendModel, running: Running, err: unknown, signal: AbortSignal): Promise<unknown> {
     if (signal.aborted) return err;
-    const suspect = !(err instanceof WarmgateError) || (!err.replied && (err.code === 'WG_UPSTREAM_ERROR' || err.code === 'WG_UPSTREAM_UNREACHABLE'));
+    const suspect = !isWarmgateError(err) || (!err.replied && (err.code === 'WG_UPSTREAM_ERROR' || err.code === 'WG_UPSTREAM_UNREACHABLE'));
     if (!suspect) return err;
-    const broken = (err as { code?: string }).code === 'UND_ERR_SOCKET' || (err instanceof WarmgateError && err.code === 'WG_UPSTREAM_UNREACHABLE');
+    const broken = (err as { code?: string }).code === 'UND_ERR_SOCKET' || (isWarmgateError(err) && err.code === 'WG_UPSTREAM_UNREACHABLE');
     const died = await running.proc.exitedWithin(broken ? 2_000 : 200);
     if (!died && !broken) return err;
     return new WarmgateError('BACKEND_CRASHED', `backend process for ${entry.name} crashed; the next request restarts it`, { cause: err });
   }
-}
-
-export function contextOf(entry: ModelEntry): number {
-  return entry.config.ctx ?? entry.config.pin.num_ctx ?? DEFAULT_CTX;
 }
 
 /**

@@ -1,7 +1,24 @@
 import { Pool, errors as undiciErrors } from 'undici';
 import { Readable } from 'node:stream';
 import { WarmgateError } from '../errors.js';
-import type { RawCall, UpstreamReply } from '../backends/backend.js';
+
+/** A raw reply from an upstream, body not yet read. */
+export interface UpstreamReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
+}
+
+/** A call in an upstream's own dialect. */
+export interface RawCall {
+  method: 'GET' | 'POST' | 'DELETE' | 'HEAD';
+  path: string;
+  /** A JSON body. */
+  body?: unknown;
+  /** A raw body streamed as is (Ollama blob uploads), with its content type. */
+  raw?: { body: AsyncIterable<Uint8Array>; contentType: string };
+  signal?: AbortSignal;
+}
 
 export interface PoolOptions {
   /** Longest wait for response headers; must not be shorter than the clients' own timeouts. */

@@ -1,0 +1,137 @@
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { isManaged, type Backend, type BackendModel } from '../backends/backend.js';
+import { ExternalLlamaServerBackend } from '../backends/external/external-llama-server.js';
+import { OllamaBackend } from '../backends/ollama/ollama-backend.js';
+import { EMBEDDED_COMMAND, llamaServerCommand } from '../backends/process/command-template.js';
+import { ProcessBackend } from '../backends/process/process-backend.js';
+import { defaultLlamaServerBinary, llamaServerManifest } from '../backends/process/llama-server-binary.js';
+import type { BackendConfig, Config } from '../config/schema.js';
+import { Admin } from '../gateway/admin.js';
+import { Catalog } from '../gateway/catalog.js';
+import { DaemonApi } from '../gateway/daemon-api.js';
+import { EmbedService } from '../gateway/embed-service.js';
+import { Gateway } from '../gateway/gateway.js';
+import { runtimeBaselineBytes } from '../memory/measure.js';
+import { runtimeKernels } from '../memory/runtime-kernels.js';
+import { ensureDefaultModels, modelsFromDir } from '../models/local-models.js';
+import type { ModelEntry } from '../models/model-entry.js';
+import { Pins } from '../models/pins.js';
+import { ModelRegistry } from '../models/registry.js';
+import { detectBudgets, GPU_POOL } from '../residency/budgets.js';
+import { ScheduledResidency } from '../residency/scheduled-residency.js';
+import { Telemetry } from '../telemetry/telemetry.js';
+
+/** The backend `models_dir` and the embedded default put their models on. */
+export const EMBEDDED = 'embedded';
+
+/** Every part, for the server that runs them (and the tests and CLI that look inside). */
+export interface Assembled {
+  gateway: Gateway;
+  backends: ReadonlyMap<string, Backend>;
+  registry: ModelRegistry;
+  residency: ScheduledResidency;
+}
+
+interface BackendDeps {
+  pins: Pins;
+  firstByteTimeoutMs: number;
+  log: Logger;
+  /** The models on a backend; asked when it lists them, after the registry exists. */
+  models: (backend: Backend) => BackendModel[];
+  daemons: OllamaBackend[];
+}
+
+/**
+ * app/ is the composition: it builds every part from a validated config and wires them
+ * (backends, registry, residency, telemetry, gateway) and serves the HTTP app. It may import
+ * anything; nothing imports it but the CLI, tests and benches. With no backend and no
+ * model configured it serves the embedded default: a small generated chat model and
+ * embedding model (written once into `data_dir`) plus every GGUF in `./models`.
+ */
+export async function assembleGateway(config: Config, log: Logger): Promise<Assembled> {
+  let registry: ModelRegistry | undefined;
+  const deps: BackendDeps = {
+    pins: new Pins(), firstByteTimeoutMs: config.server.first_byte_timeout_s * 1000, log, daemons: [],
+    models: (backend) => registry?.known().filter((e) => e.backend === backend) ?? [],
+  };
+  const backends = new Map<string, Backend>();
+  for (const [name, b] of Object.entries(config.backends)) backends.set(name, createBackend(name, b, deps));
+
+  const local: ModelEntry[] = [];
+  const embeddedDefault = Object.keys(config.backends).length === 0 && Object.keys(config.models).length === 0;
+  const dirs = [config.models_dir, embeddedDefault ? './models' : undefined].filter((d): d is string => Boolean(d));
+  if (embeddedDefault || dirs.length > 0) {
+    if (!backends.has(EMBEDDED)) backends.set(EMBEDDED, createBackend(EMBEDDED, { kind: 'embedded', health_timeout_s: 300 }, deps));
+    const embedded = backends.get(EMBEDDED)!;
+    if (embeddedDefault) {
+      const dir = await ensureDefaultModels(config.data_dir, (file) => log.info({ file }, 'generating a default model (once)'));
+      // The default models are tiny: one thread serves them fastest and never fights the machine's other work.
+      local.push(...(await modelsFromDir(dir, embedded, { threads: 1 })));
+    }
+    for (const dir of dirs) local.push(...(await modelsFromDir(resolve(dir), embedded)));
+  }
+
+  // The embedded worker's own RSS is part of every estimate: measure it now, not on the first request.
+  if ([...backends.values()].some((b) => b.kind === 'embedded')) {
+    runtimeBaselineBytes().catch((err: Error) => log.warn({ err: err.message }, 'cannot measure the worker runtime baseline'));
+  }
+  registry = new ModelRegistry(config, backends, local);
+  const budgets = await detectBudgets(config.memory);
+  const s = config.scheduler;
+  const residency = new ScheduledResidency({
+    log: log.child({ part: 'residency' }),
+    budgets,
+    gpuPool: GPU_POOL in budgets ? GPU_POOL : undefined,
+    reconcileMs: s.reconcile_s * 1000,
+    config: {
+      policy: s.policy, maxHoldMs: s.max_hold_ms, maxQueuePerModel: s.max_queue_per_model, maxQueueTotal: s.max_queue_total,
+      loadTimeoutMs: s.load_timeout_s * 1000, unloadTimeoutMs: s.unload_timeout_s * 1000,
+    },
+  });
+  for (const b of backends.values()) if (isManaged(b)) b.onLost((model) => residency.lost(model));
+  const telemetry = new Telemetry(log, config.server.records_kept);
+  telemetry.metrics.watchMemory(() => residency.status());
+  const embeddings = new EmbedService(residency, config.batching);
+  const gateway = new Gateway({
+    config, log, registry, pins: deps.pins, residency, telemetry, embeddings,
+    catalog: new Catalog(registry, residency, log),
+    daemons: new DaemonApi(deps.daemons, registry),
+    admin: new Admin({ registry, residency, telemetry, embeddings }),
+  });
+  return { gateway, backends, registry, residency };
+}
+
+function createBackend(name: string, b: BackendConfig, deps: BackendDeps): Backend {
+  const { firstByteTimeoutMs, log } = deps;
+  switch (b.kind) {
+    case 'ollama': {
+      const daemon = new OllamaBackend(name, {
+        url: b.url, firstByteTimeoutMs,
+        pins: (model) => ({ options: deps.pins.loadOptions(model), keep_alive: deps.pins.keepAlive(model, undefined).keep_alive }),
+      });
+      deps.daemons.push(daemon);
+      return daemon;
+    }
+    case 'embedded': {
+      const backend: ProcessBackend = new ProcessBackend(name, {
+        kind: 'embedded', command: EMBEDDED_COMMAND, healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs, log,
+        kernels: runtimeKernels('embedded'), models: () => deps.models(backend),
+      });
+      return backend;
+    }
+    case 'llama-server': {
+      if (b.url) {
+        const external: ExternalLlamaServerBackend = new ExternalLlamaServerBackend(name, { url: b.url, firstByteTimeoutMs, models: () => deps.models(external) });
+        return external;
+      }
+      const backend: ProcessBackend = new ProcessBackend(name, {
+        kind: 'llama-server', command: b.command ?? llamaServerCommand(defaultLlamaServerBinary()), healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs, log,
+        // A binary of the user's own is assumed native (AMX kernels where the CPU has them): the larger estimate.
+        kernels: runtimeKernels('llama-server', { llamaServerAmx: b.command !== undefined || llamaServerManifest()?.flavour !== 'portable' }),
+        models: () => deps.models(backend),
+      });
+      return backend;
+    }
+  }
+}

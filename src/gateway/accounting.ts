@@ -1,0 +1,51 @@
+import type { GenerateEvent } from '../dialects/canonical.js';
+import type { Lease } from '../residency/residency.js';
+import { round, type RequestTimer } from '../telemetry/timer.js';
+
+/** What a request carries through the gateway: its record and the signal that fires when its client leaves. */
+export interface RequestScope {
+  record: RequestTimer;
+  signal: AbortSignal;
+}
+
+/** A granted lease's waits, on the record. */
+export function noteLease(record: RequestTimer, lease: Lease): void {
+  record.record.queue_ms = round(lease.queueMs);
+  record.record.load_ms = round(lease.loadMs);
+}
+
+/** Fills the record from a canonical event: first token, then the backend's own figures. */
+export function noteEvent(record: RequestTimer, ev: GenerateEvent): void {
+  if (ev.type === 'delta') {
+    if (ev.content || ev.thinking || ev.toolCalls) record.firstToken();
+    return;
+  }
+  const r = record.record;
+  r.prompt_tokens = ev.usage.promptTokens;
+  r.gen_tokens = ev.usage.completionTokens;
+  if (ev.timings.promptMs !== undefined) r.prompt_ms = round(ev.timings.promptMs);
+  if (ev.timings.genMs !== undefined) r.gen_ms = round(ev.timings.genMs);
+  if (ev.timings.loadMs) r.load_ms = round(r.load_ms + ev.timings.loadMs);
+}
+
+/**
+ * A reply's pieces as the route reads them: each one's events noted on the record, and the
+ * lease released however the reading ends (done, failed, or closed early by a client that
+ * left). `first`, when given, is a piece already read from `it`.
+ */
+export async function* accounted<T>(
+  it: AsyncIterator<T>,
+  first: IteratorResult<T> | undefined,
+  lease: Lease,
+  note: (piece: T) => void,
+): AsyncGenerator<T, void, undefined> {
+  try {
+    for (let r = first ?? (await it.next()); !r.done; r = await it.next()) {
+      note(r.value);
+      yield r.value;
+    }
+  } finally {
+    lease.release();
+    await it.return?.();
+  }
+}
