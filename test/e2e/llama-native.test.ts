@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachedModel } from '../../src/engine/cached-model.js';
 import { defaultChatSpec, defaultEmbeddingSpec } from '../../src/gguf/index.js';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
+import { Turnstile } from '../fakes/turnstile.js';
 import { postJson, testGateway } from '../support/gateway.js';
+import { requestRecords, until } from '../support/records.js';
 import type { RunningGateway } from '../../src/app/server.js';
 
 async function sse(res: Response): Promise<any[]> {
@@ -40,6 +42,34 @@ describe("llama-server's native API in front of an Ollama daemon (translated)", 
     const res = await postJson(`${gw.url}/embedding`, { content: 'some text' });
     expect(res.status).toBe(200);
     expect(res.body[0].embedding[0].length).toBe(8);
+  });
+
+  it('records 499 when the client leaves: /completion in the middle of its stream, /embedding while its model loads', async () => {
+    const cancelled = async (route: string) => until(() => requestRecords(gw.url), (recs) => recs.some((r) => r.route === route && r.status === 499));
+    const gate = new Turnstile();
+    upstream.streamGate = gate;
+    try {
+      gate.allow(1);
+      const leaving = new AbortController();
+      const res = await fetch(`${gw.url}/completion`, { method: 'POST', body: JSON.stringify({ model: 'llama3.2', prompt: 'hello there', stream: true }), signal: leaving.signal });
+      expect((await res.body!.getReader().read()).done).toBe(false);
+      await gate.waiting();
+      leaving.abort();
+      expect((await cancelled('/completion')).find((r) => r.route === '/completion' && r.status === 499)).toMatchObject({ error_code: 'WG_CLIENT_CLOSED', stream: true });
+    } finally {
+      gate.open();
+      upstream.streamGate = undefined;
+    }
+
+    expect((await fetch(`${gw.url}/warmgate/models/nomic-embed-text/unload`, { method: 'POST' })).status).toBe(200);
+    const loading = upstream.holdLoads('nomic-embed-text');
+    const leaving = new AbortController();
+    const request = fetch(`${gw.url}/embedding`, { method: 'POST', body: JSON.stringify({ content: 'leave me' }), signal: leaving.signal }).catch(() => undefined);
+    await loading;
+    leaving.abort();
+    await request;
+    upstream.releaseLoads('nomic-embed-text');
+    expect((await cancelled('/embedding')).find((r) => r.route === '/embedding' && r.status === 499)).toMatchObject({ error_code: 'WG_CLIENT_CLOSED' });
   });
 
   it('says clearly what only a llama-server can answer', async () => {

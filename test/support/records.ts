@@ -1,0 +1,39 @@
+import { expect } from 'vitest';
+import type { EmbeddingStats } from '../../src/batching/embedding-pipeline.js';
+import type { ModelSnapshot, SchedulerSnapshot } from '../../src/scheduler/index.js';
+import type { RequestRecord } from '../../src/telemetry/record.js';
+
+/** `GET /warmgate/status`: the scheduler's snapshot, each loaded process model's RAM split, and the embedding counters. */
+export type GatewayStatus = Omit<SchedulerSnapshot, 'models'> & {
+  models: Array<ModelSnapshot & { residentRam?: { anon: number; file: number } }>;
+  embeddings: EmbeddingStats;
+};
+
+export async function gatewayStatus(url: string): Promise<GatewayStatus> {
+  const res = await fetch(`${url}/warmgate/status`);
+  if (res.status !== 200) throw new Error(`GET /warmgate/status: ${res.status}`);
+  return (await res.json()) as GatewayStatus;
+}
+
+/** `GET /warmgate/requests`, most recent first. */
+export async function requestRecords(url: string, limit = 500): Promise<RequestRecord[]> {
+  const res = await fetch(`${url}/warmgate/requests?limit=${limit}`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { requests: RequestRecord[] }).requests;
+}
+
+/** The most recent record for `route`, asserting there is one. */
+export async function latestRecord(url: string, route: string): Promise<RequestRecord> {
+  const record = (await requestRecords(url)).find((r) => r.route === route);
+  expect(record, `a record for ${route}`).toBeDefined();
+  return record!;
+}
+
+/** Probes until `ready` holds (each probe on a later turn of the event loop); the test's timeout bounds it. */
+export async function until<T>(probe: () => Promise<T>, ready: (value: T) => boolean): Promise<T> {
+  for (;;) {
+    const value = await probe();
+    if (ready(value)) return value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
