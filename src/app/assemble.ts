@@ -72,10 +72,6 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Asse
     for (const dir of dirs) local.push(...(await modelsFromDir(resolve(dir), embedded)));
   }
 
-  // The embedded worker's own RSS is part of every estimate: measure it now, not on the first request.
-  if ([...backends.values()].some((b) => b.kind === 'embedded')) {
-    runtimeBaselineBytes().catch((err: Error) => log.warn({ err: err.message }, 'cannot measure the worker runtime baseline'));
-  }
   registry = new ModelRegistry(config, backends, local);
   const budgets = await detectBudgets(config.memory);
   const s = config.scheduler;
@@ -114,6 +110,8 @@ function createBackend(name: string, b: BackendConfig, deps: BackendDeps): Backe
       return daemon;
     }
     case 'embedded': {
+      // The worker's own RSS is part of every estimate: measure it now, not on the first request.
+      runtimeBaselineBytes().catch((err: Error) => log.warn({ err: err.message }, 'cannot measure the worker runtime baseline'));
       const backend: ProcessBackend = new ProcessBackend(name, {
         kind: 'embedded', command: EMBEDDED_COMMAND, healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs, log,
         kernels: runtimeKernels('embedded'), models: () => deps.models(backend),

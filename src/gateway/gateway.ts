@@ -19,7 +19,10 @@ import type { Catalog } from './catalog.js';
 import type { DaemonApi } from './daemon-api.js';
 import type { EmbedService } from './embed-service.js';
 
+// What the routes need from below, so gateway/ is their one door.
 export type { ModelEntry } from '../models/model-entry.js';
+export type { Dialect } from '../telemetry/record.js';
+export { serverTiming, type RequestTimer } from '../telemetry/timer.js';
 export type { RequestScope } from './accounting.js';
 
 export interface GatewayParts {

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
 import { WarmgateError } from '../errors.js';
-import type { Dialect } from '../telemetry/record.js';
+import type { Dialect } from '../gateway/gateway.js';
 import { registerAdmin } from './admin/admin-routes.js';
 import { BODY_LIMIT, requestHeader, tooLarge } from './body.js';
 import { dialectOf, errorResponse } from './errors.js';
@@ -24,8 +24,8 @@ const DIALECTS: Array<[Dialect, Array<(app: Hono, gw: Gateway) => void>]> = [
 /**
  * http/ owns the wire: parse (zod), call one gateway verb, render in the caller's dialect.
  * Each dialect is a sub-app whose errors are answered in that dialect; recorded routes get
- * a per-request scope (`c.var.record`, `c.var.signal`). It may import gateway/, dialects/
- * and telemetry's record types; never backends/, residency/, models/ or upstream/.
+ * a per-request scope (`c.var.record`, `c.var.signal`). It imports only gateway/ (its one
+ * door to everything below), dialects/ and the shared `errors.ts`.
  */
 export function createApp(gw: Gateway, log: Logger): Hono {
   const app = new Hono();

@@ -1,7 +1,6 @@
 import type { Context } from 'hono';
 import { toWarmgateError, type WarmgateError } from '../errors.js';
-import type { Dialect } from '../telemetry/record.js';
-import { serverTiming, type RequestTimer } from '../telemetry/timer.js';
+import { serverTiming, type Dialect, type RequestTimer } from '../gateway/gateway.js';
 
 /** Which dialect a path speaks, so errors come back in the shape its clients parse. */
 export function dialectOf(path: string): Dialect {

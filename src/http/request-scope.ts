@@ -1,9 +1,7 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import { isWarmgateError } from '../errors.js';
-import type { Gateway, RequestScope } from '../gateway/gateway.js';
-import type { Dialect } from '../telemetry/record.js';
-import type { RequestTimer } from '../telemetry/timer.js';
+import type { Dialect, Gateway, RequestScope, RequestTimer } from '../gateway/gateway.js';
 import { errorResponse, failed } from './errors.js';
 import { requestAbort } from './streaming.js';
 
