@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import {
-  collectReply, type BackendTimings, type DoneEvent, type EmbedRequest, type EmbedResult, type GenerateEvent, type GenerateRequest, type Usage,
-} from './canonical.js';
+import { collectReply, type DoneEvent, type EmbedRequest, type EmbedResult, type GenerateEvent, type GenerateRequest } from './canonical.js';
+import { llamaTimings } from './llama-server.js';
 import { pickSampling, samplingShape, singleText, textOrTexts, theText } from './schema-fields.js';
 
 /**
@@ -83,26 +82,12 @@ export class LlamaCompletionRenderer {
       stop_type: done.finishReason === 'length' ? 'limit' : 'eos',
       stopping_word: '',
       truncated: false,
-      timings: llamaTimings(done.timings, done.usage),
+      // 0 where the backend did not say.
+      timings: llamaTimings({
+        promptTokens: done.usage.promptTokens, predictedTokens: done.usage.completionTokens, promptMs: done.timings.promptMs ?? 0, predictedMs: done.timings.genMs ?? 0,
+      }),
     };
   }
-}
-
-/** llama-server's `timings` object from canonical timings (0 where unknown). */
-function llamaTimings(timings: BackendTimings, usage: Usage): Record<string, number> {
-  const promptMs = timings.promptMs ?? 0;
-  const predictedMs = timings.genMs ?? 0;
-  return {
-    cache_n: 0,
-    prompt_n: usage.promptTokens,
-    prompt_ms: promptMs,
-    prompt_per_token_ms: usage.promptTokens > 0 ? promptMs / usage.promptTokens : 0,
-    prompt_per_second: promptMs > 0 ? (usage.promptTokens * 1000) / promptMs : 0,
-    predicted_n: usage.completionTokens,
-    predicted_ms: predictedMs,
-    predicted_per_token_ms: usage.completionTokens > 0 ? predictedMs / usage.completionTokens : 0,
-    predicted_per_second: predictedMs > 0 ? (usage.completionTokens * 1000) / predictedMs : 0,
-  };
 }
 
 /** `/embedding` reply: an array with one `{index, embedding: [vector]}` per input (pooled: one row each). */

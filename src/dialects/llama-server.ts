@@ -66,13 +66,43 @@ function toOpenAIMessage(m: ChatMessage): Record<string, unknown> {
 
 // ---- replies
 
-/** llama-server's per-request timings (milliseconds). */
-interface LlamaTimings {
-  cache_n?: number;
-  prompt_n?: number;
-  prompt_ms?: number;
-  predicted_n?: number;
-  predicted_ms?: number;
+/** llama-server's per-request `timings` object (milliseconds). */
+export interface LlamaTimings {
+  cache_n: number;
+  prompt_n: number;
+  prompt_ms: number;
+  prompt_per_token_ms: number;
+  prompt_per_second: number;
+  predicted_n: number;
+  predicted_ms: number;
+  predicted_per_token_ms: number;
+  predicted_per_second: number;
+}
+
+/** The counts and times a `timings` object is made of. */
+export interface GenerationStats {
+  promptTokens: number;
+  predictedTokens: number;
+  promptMs: number;
+  predictedMs: number;
+}
+
+const perToken = (ms: number, n: number) => (n > 0 ? ms / n : 0);
+const perSecond = (ms: number, n: number) => (ms > 0 ? (1000 * n) / ms : 0);
+
+/** llama-server's `timings` (the gateway's native renderer and the worker both send it). */
+export function llamaTimings(s: GenerationStats): LlamaTimings {
+  return {
+    cache_n: 0,
+    prompt_n: s.promptTokens,
+    prompt_ms: s.promptMs,
+    prompt_per_token_ms: perToken(s.promptMs, s.promptTokens),
+    prompt_per_second: perSecond(s.promptMs, s.promptTokens),
+    predicted_n: s.predictedTokens,
+    predicted_ms: s.predictedMs,
+    predicted_per_token_ms: perToken(s.predictedMs, s.predictedTokens),
+    predicted_per_second: perSecond(s.predictedMs, s.predictedTokens),
+  };
 }
 
 interface ToolCallDelta {
@@ -92,7 +122,7 @@ interface MessageDelta {
 interface LlamaReplyObject {
   choices?: Array<{ delta?: MessageDelta; message?: MessageDelta; text?: string; finish_reason?: string | null }>;
   usage?: { prompt_tokens?: number; completion_tokens?: number };
-  timings?: LlamaTimings;
+  timings?: Partial<LlamaTimings>;
   content?: string;
   stop?: boolean;
   stop_type?: string;
@@ -113,7 +143,7 @@ const FINISH: Record<string, FinishReason> = { stop: 'stop', length: 'length', t
 export class LlamaServerReplyParser {
   #finish: FinishReason | undefined;
   #usage: Usage | undefined;
-  #timings: LlamaTimings | undefined;
+  #timings: Partial<LlamaTimings> | undefined;
   #done = false;
   readonly #toolCalls = new Map<number, { id?: string; name: string; args: string }>();
 
@@ -184,7 +214,7 @@ function pushDelta(events: GenerateEvent[], content: string, thinking: string | 
   if (content || thinking) events.push({ type: 'delta', content, ...(thinking ? { thinking } : {}) });
 }
 
-function timingsFromLlama(t: LlamaTimings): BackendTimings {
+function timingsFromLlama(t: Partial<LlamaTimings>): BackendTimings {
   const total = t.prompt_ms !== undefined || t.predicted_ms !== undefined ? (t.prompt_ms ?? 0) + (t.predicted_ms ?? 0) : undefined;
   return { promptMs: t.prompt_ms, genMs: t.predicted_ms, totalMs: total };
 }

@@ -31,8 +31,8 @@ export function createWorkerApp(engine: () => Engine | undefined, log: Logger): 
   app.notFound((c) => c.json(notFound, 404));
 
   app.onError((err, c) => {
-    const body = reportFailure(c, err);
-    return c.json(body, body.error.code as 500);
+    const { status, body } = reportFailure(c, err);
+    return c.json(body, status as 500);
   });
 
   return app;

@@ -22,7 +22,8 @@ import {
 import { WarmgateError } from '../errors.js';
 import type { GenerationParams } from './sampling.js';
 import { SlotPool } from './slot-pool.js';
-import { GenerationClock, type GenerationStats } from './timings.js';
+import type { GenerationStats } from '../dialects/llama-server.js';
+import { GenerationClock } from './timings.js';
 
 /**
  * llama-server's `stop_type`: end of generation, token limit (or a full slot), a stop word.

@@ -10,7 +10,8 @@ import type { Token } from 'node-llama-cpp';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { WarmgateError } from '../errors.js';
-import { toErrorBody, type ErrorBody } from './api-error.js';
+import { errorBody } from '../dialects/error-body.js';
+import { toApiError } from './api-error.js';
 import type { Embedder, EmbeddingInput } from './embedder.js';
 import type { Engine } from './engine.js';
 import type { Generator } from './generator.js';
@@ -56,12 +57,12 @@ export function clientSignal(c: WorkerContext): AbortSignal {
  * The error body for a failed request, logged: unexpected failures (500) as errors, and a
  * client that disconnected (its generation was aborted and its slot freed) as info.
  */
-export function reportFailure(c: WorkerContext, err: unknown): ErrorBody {
-  const body = toErrorBody(err);
+export function reportFailure(c: WorkerContext, err: unknown): { status: number; body: Record<string, unknown> } {
+  const e = toApiError(err);
   const log = c.get('log');
   if (clientSignal(c).aborted) log.info({ path: c.req.path }, 'client disconnected: generation aborted');
-  else if (body.error.code === 500) log.error({ err, path: c.req.path }, 'request failed');
-  return body;
+  else if (e.status === 500) log.error({ err, path: c.req.path }, 'request failed');
+  return { status: e.status, body: errorBody('llama-server', e) };
 }
 
 /** Queues one `data:` event; events reach the client in the order they were emitted. */
@@ -82,7 +83,7 @@ export function streamEvents(c: WorkerContext, produce: (emit: Emit) => Promise<
     try {
       await produce(emit);
     } catch (err) {
-      const body = reportFailure(c, err);
+      const { body } = reportFailure(c, err);
       if (!clientSignal(c).aborted) emit(body);
     }
     await written;

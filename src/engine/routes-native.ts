@@ -18,7 +18,7 @@ import {
   type WorkerEnv,
 } from './route-kit.js';
 import { samplingFields, toGenerationParams } from './sampling.js';
-import { llamaTimings } from './timings.js';
+import { llamaTimings } from '../dialects/llama-server.js';
 
 const CompletionBody = z.object({
   prompt: z.union([z.string(), TokenIdsSchema]),

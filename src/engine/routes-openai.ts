@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { float32Base64 } from '../dialects/embedding-vectors.js';
 import { readBody } from './api-error.js';
 import type { ChatMessage, GenerationResult, OnText } from './generator.js';
 import {
@@ -21,7 +22,8 @@ import {
   type WorkerEnv,
 } from './route-kit.js';
 import { samplingFields, toGenerationParams } from './sampling.js';
-import { llamaTimings, openAiUsage } from './timings.js';
+import { llamaTimings } from '../dialects/llama-server.js';
+import { openAiUsage } from './timings.js';
 
 const ContentPart = z.object({ type: z.string(), text: z.string().optional() });
 
@@ -173,11 +175,4 @@ async function respond(
 
 function finishReason(r: GenerationResult): 'length' | 'stop' {
   return r.stopType === 'limit' ? 'length' : 'stop';
-}
-
-/** Little-endian float32 bytes, as the OpenAI SDK decodes `encoding_format: "base64"`. */
-function float32Base64(vector: readonly number[]): string {
-  const bytes = Buffer.alloc(vector.length * 4);
-  vector.forEach((x, i) => bytes.writeFloatLE(x, i * 4));
-  return bytes.toString('base64');
 }

@@ -1,6 +1,6 @@
 /**
- * Where a generation's time went, measured by the worker, and the two shapes clients read
- * it in: llama-server's `timings` and OpenAI's `usage`.
+ * Where a generation's time went, measured by the worker, and OpenAI's `usage` from it
+ * (llama-server's `timings` is `dialects/llama-server.ts`'s `llamaTimings`).
  *
  * Token counts come from the sequence's TokenMeter, which counts every token decoded for
  * this request: prompt tokens are decoded without logits except the last one, and every
@@ -11,25 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { LlamaContextSequence } from 'node-llama-cpp';
-
-export interface GenerationStats {
-  promptTokens: number;
-  predictedTokens: number;
-  promptMs: number;
-  predictedMs: number;
-}
-
-export interface LlamaTimings {
-  cache_n: number;
-  prompt_n: number;
-  prompt_ms: number;
-  prompt_per_token_ms: number;
-  prompt_per_second: number;
-  predicted_n: number;
-  predicted_ms: number;
-  predicted_per_token_ms: number;
-  predicted_per_second: number;
-}
+import type { GenerationStats } from '../dialects/llama-server.js';
 
 export interface OpenAiUsage {
   prompt_tokens: number;
@@ -67,23 +49,6 @@ export class GenerationClock {
       predictedMs: endedAt - promptEnd,
     };
   }
-}
-
-const perToken = (ms: number, n: number) => (n > 0 ? ms / n : 0);
-const perSecond = (ms: number, n: number) => (ms > 0 ? (1000 * n) / ms : 0);
-
-export function llamaTimings(s: GenerationStats): LlamaTimings {
-  return {
-    cache_n: 0,
-    prompt_n: s.promptTokens,
-    prompt_ms: s.promptMs,
-    prompt_per_token_ms: perToken(s.promptMs, s.promptTokens),
-    prompt_per_second: perSecond(s.promptMs, s.promptTokens),
-    predicted_n: s.predictedTokens,
-    predicted_ms: s.predictedMs,
-    predicted_per_token_ms: perToken(s.predictedMs, s.predictedTokens),
-    predicted_per_second: perSecond(s.predictedMs, s.predictedTokens),
-  };
 }
 
 export function openAiUsage(s: Pick<GenerationStats, 'promptTokens' | 'predictedTokens'>): OpenAiUsage {

@@ -12,7 +12,7 @@ import type { Lease, Residency } from '../residency/residency.js';
 import type { Dialect } from '../telemetry/record.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { RequestTimer } from '../telemetry/timer.js';
-import { readText, upstreamStatusError, type RawCall } from '../upstream/upstream-pool.js';
+import { readText, upstreamStatusError, type RawCall, type UpstreamReply } from '../upstream/upstream-pool.js';
 import type { Admin } from './admin.js';
 import { accounted, noteEvent, noteLease, type RequestScope } from './accounting.js';
 import type { Catalog } from './catalog.js';
@@ -38,18 +38,17 @@ export interface GatewayParts {
   admin: Admin;
 }
 
-/** Reads a whole reply body as one piece. */
-export function wholeReply<T>(parse: (text: string) => T): (body: Readable) => AsyncIterable<T> {
-  return async function* (body) {
-    yield parse(await readText(body));
-  };
+/** How a streamed passthrough reply is read: its pieces, and the canonical events each one carries for the record. */
+export interface StreamTap<T> {
+  read(body: Readable): AsyncIterable<T>;
+  events(piece: T): Iterable<GenerateEvent>;
 }
 
-/** How a passed-through reply is read: its pieces, and the canonical events each one carries for the record. */
-export interface ReplyTap<T> {
-  read(body: Readable): AsyncIterable<T>;
-  events?(piece: T): Iterable<GenerateEvent>;
-  /** Pass an upstream error status on as a reply instead of throwing it (the route answers with it). */
+/** How a whole passthrough reply is read. */
+export interface WholeTap<T> {
+  parse(text: string): T;
+  events?(reply: T): Iterable<GenerateEvent>;
+  /** Pass an upstream error status on as a reply instead of throwing it. */
   passErrors?: boolean;
 }
 
@@ -167,20 +166,30 @@ export class Gateway {
   }
 
   /**
-   * Passthrough: a raw call in the backend's own dialect, to the server that holds the
-   * model, under a lease held until the reply's pieces are all read. An error status
-   * throws (the upstream's message kept) unless the tap passes errors on.
+   * Passthrough, streamed: a raw call in the backend's own dialect, to the server that
+   * holds the model, under a lease held until the reply's pieces are all read (or the
+   * reading stops). An error status throws, with the upstream's message.
    */
-  async forward<T>(entry: ModelEntry, call: Omit<RawCall, 'signal'>, scope: RequestScope, tap: ReplyTap<T>): Promise<{ status: number; pieces: AsyncIterable<T> }> {
-    const lease = await this.#acquire(entry, scope);
+  async forward<T>(entry: ModelEntry, call: Omit<RawCall, 'signal'>, scope: RequestScope, tap: StreamTap<T>): Promise<AsyncIterable<T>> {
+    const { lease, res } = await this.#forward(entry, call, scope, false);
+    const note = (piece: T) => {
+      for (const ev of tap.events(piece)) noteEvent(scope.record, ev);
+    };
+    return accounted(tap.read(res.body)[Symbol.asyncIterator](), undefined, lease, note);
+  }
+
+  /**
+   * Passthrough, whole: the reply read and parsed under the lease, its events noted. An
+   * error status throws unless `passErrors` (the route answers with the upstream's status).
+   */
+  async forwardWhole<T>(entry: ModelEntry, call: Omit<RawCall, 'signal'>, scope: RequestScope, tap: WholeTap<T>): Promise<{ status: number; reply: T }> {
+    const { lease, res } = await this.#forward(entry, call, scope, tap.passErrors ?? false);
     try {
-      const res = await entry.backend.forward(entry, { ...call, signal: scope.signal });
-      if (res.status >= 400 && !tap.passErrors) throw upstreamStatusError(res.status, await readText(res.body), entry.backend.name);
-      const note = tap.events ? (piece: T) => { for (const ev of tap.events!(piece)) noteEvent(scope.record, ev); } : () => {};
-      return { status: res.status, pieces: accounted(tap.read(res.body)[Symbol.asyncIterator](), undefined, lease, note) };
-    } catch (err) {
+      const reply = tap.parse(await readText(res.body));
+      for (const ev of tap.events?.(reply) ?? []) noteEvent(scope.record, ev);
+      return { status: res.status, reply };
+    } finally {
       lease.release();
-      throw err;
     }
   }
 
@@ -201,6 +210,18 @@ export class Gateway {
   /** Unloads now (admin API, or a client's `keep_alive: 0` where the model allows it). */
   unload(entry: ModelEntry): Promise<void> {
     return this.#parts.residency.unload(entry);
+  }
+
+  async #forward(entry: ModelEntry, call: Omit<RawCall, 'signal'>, scope: RequestScope, passErrors: boolean): Promise<{ lease: Lease; res: UpstreamReply }> {
+    const lease = await this.#acquire(entry, scope);
+    try {
+      const res = await entry.backend.forward(entry, { ...call, signal: scope.signal });
+      if (res.status >= 400 && !passErrors) throw upstreamStatusError(res.status, await readText(res.body), entry.backend.name);
+      return { lease, res };
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
   }
 
   async #acquire(entry: ModelEntry, scope: RequestScope): Promise<Lease> {

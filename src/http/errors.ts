@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { errorBody } from '../dialects/error-body.js';
 import { toWarmgateError, type WarmgateError } from '../errors.js';
 import { serverTiming, type Dialect, type RequestTimer } from '../gateway/gateway.js';
 
@@ -8,21 +9,6 @@ export function dialectOf(path: string): Dialect {
   if (path === '/warmgate' || path.startsWith('/warmgate/') || path === '/metrics') return 'admin';
   if (path.startsWith('/api/') || path === '/') return 'ollama';
   return 'llama-server';
-}
-
-const OPENAI_TYPES: Record<number, string> = {
-  400: 'invalid_request_error', 404: 'not_found_error', 413: 'invalid_request_error', 429: 'rate_limit_error',
-  499: 'request_cancelled', 501: 'not_supported_error',
-};
-
-/**
- * Error body in a dialect: Ollama `{"error": "..."}`; OpenAI and llama-server
- * `{"error": {"message", "type", "code"}}` (llama-server's code is the HTTP status).
- */
-export function errorBody(dialect: Dialect, err: WarmgateError): Record<string, unknown> {
-  if (dialect === 'ollama' || dialect === 'admin') return { error: err.message };
-  const type = OPENAI_TYPES[err.status] ?? (err.status >= 500 ? 'server_error' : 'invalid_request_error');
-  return { error: { message: err.message, type, code: dialect === 'llama-server' ? err.status : err.code } };
 }
 
 export function errorResponse(c: Context, dialect: Dialect, thrown: unknown): Response {

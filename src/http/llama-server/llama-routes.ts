@@ -1,5 +1,5 @@
 import type { Context, Hono } from 'hono';
-import { wholeReply, type Gateway } from '../../gateway/gateway.js';
+import type { Gateway } from '../../gateway/gateway.js';
 import { LlamaServerReplyParser } from '../../dialects/llama-server.js';
 import {
   LlamaCompletionRenderer, llamaCompletionSchema, llamaCompletionToCanonical, llamaEmbeddingReply, llamaEmbeddingSchema, llamaEmbeddingToCanonical,
@@ -37,12 +37,11 @@ async function completion(c: Context, gw: Gateway): Promise<Response> {
   if (gw.speaks(entry, 'llama-server')) {
     // Same dialect: the body goes to the model's own server as is; timings are read on the way.
     const parser = new LlamaServerReplyParser();
-    const { pieces } = await gw.forward(entry, { method: 'POST', path: '/completion', body: raw }, scopeOf(c), {
-      read: stream ? sseData : wholeReply((text) => text),
-      events: (data) => parser.push(JSON.parse(data)),
-    });
-    if (stream) return streamReply(c, pieces, { contentType: SSE, piece: (data) => `data: ${data}\n\n`, error: sseError });
-    return answered(c, (await collect(pieces))[0]);
+    const events = (data: string) => parser.push(JSON.parse(data));
+    const call = { method: 'POST', path: '/completion', body: raw } as const;
+    if (!stream) return answered(c, (await gw.forwardWhole(entry, call, scopeOf(c), { parse: (text) => text, events })).reply);
+    const pieces = await gw.forward(entry, call, scopeOf(c), { read: sseData, events });
+    return streamReply(c, pieces, { contentType: SSE, piece: (data) => `data: ${data}\n\n`, error: sseError });
   }
   const events = await gw.generate(entry, llamaCompletionToCanonical(body, entry.name), scopeOf(c));
   const renderer = new LlamaCompletionRenderer({ model: String(raw.model ?? entry.name) });
@@ -64,8 +63,7 @@ async function nativeOnly(c: Context, gw: Gateway, method: 'GET' | 'POST', path:
   if (!gw.speaks(entry, 'llama-server')) {
     throw new WarmgateError('NOT_SUPPORTED', `${path} needs a llama-server backend (one Warmgate runs, or an external url); ${entry.name} is served by ${entry.backend.kind} backend ${entry.backend.name}`);
   }
-  const { status, pieces } = await gw.forward(entry, { method, path, body }, scopeOf(c), { read: wholeReply((text) => text), passErrors: true });
-  const text = (await collect(pieces))[0];
+  const { status, reply } = await gw.forwardWhole(entry, { method, path, body }, scopeOf(c), { parse: (text) => text, passErrors: true });
   c.var.record.finish(status);
-  return c.body(text, status as 200, { 'content-type': 'application/json' });
+  return c.body(reply, status as 200, { 'content-type': 'application/json' });
 }

@@ -1,11 +1,10 @@
 import type { Context, Hono } from 'hono';
-import { wholeReply, type Gateway } from '../../gateway/gateway.js';
+import type { Gateway } from '../../gateway/gateway.js';
 import { ollamaEmbeddingsReply, ollamaEmbedReply, ollamaEmbedToCanonical } from '../../dialects/ollama.js';
 import { ollamaEmbeddingsSchema, ollamaEmbedSchema } from '../../dialects/ollama-schemas.js';
 import { readBody } from '../body.js';
 import { answered } from '../errors.js';
 import { recorded, scopeOf } from '../request-scope.js';
-import { collect } from '../streaming.js';
 import { residencyOnly } from './residency-only.js';
 
 type Body = Record<string, unknown>;
@@ -31,8 +30,8 @@ async function handle(c: Context, gw: Gateway, kind: 'embed' | 'embeddings'): Pr
   const pinned = gw.prepare(entry, body, record);
   if (kind === 'embeddings' && gw.speaks(entry, 'ollama')) {
     const out = { ...body, model: entry.upstream, options: pinned.options, keep_alive: pinned.keep_alive };
-    const { pieces } = await gw.forward(entry, { method: 'POST', path: '/api/embeddings', body: out }, scopeOf(c), { read: wholeReply(JSON.parse) });
-    return answered(c, (await collect(pieces))[0]);
+    const { reply } = await gw.forwardWhole(entry, { method: 'POST', path: '/api/embeddings', body: out }, scopeOf(c), { parse: JSON.parse });
+    return answered(c, reply);
   }
   const result = await gw.embed(entry, req, scopeOf(c));
   if (pinned.unload) await gw.unload(entry);

@@ -1,5 +1,5 @@
 import type { Context, Hono } from 'hono';
-import { wholeReply, type Gateway, type ModelEntry, type Prepared } from '../../gateway/gateway.js';
+import type { Gateway, ModelEntry, Prepared } from '../../gateway/gateway.js';
 import type { GenerateEvent } from '../../dialects/canonical.js';
 import { ndjsonLine, ndjsonLineObject, ndjsonObjects } from '../../dialects/ndjson.js';
 import { isEmptyOllamaRequest, OllamaRenderer, ollamaChatToCanonical, ollamaGenerateToCanonical, ollamaObjectToEvents } from '../../dialects/ollama.js';
@@ -40,21 +40,22 @@ async function handle(c: Context, gw: Gateway, kind: Kind): Promise<Response> {
  */
 async function passthrough(c: Context, gw: Gateway, entry: ModelEntry, body: Body, pinned: Prepared, kind: Kind): Promise<Response> {
   const out = { ...body, model: entry.upstream, options: pinned.options, keep_alive: pinned.keep_alive };
-  const stream = body.stream !== false;
-  const { pieces } = await gw.forward(entry, { method: 'POST', path: `/api/${kind}`, body: out }, scopeOf(c), {
-    read: stream ? ndjsonObjects : wholeReply(ndjsonLineObject),
-    events: (obj) => (typeof (obj as Body).error === 'string' ? [] : ollamaObjectToEvents(obj)),
-  });
+  const call = { method: 'POST', path: `/api/${kind}`, body: out } as const;
+  const events = (obj: unknown) => (typeof (obj as Body).error === 'string' ? [] : ollamaObjectToEvents(obj));
   const { record } = c.var;
+  const stream = body.stream !== false;
   const named = (obj: unknown): Body => {
     const o = obj as Body;
     if (typeof o.error !== 'string') return { ...o, model: body.model };
     record.finish(stream ? 200 : 500, { message: o.error, code: 'WG_UPSTREAM_ERROR' });
     return o;
   };
-  if (stream) return streamReply(c, pieces, { contentType: NDJSON, piece: (obj) => ndjsonLine(named(obj)), error: (e) => ndjsonLine({ error: e.message }) });
-  const reply = named((await collect(pieces))[0] ?? {});
-  return typeof reply.error === 'string' ? c.json(reply, 500) : answered(c, reply);
+  if (!stream) {
+    const reply = named((await gw.forwardWhole(entry, call, scopeOf(c), { parse: ndjsonLineObject, events })).reply);
+    return typeof reply.error === 'string' ? c.json(reply, 500) : answered(c, reply);
+  }
+  const pieces = await gw.forward(entry, call, scopeOf(c), { read: ndjsonObjects, events });
+  return streamReply(c, pieces, { contentType: NDJSON, piece: (obj) => ndjsonLine(named(obj)), error: (e) => ndjsonLine({ error: e.message }) });
 }
 
 /** Any other backend: canonical events rendered as Ollama's objects, with the gateway's own load and total times. */
