@@ -41,7 +41,7 @@ import { Pool } from 'undici';
 import type { EmbeddingStats } from '../src/batching/embedding-pipeline.js';
 import type { ConfigInput } from '../src/config/schema.js';
 import type { RunningGateway } from '../src/app/server.js';
-import { cachedModel } from '../src/engine/cached-model.js';
+import { cachedModel } from '../test/support/cached-model.js';
 import { defaultEmbeddingSpec, parseModelSpec, type ModelSpec } from '../src/gguf/index.js';
 import type { RequestRecord } from '../src/telemetry/record.js';
 import { testGateway } from '../test/support/gateway.js';

@@ -20,10 +20,10 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { getLlama, LlamaCompletion } from 'node-llama-cpp';
-import { cachedModel } from '../src/engine/cached-model.js';
-import { forbidEndOfGeneration } from '../src/engine/generator.js';
-import { toGenerationParams } from '../src/engine/sampling.js';
-import { startWorker } from '../src/engine/spawn-worker.js';
+import { cachedModel } from '../test/support/cached-model.js';
+import { forbidEndOfGeneration } from '../src/worker/generator.js';
+import { toGenerationParams } from '../src/worker/sampling.js';
+import { startWorker } from '../src/worker/spawn-worker.js';
 import { specForSize } from '../src/gguf/index.js';
 import type { BenchOptions, BenchResult } from './run.js';
 

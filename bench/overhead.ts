@@ -51,7 +51,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { loadConfig, parseServeFlags } from '../src/config/load.js';
-import { TSX_LOADER } from '../src/engine/spawn-worker.js';
+import { TSX_LOADER } from '../src/worker/spawn-worker.js';
 import { startGateway } from '../src/app/server.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import { FakeOllama } from '../test/fakes/ollama-upstream.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { EmbeddingPipeline, type EmbeddingPipelineOptions } from './embedding-pipeline.js';
-import { FakeEmbedder, ManualClock, settle, vectorFor } from './fake-upstream.js';
+import { FakeEmbedder, ManualSchedule, settle, vectorFor } from '../../test/fakes/fake-embedder.js';
 
 function setup(options: Partial<EmbeddingPipelineOptions> = {}) {
-  const clock = new ManualClock();
+  const clock = new ManualSchedule();
   const upstream = new FakeEmbedder();
   const pipeline = new EmbeddingPipeline(
     { windowMs: 2, maxInputs: 256, cacheBytes: 1 << 20, singleFlight: true, schedule: clock.schedule, ...options },

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { FakeEmbedder, ManualClock, settle, vectorFor } from './fake-upstream.js';
+import { FakeEmbedder, ManualSchedule, settle, vectorFor } from '../../test/fakes/fake-embedder.js';
 import { MicroBatcher, type MicroBatcherOptions } from './micro-batcher.js';
 
 type Options = Partial<MicroBatcherOptions<string, string, number[]>>;
 
 function setup(options: Options = {}) {
-  const clock = new ManualClock();
+  const clock = new ManualSchedule();
   const upstream = new FakeEmbedder();
   const batcher = new MicroBatcher<string, string, number[]>({
     run: async (model, inputs, signal) => {
@@ -168,7 +168,7 @@ describe('MicroBatcher', () => {
   });
 
   it('splits prompt tokens by character share, adding up to the total', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualSchedule();
     const batcher = new MicroBatcher<string, string, number>({
       run: async (_m, inputs) => ({ outputs: inputs.map(() => 0), promptTokens: 10 }),
       keyOf: (m) => m,

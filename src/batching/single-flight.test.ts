@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeStream, settle } from './fake-upstream.js';
+import { FakeStream, settle } from '../../test/fakes/fake-embedder.js';
 import { SingleFlight } from './single-flight.js';
 
 /** Reads a caller's chunks into an array as they arrive; `result` settles at its end. */

@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { estimateFootprint, loadInsights, type Footprint } from '../memory/estimate.js';
+import { estimateFootprint, loadInsights, type MemoryEstimate } from '../memory/estimate.js';
 import { describeModel, type ModelInfo } from '../memory/gguf-info.js';
 import { runtimeKernels, runtimeOverheadBytes, RUNTIMES, type Runtime } from '../memory/runtime-kernels.js';
 
@@ -64,7 +64,7 @@ export async function estimateCommand(argv: string[]): Promise<number> {
 
   let info: ModelInfo;
   let ctx: number;
-  let scenarios: Record<'gpu_full' | 'gpu_partial' | 'cpu', Footprint>;
+  let scenarios: Record<'gpu_full' | 'gpu_partial' | 'cpu', MemoryEstimate>;
   const kernels = runtimeKernels(runtime);
   let runtimeBytes: number;
   try {
@@ -92,7 +92,7 @@ export async function estimateCommand(argv: string[]): Promise<number> {
   const copied = cpuPlan.tensors.AMX + cpuPlan.tensors.CPU_REPACK;
   console.log(`${runtime} on this CPU: ${copied === 0 ? 'no weights repacked' : `${copied} weight tensors repacked (AMX ${cpuPlan.tensors.AMX}, CPU_REPACK ${cpuPlan.tensors.CPU_REPACK})`}; ` +
     `weights ${scenarios.cpu.mmap ? 'memory-mapped' : 'loaded without mmap'}\n`);
-  const rows: Array<[string, Footprint]> = [
+  const rows: Array<[string, MemoryEstimate]> = [
     ['full GPU offload', scenarios.gpu_full],
     ['partial (half the layers)', scenarios.gpu_partial],
     ['CPU only', scenarios.cpu],

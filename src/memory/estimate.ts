@@ -32,7 +32,7 @@ export interface FootprintOptions {
   mmap?: boolean;
 }
 
-export interface Footprint {
+export interface MemoryEstimate {
   /** All weights as the file holds them, wherever they live. */
   weightsBytes: number;
   /** Copies the CPU backend makes of weights in its repacked layouts (AMX, CPU_REPACK). */
@@ -60,7 +60,7 @@ export async function loadInsights(file: string): Promise<GgufInsights> {
   return GgufInsights.from(await readGgufFileInfo(file, { logWarnings: false }));
 }
 
-export async function estimateFootprint(source: string | GgufInsights, opts: FootprintOptions): Promise<Footprint> {
+export async function estimateFootprint(source: string | GgufInsights, opts: FootprintOptions): Promise<MemoryEstimate> {
   return footprintOf(await resolve(source), opts);
 }
 
@@ -85,7 +85,7 @@ export async function fitGpuLayers(
   return lo;
 }
 
-function footprintOf(insights: GgufInsights, opts: FootprintOptions): Footprint {
+function footprintOf(insights: GgufInsights, opts: FootprintOptions): MemoryEstimate {
   const layers = insights.totalLayers;
   const gpuLayers = Math.max(0, Math.min(layers, Math.floor(opts.gpuLayers ?? 0)));
   const { weights, kv, context } = split(insights, opts, gpuLayers);

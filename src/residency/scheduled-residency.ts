@@ -3,7 +3,7 @@ import { keepAliveSeconds } from '../config/units.js';
 import { WarmgateError } from '../errors.js';
 import { isManaged, type ManagedBackend } from '../backends/backend.js';
 import type { ModelEntry } from '../models/model-entry.js';
-import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type LoadOptions, type Rejection, type SchedulerConfig, type SchedulerSnapshot } from '../scheduler/index.js';
+import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type StartLoadOptions, type Rejection, type SchedulerConfig, type SchedulerSnapshot } from '../scheduler/index.js';
 import type { Lease, Residency } from './residency.js';
 
 export interface ScheduledResidencyOptions {
@@ -238,7 +238,7 @@ export class ScheduledResidency implements Residency {
     setImmediate(() => this.#event(fn));
   }
 
-  #startLoad(model: string, options: LoadOptions): void {
+  #startLoad(model: string, options: StartLoadOptions): void {
     const entry = this.#entries.get(model)!;
     const ac = new AbortController();
     this.#loads.set(model, ac);

@@ -1,5 +1,5 @@
 import { poolsOf } from './footprint.js';
-import { demandOf, heldBytes, unloadDue, type ModelEntry } from './model-entry.js';
+import { demandOf, heldBytes, unloadDue, type ScheduledModel } from './scheduled-model.js';
 import type { SchedulerConfig } from './types.js';
 
 /**
@@ -20,12 +20,12 @@ export type Obstacle =
   | { readonly kind: 'wait'; readonly until?: number };
 
 export interface Occupant {
-  readonly entry: ModelEntry;
+  readonly entry: ScheduledModel;
   readonly obstacle: Obstacle;
 }
 
 /** Higher is evicted first: idle milliseconds per millisecond of reload. */
-function evictionScore(entry: ModelEntry, now: number): number {
+function evictionScore(entry: ScheduledModel, now: number): number {
   return (now - entry.lastUsedAt) / Math.max(1, entry.info.reloadCostMs);
 }
 
@@ -34,7 +34,7 @@ function evictionScore(entry: ModelEntry, now: number): number {
  * already being freed, then idle models, then models that must drain or wait. Pinned
  * models that are (or are becoming) resident are never listed, unless an admin unload is due.
  */
-export function occupants(models: readonly ModelEntry[], candidate: ModelEntry, config: SchedulerConfig, now: number): Occupant[] {
+export function occupants(models: readonly ScheduledModel[], candidate: ScheduledModel, config: SchedulerConfig, now: number): Occupant[] {
   const pools = poolsOf(candidate.info.memory);
   const rank = { freeing: 0, evict: 1, drain: 2, wait: 2 } as const;
   return models
@@ -48,7 +48,7 @@ export function occupants(models: readonly ModelEntry[], candidate: ModelEntry, 
       || a.entry.info.name.localeCompare(b.entry.info.name));
 }
 
-function obstacleOf(entry: ModelEntry, candidate: ModelEntry, config: SchedulerConfig, now: number): Obstacle {
+function obstacleOf(entry: ScheduledModel, candidate: ScheduledModel, config: SchedulerConfig, now: number): Obstacle {
   if (entry.state === 'unloading' || unloadDue(entry)) return { kind: 'freeing' };
   if (entry.state === 'loading') return { kind: 'wait' };
   // Grouping: a resident model with queued work keeps its turn for maxHoldMs, counted from
@@ -67,7 +67,7 @@ function obstacleOf(entry: ModelEntry, candidate: ModelEntry, config: SchedulerC
  */
 export function chooseEvictions<T>(
   order: readonly Occupant[],
-  fitWith: (evicted: readonly ModelEntry[]) => T | undefined,
+  fitWith: (evicted: readonly ScheduledModel[]) => T | undefined,
 ): { evict: Occupant[]; fit: T } | undefined {
   for (let k = 0; k <= order.length; k++) {
     let fit = fitWith(order.slice(0, k).map((o) => o.entry));

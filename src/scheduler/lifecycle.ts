@@ -1,5 +1,5 @@
 import { measuredPools } from './footprint.js';
-import type { ModelEntry } from './model-entry.js';
+import type { ScheduledModel } from './scheduled-model.js';
 import type { LoadDecision } from './planner.js';
 import type { SchedulerCounters } from './snapshot.js';
 import type { Clock, Effects, MeasuredBytes, SchedulerConfig } from './types.js';
@@ -34,7 +34,7 @@ export class ModelLifecycle {
   }
 
   /** The memory stays counted until the shell confirms the cancel (or unloadTimeoutMs passes). */
-  cancelLoad(entry: ModelEntry): void {
+  cancelLoad(entry: ScheduledModel): void {
     const r = entry.residency;
     if (entry.state !== 'loading' || !r || r.cancelled) return;
     r.cancelled = true;
@@ -44,7 +44,7 @@ export class ModelLifecycle {
   }
 
   /** A measurement replaces the estimate and is remembered for the next load at the same layer count. */
-  ready(entry: ModelEntry, measuredBytes: MeasuredBytes | undefined): void {
+  ready(entry: ScheduledModel, measuredBytes: MeasuredBytes | undefined): void {
     const r = entry.residency;
     if (!r) return;
     const now = this.#clock.now();
@@ -57,18 +57,18 @@ export class ModelLifecycle {
     patch(entry, { state: 'ready', deadline: undefined, adminLoad: undefined, lastUsedAt: now, lastError: undefined });
   }
 
-  startUnload(entry: ModelEntry): void {
+  startUnload(entry: ScheduledModel): void {
     patch(entry, { state: 'unloading', deadline: this.#clock.now() + this.#config.unloadTimeoutMs, unloadWanted: false });
     this.#effects.startUnload(entry.info.name);
   }
 
   /** The memory is free: the ledger forgets this residency. */
-  release(entry: ModelEntry): void {
+  release(entry: ScheduledModel): void {
     patch(entry, { state: 'unloaded', residency: undefined, deadline: undefined, unloadWanted: false });
   }
 
   /** The unload did not happen: the model stays counted and serving, and is not evicted again for a while. */
-  keepResident(entry: ModelEntry, message: string): void {
+  keepResident(entry: ScheduledModel, message: string): void {
     const now = this.#clock.now();
     const r = entry.residency;
     if (r) {
@@ -80,6 +80,6 @@ export class ModelLifecycle {
 }
 
 /** Object.assign, but type-checked against the entry's fields. */
-function patch(entry: ModelEntry, fields: Partial<ModelEntry>): void {
+function patch(entry: ScheduledModel, fields: Partial<ScheduledModel>): void {
   Object.assign(entry, fields);
 }

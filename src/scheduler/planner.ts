@@ -1,6 +1,6 @@
 import { chooseEvictions, occupants, type Occupant } from './eviction.js';
 import { fitsIn, layerChoices, poolsHeld, poolsOf } from './footprint.js';
-import { demandOf, estimateAt, heldBytes, idleExpired, unloadDue, type ModelEntry } from './model-entry.js';
+import { demandOf, estimateAt, heldBytes, idleExpired, unloadDue, type ScheduledModel } from './scheduled-model.js';
 import type { PoolBytes, PoolName, SchedulerConfig } from './types.js';
 
 /**
@@ -9,45 +9,45 @@ import type { PoolBytes, PoolName, SchedulerConfig } from './types.js';
  */
 
 export interface PlanInput {
-  readonly models: readonly ModelEntry[];
+  readonly models: readonly ScheduledModel[];
   readonly budget: (pool: PoolName) => number;
   readonly config: SchedulerConfig;
   readonly now: number;
 }
 
 export interface LoadDecision {
-  readonly entry: ModelEntry;
+  readonly entry: ScheduledModel;
   readonly gpuLayers: number | undefined;
   readonly bytes: PoolBytes;
 }
 
 export interface Plan {
   /** Wanted models that cannot fit even beside nothing but the pinned models. */
-  readonly unfit: ModelEntry[];
+  readonly unfit: ScheduledModel[];
   /** Admin unloads whose model went idle, and idle models past their keep-alive. */
-  readonly unloads: ModelEntry[];
+  readonly unloads: ScheduledModel[];
   readonly loads: LoadDecision[];
   /** Idle models to unload now to make room. */
-  readonly evictions: ModelEntry[];
+  readonly evictions: ScheduledModel[];
   /** Models that started evictions and keep the turn in their pools. */
-  readonly reserve: ModelEntry[];
+  readonly reserve: ScheduledModel[];
   /** Resident models that must take no new grants so they go idle and can be evicted. */
-  readonly draining: Set<ModelEntry>;
+  readonly draining: Set<ScheduledModel>;
   /** When a hold or back-off ends and the plan may change without any event. */
   readonly wakeAt: number | undefined;
 }
 
 interface Candidate {
-  readonly entry: ModelEntry;
+  readonly entry: ScheduledModel;
   readonly evict: Occupant[];
   readonly fit: { gpuLayers: number | undefined; bytes: PoolBytes };
 }
 
 export function plan(input: PlanInput): Plan {
   const out = {
-    unfit: [] as ModelEntry[], loads: [] as LoadDecision[], evictions: [] as ModelEntry[], reserve: [] as ModelEntry[],
+    unfit: [] as ScheduledModel[], loads: [] as LoadDecision[], evictions: [] as ScheduledModel[], reserve: [] as ScheduledModel[],
     unloads: input.models.filter((e) => unloadDue(e) || idleExpired(e, input.now)),
-    draining: new Set<ModelEntry>(), wakeAt: undefined as number | undefined,
+    draining: new Set<ScheduledModel>(), wakeAt: undefined as number | undefined,
   };
   const used = new Map<PoolName, number>();
   for (const [pool, bytes] of input.models.flatMap((e) => Object.entries(heldBytes(e)))) used.set(pool, (used.get(pool) ?? 0) + bytes);
@@ -87,7 +87,7 @@ export function plan(input: PlanInput): Plan {
  * and only while it is not resident (strict arrival order, head-of-line blocking).
  */
 function inTurn(input: PlanInput, candidates: Candidate[]): Candidate[] {
-  const bySeq = (a: ModelEntry, b: ModelEntry) => (demandOf(a)?.seq ?? Infinity) - (demandOf(b)?.seq ?? Infinity);
+  const bySeq = (a: ScheduledModel, b: ScheduledModel) => (demandOf(a)?.seq ?? Infinity) - (demandOf(b)?.seq ?? Infinity);
   if (input.config.policy === 'fifo') {
     const head = input.models.filter((e) => demandOf(e)).sort(bySeq)[0];
     return candidates.filter((c) => c.entry === head);
@@ -96,7 +96,7 @@ function inTurn(input: PlanInput, candidates: Candidate[]): Candidate[] {
 }
 
 /** The best allowed layer count whose bytes fit in `free`; undefined if none does. */
-function fitLayers(entry: ModelEntry, free: (pool: PoolName) => number): Candidate['fit'] | undefined {
+function fitLayers(entry: ScheduledModel, free: (pool: PoolName) => number): Candidate['fit'] | undefined {
   for (const gpuLayers of layerChoices(entry.info.memory, entry.info.gpuLayers)) {
     const bytes = estimateAt(entry, gpuLayers);
     if (fitsIn(bytes, free)) return { gpuLayers, bytes };
@@ -104,6 +104,6 @@ function fitLayers(entry: ModelEntry, free: (pool: PoolName) => number): Candida
   return undefined;
 }
 
-export function usedIn(models: readonly ModelEntry[], pool: PoolName): number {
+export function usedIn(models: readonly ScheduledModel[], pool: PoolName): number {
   return models.reduce((sum, e) => sum + (heldBytes(e)[pool] ?? 0), 0);
 }

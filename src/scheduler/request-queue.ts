@@ -1,5 +1,5 @@
 import { layerChoices } from './footprint.js';
-import { estimateAt, heldBytes, type ModelEntry, type Residency, type Waiter } from './model-entry.js';
+import { estimateAt, heldBytes, type ScheduledModel, type Tenure, type Waiter } from './scheduled-model.js';
 import type { GrantInfo, PoolName, Rejection, SchedulerConfig, SchedulingPolicy } from './types.js';
 
 /**
@@ -11,7 +11,7 @@ import type { GrantInfo, PoolName, Rejection, SchedulerConfig, SchedulingPolicy 
  * Back-pressure: a request past `maxQueuePerModel` or `maxQueueTotal` is refused at once
  * with QUEUE_FULL rather than left to wait behind a queue that cannot drain in time.
  */
-export function queueFull(entry: ModelEntry, models: Iterable<ModelEntry>, config: SchedulerConfig): Rejection | undefined {
+export function queueFull(entry: ScheduledModel, models: Iterable<ScheduledModel>, config: SchedulerConfig): Rejection | undefined {
   const queuedTotal = [...models].reduce((n, e) => n + e.queue.length, 0);
   const message = entry.queue.length >= config.maxQueuePerModel ? `the queue for ${entry.info.name} is full`
     : queuedTotal >= config.maxQueueTotal ? 'the request queue is full' : undefined;
@@ -22,7 +22,7 @@ export function queueFull(entry: ModelEntry, models: Iterable<ModelEntry>, confi
  * A full queue drains after about one hold period (the longest another model's turn keeps
  * this one waiting), plus a load when the model is not resident.
  */
-function retryAfterS(entry: ModelEntry, config: SchedulerConfig): number {
+function retryAfterS(entry: ScheduledModel, config: SchedulerConfig): number {
   const coldMs = entry.state === 'ready' ? 0 : entry.info.reloadCostMs;
   return Math.max(1, Math.ceil((config.maxHoldMs + coldMs) / 1000));
 }
@@ -32,16 +32,16 @@ function retryAfterS(entry: ModelEntry, config: SchedulerConfig): number {
  * free slot that is not draining. fifo: only the model of the oldest waiter of all, so
  * nobody overtakes (head-of-line blocking, as in a single global queue).
  */
-export function nextToGrant(models: Iterable<ModelEntry>, policy: SchedulingPolicy, draining: ReadonlySet<ModelEntry>): ModelEntry | undefined {
+export function nextToGrant(models: Iterable<ScheduledModel>, policy: SchedulingPolicy, draining: ReadonlySet<ScheduledModel>): ScheduledModel | undefined {
   const waiting = [...models].filter((e) => e.queue.length > 0);
-  const grantable = (e: ModelEntry) => e.state === 'ready' && e.inFlight.size < e.info.maxParallel && !draining.has(e);
+  const grantable = (e: ScheduledModel) => e.state === 'ready' && e.inFlight.size < e.info.maxParallel && !draining.has(e);
   if (policy === 'group') return waiting.find(grantable);
   const head = waiting.sort((a, b) => a.queue[0].seq - b.queue[0].seq)[0];
   return head && grantable(head) ? head : undefined;
 }
 
 /** `loadMs` is the part of the wait that overlapped this residency's load. */
-export function grantInfo(waiter: Waiter, residency: Residency, now: number): GrantInfo {
+export function grantInfo(waiter: Waiter, residency: Tenure, now: number): GrantInfo {
   const readyAt = residency.readyAt ?? now;
   const loadMs = readyAt > waiter.arrivedAt ? readyAt - Math.max(waiter.arrivedAt, residency.startedAt) : 0;
   return { queueMs: now - waiter.arrivedAt, loadMs };
@@ -54,8 +54,8 @@ export function grantInfo(waiter: Waiter, residency: Residency, now: number): Gr
  */
 export function avoidsReload(
   waiter: Waiter,
-  residency: Residency,
-  models: ReadonlyMap<string, ModelEntry>,
+  residency: Tenure,
+  models: ReadonlyMap<string, ScheduledModel>,
   budget: (pool: PoolName) => number,
 ): boolean {
   const prev = waiter.prev;
@@ -69,7 +69,7 @@ export function avoidsReload(
  * right now (they demonstrably share), else if some layer count it may load with fits
  * beside `entry`'s held bytes.
  */
-function canCoReside(entry: ModelEntry, other: ModelEntry, budget: (pool: PoolName) => number): boolean {
+function canCoReside(entry: ScheduledModel, other: ScheduledModel, budget: (pool: PoolName) => number): boolean {
   if (other.residency) return true;
   const held = heldBytes(entry);
   return layerChoices(other.info.memory, other.info.gpuLayers).some((layers) => {

@@ -1,9 +1,9 @@
 import { ModelLifecycle } from './lifecycle.js';
-import { demandOf, idleExpired, idleUntil, newEntry, type ModelEntry, type Waiter } from './model-entry.js';
+import { demandOf, idleExpired, idleUntil, newEntry, type ScheduledModel, type Waiter } from './scheduled-model.js';
 import { plan } from './planner.js';
 import { avoidsReload, grantInfo, nextToGrant, queueFull } from './request-queue.js';
 import { newCounters, snapshotOf, type SchedulerSnapshot } from './snapshot.js';
-import type { Clock, Effects, MeasuredBytes, ModelInfo, PoolName, RejectCode, Rejection, SchedulerConfig } from './types.js';
+import type { Clock, Effects, MeasuredBytes, ModelRegistration, PoolName, RejectCode, Rejection, SchedulerConfig } from './types.js';
 
 /** An event's outcome that provably changes no plan: `#event` skips planning. */
 const SETTLED = Symbol('settled');
@@ -23,13 +23,13 @@ export class Scheduler {
   readonly #config: SchedulerConfig;
   readonly #clock: Clock;
   readonly #effects: Effects;
-  readonly #models = new Map<string, ModelEntry>();
+  readonly #models = new Map<string, ScheduledModel>();
   readonly #budgets = new Map<PoolName, number>();
   /** Queued or granted request ids, to their model. */
-  readonly #requests = new Map<string, ModelEntry>();
+  readonly #requests = new Map<string, ScheduledModel>();
   #seq = 0;
   #lastWaiter: Waiter | undefined;
-  #draining = new Set<ModelEntry>();
+  #draining = new Set<ScheduledModel>();
   #planWakeAt: number | undefined;
   #inEvent = false;
   readonly #counters = newCounters();
@@ -43,7 +43,7 @@ export class Scheduler {
   }
 
   /** Adds a model, or updates one: a new footprint or layer preference applies from its next load. */
-  registerModel(info: ModelInfo): void {
+  registerModel(info: ModelRegistration): void {
     if (!(Number.isInteger(info.maxParallel) && info.maxParallel >= 1)) throw new RangeError(`${info.name}: maxParallel must be an integer >= 1`);
     this.#event(() => {
       const entry = this.#models.get(info.name);
@@ -213,7 +213,7 @@ export class Scheduler {
    * The fast path of the busy steady state: a request for a ready model with a free slot,
    * in a quiet scheduler, is granted at once — exactly what planning and granting would do.
    */
-  #servesAtOnce(entry: ModelEntry): boolean {
+  #servesAtOnce(entry: ScheduledModel): boolean {
     return entry.state === 'ready' && entry.inFlight.size < entry.info.maxParallel && !entry.unloadWanted
       && !this.#draining.has(entry) && this.#quiet();
   }
@@ -257,7 +257,7 @@ export class Scheduler {
     return this.#counters.grants > before;
   }
 
-  #grant(entry: ModelEntry): void {
+  #grant(entry: ScheduledModel): void {
     const waiter = entry.queue.shift();
     const r = entry.residency;
     if (!waiter || !r) return;
@@ -270,21 +270,21 @@ export class Scheduler {
     this.#effects.grant(waiter.id, entry.info.name, grantInfo(waiter, r, this.#now()));
   }
 
-  #timeOutLoad(entry: ModelEntry): void {
+  #timeOutLoad(entry: ScheduledModel): void {
     this.#counters.loadTimeouts++;
     const seconds = Math.round(this.#config.loadTimeoutMs / 1000);
     this.#failDemand(entry, 'LOAD_TIMEOUT', `loading ${entry.info.name} took longer than ${seconds}s`);
   }
 
   /** Nobody waits for this model any more: drop its turn, cancel a load in progress. */
-  #afterDemandLoss(entry: ModelEntry): void {
+  #afterDemandLoss(entry: ScheduledModel): void {
     if (demandOf(entry)) return;
     entry.reserved = false;
     this.#lifecycle.cancelLoad(entry);
   }
 
   /** Rejects every waiter and drops an admin load, remembering why. */
-  #failDemand(entry: ModelEntry, code: RejectCode, message: string): void {
+  #failDemand(entry: ScheduledModel, code: RejectCode, message: string): void {
     entry.lastError = message;
     entry.adminLoad = undefined;
     for (const waiter of entry.queue.splice(0)) {
@@ -304,7 +304,7 @@ export class Scheduler {
     return this.#budgets.get(pool) ?? 0;
   }
 
-  #entry(model: string): ModelEntry {
+  #entry(model: string): ScheduledModel {
     const entry = this.#models.get(model);
     if (!entry) throw new Error(`unknown model ${model}: register it first`);
     return entry;

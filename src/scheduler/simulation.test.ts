@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeShell, type ShellBehaviour } from './testing/fake-shell.js';
 import { cpuModel, GiB, gpuModel, harness } from './testing/harness.js';
-import type { ModelInfo, SchedulerConfig } from './types.js';
+import type { ModelRegistration, SchedulerConfig } from './types.js';
 
 /** mulberry32: a tiny seeded PRNG, so every run replays the same storms. */
 function random(seed: number): () => number {
@@ -64,7 +64,7 @@ function storm(seed: number): void {
     policy: pick(['group', 'fifo'] as const), maxHoldMs: pick([0, 500, 5000]),
     maxQueuePerModel: pick([2, 8, 64]), maxQueueTotal: pick([4, 16, 128]), loadTimeoutMs: 3000, unloadTimeoutMs: 1000,
   };
-  const models: ModelInfo[] = Array.from({ length: 2 + Math.floor(rnd() * 4) }, (_, i) => {
+  const models: ModelRegistration[] = Array.from({ length: 2 + Math.floor(rnd() * 4) }, (_, i) => {
     const extra = { pinned: rnd() < 0.15, maxParallel: 1 + Math.floor(rnd() * 3), reloadCostMs: 100 + Math.floor(rnd() * 5000) };
     const totalGiB = 1 + Math.floor(rnd() * 7);
     return rnd() < 0.5 ? cpuModel(`m${i}`, totalGiB, extra)

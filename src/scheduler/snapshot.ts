@@ -1,5 +1,5 @@
 import { RAM_POOL } from './footprint.js';
-import { demandOf, footprintOf, heldBytes, idleUntil, type ModelEntry, type ModelState } from './model-entry.js';
+import { demandOf, footprintOf, heldBytes, idleUntil, type ScheduledModel, type ModelState } from './scheduled-model.js';
 import { usedIn } from './planner.js';
 import type { PoolBytes, PoolName, SchedulingPolicy } from './types.js';
 
@@ -79,7 +79,7 @@ export interface SchedulerSnapshot {
 export function snapshotOf(input: {
   now: number;
   policy: SchedulingPolicy;
-  models: readonly ModelEntry[];
+  models: readonly ScheduledModel[];
   budgetedPools: Iterable<PoolName>;
   budget: (pool: PoolName) => number;
   counters: SchedulerCounters;
@@ -103,7 +103,7 @@ export function snapshotOf(input: {
   };
 }
 
-function modelSnapshot(e: ModelEntry, now: number): ModelSnapshot {
+function modelSnapshot(e: ScheduledModel, now: number): ModelSnapshot {
   const demand = demandOf(e);
   return {
     name: e.info.name,
@@ -124,7 +124,7 @@ function modelSnapshot(e: ModelEntry, now: number): ModelSnapshot {
   };
 }
 
-function expiresIn(e: ModelEntry, now: number): number | undefined {
+function expiresIn(e: ScheduledModel, now: number): number | undefined {
   if (e.info.idleUnloadMs === undefined || e.state !== 'ready') return undefined;
   const until = idleUntil(e);
   return until === undefined ? e.info.idleUnloadMs : Math.max(0, until - now);

@@ -36,7 +36,7 @@ export interface Footprint {
 /** `'auto'`: as many layers as fit; a number: exactly that many (clamped to `layers`). */
 export type GpuLayers = 'auto' | number;
 
-export interface ModelInfo {
+export interface ModelRegistration {
   readonly name: string;
   /** Never evicted to make room (an admin unload still unloads it). */
   readonly pinned: boolean;
@@ -89,7 +89,7 @@ export interface GrantInfo {
 }
 
 /** `gpuLayers` is undefined for a CPU-only model (no GPU footprint): the backend's default. */
-export interface LoadOptions {
+export interface StartLoadOptions {
   readonly gpuLayers: number | undefined;
 }
 
@@ -106,7 +106,7 @@ export interface MeasuredBytes {
  * won the race; `startUnload` -> unloadDone | unloadFailed).
  */
 export interface Effects {
-  startLoad(model: string, options: LoadOptions): void;
+  startLoad(model: string, options: StartLoadOptions): void;
   cancelLoad(model: string): void;
   startUnload(model: string): void;
   grant(requestId: string, model: string, info: GrantInfo): void;

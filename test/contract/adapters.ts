@@ -12,7 +12,7 @@ import type { ManagedBackend } from '../../src/backends/backend.js';
 import { OllamaBackend } from '../../src/backends/ollama/ollama-backend.js';
 import { ProcessBackend } from '../../src/backends/process/process-backend.js';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { cachedModel } from '../../src/engine/cached-model.js';
+import { cachedModel } from '../support/cached-model.js';
 import type { RunningGateway } from '../../src/app/server.js';
 import { defaultChatSpec, defaultEmbeddingSpec } from '../../src/gguf/index.js';
 import { readModelInfo } from '../../src/memory/gguf-info.js';
@@ -23,7 +23,7 @@ import { testGateway } from '../support/gateway.js';
 import { requireLlamaServer } from './llama-rig.js';
 
 /** What a test needs to tell that a model it loaded is really up, and later really gone. */
-export interface Residency {
+export interface Serving {
   /** Whether the model is gone at the backend (process exited; the daemon no longer lists it). */
   gone(): Promise<boolean>;
 }
@@ -54,7 +54,7 @@ export interface AdapterRig {
   /** Length of the embedding model's vectors. */
   embeddingWidth: number;
   /** Asserts the model is up by the adapter's own evidence (`/health` 200, `/api/ps`); returns how to tell it is gone. */
-  serving(entry: ModelEntry): Promise<Residency>;
+  serving(entry: ModelEntry): Promise<Serving>;
   crash: CrashScript;
   close(): Promise<void>;
 }

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { cachedLlamaServer } from '../../src/backends/process/llama-server-binary.js';
 import { ProcessBackend } from '../../src/backends/process/process-backend.js';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { cachedModel, type CachedModel } from '../../src/engine/cached-model.js';
+import { cachedModel, type CachedModel } from '../support/cached-model.js';
 import type { RunningGateway } from '../../src/app/server.js';
 import { specForSize } from '../../src/gguf/index.js';
 import { estimatedBytes, testGateway } from '../support/gateway.js';

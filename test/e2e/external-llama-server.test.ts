@@ -1,7 +1,7 @@
 import { Ollama } from 'ollama';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cachedModel } from '../../src/engine/cached-model.js';
-import { startWorker, type RunningWorker } from '../../src/engine/spawn-worker.js';
+import { cachedModel } from '../support/cached-model.js';
+import { startWorker, type RunningWorker } from '../../src/worker/spawn-worker.js';
 import { defaultChatSpec } from '../../src/gguf/index.js';
 import { postJson, testGateway } from '../support/gateway.js';
 import type { RunningGateway } from '../../src/app/server.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cachedModel } from '../../src/engine/cached-model.js';
+import { cachedModel } from '../support/cached-model.js';
 import { defaultChatSpec, defaultEmbeddingSpec } from '../../src/gguf/index.js';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { Turnstile } from '../fakes/turnstile.js';

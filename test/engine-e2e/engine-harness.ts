@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { ProcessBackend } from '../../src/backends/process/process-backend.js';
-import { cachedModel } from '../../src/engine/cached-model.js';
+import { cachedModel } from '../support/cached-model.js';
 import type { RunningGateway } from '../../src/app/server.js';
 import { defaultChatSpec, defaultEmbeddingSpec } from '../../src/gguf/index.js';
 import { readModelInfo, type ModelInfo } from '../../src/memory/gguf-info.js';

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessBackend } from '../../src/backends/process/process-backend.js';
-import { cachedModel, type CachedModel } from '../../src/engine/cached-model.js';
+import { cachedModel, type CachedModel } from '../support/cached-model.js';
 import type { RunningGateway } from '../../src/app/server.js';
 import { estimateFootprint } from '../../src/memory/estimate.js';
 import { testGateway } from '../support/gateway.js';

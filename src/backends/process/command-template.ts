@@ -1,4 +1,4 @@
-import { TSX_LOADER, WORKER_ENTRY } from '../../engine/spawn-worker.js';
+import { TSX_LOADER, WORKER_ENTRY } from '../../worker/spawn-worker.js';
 
 /** The values a command template may use. */
 export interface TemplateValues {

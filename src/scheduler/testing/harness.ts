@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { Scheduler } from '../scheduler.js';
-import type { Clock, Effects, GrantInfo, LoadOptions, ModelInfo, Rejection, SchedulerConfig } from '../types.js';
+import type { Clock, Effects, GrantInfo, StartLoadOptions, ModelRegistration, Rejection, SchedulerConfig } from '../types.js';
 
 /**
  * Test support: a manual clock, a recording Effects fake, model builders, and a wrapper
@@ -10,7 +10,7 @@ import type { Clock, Effects, GrantInfo, LoadOptions, ModelInfo, Rejection, Sche
 export const GiB = 1024 ** 3;
 
 export type EffectCall =
-  | { readonly effect: 'startLoad'; readonly model: string; readonly options: LoadOptions }
+  | { readonly effect: 'startLoad'; readonly model: string; readonly options: StartLoadOptions }
   | { readonly effect: 'cancelLoad'; readonly model: string }
   | { readonly effect: 'startUnload'; readonly model: string }
   | { readonly effect: 'grant'; readonly id: string; readonly model: string; readonly info: GrantInfo }
@@ -34,7 +34,7 @@ export class RecordingEffects implements Effects {
   readonly log: EffectCall[] = [];
   #read = 0;
 
-  startLoad(model: string, options: LoadOptions): void {
+  startLoad(model: string, options: StartLoadOptions): void {
     this.log.push({ effect: 'startLoad', model, options });
   }
   cancelLoad(model: string): void {
@@ -82,7 +82,7 @@ export const testConfig: SchedulerConfig = {
   policy: 'group', maxHoldMs: 10_000, maxQueuePerModel: 8, maxQueueTotal: 16, loadTimeoutMs: 60_000, unloadTimeoutMs: 5_000,
 };
 
-export function cpuModel(name: string, gib: number, extra: Partial<ModelInfo> = {}): ModelInfo {
+export function cpuModel(name: string, gib: number, extra: Partial<ModelRegistration> = {}): ModelRegistration {
   return { name, pinned: false, maxParallel: 1, reloadCostMs: 1000, memory: { totalBytes: gib * GiB }, gpuLayers: 'auto', ...extra };
 }
 
@@ -90,8 +90,8 @@ export function cpuModel(name: string, gib: number, extra: Partial<ModelInfo> = 
 export function gpuModel(
   name: string,
   size: { totalGiB: number; offloadGiB: number; layers: number; overheadGiB?: number },
-  extra: Partial<ModelInfo> = {},
-): ModelInfo {
+  extra: Partial<ModelRegistration> = {},
+): ModelRegistration {
   const gpu = { pool: 'gpu0', layers: size.layers, offloadableBytes: size.offloadGiB * GiB, overheadBytes: (size.overheadGiB ?? 0) * GiB };
   return { ...cpuModel(name, size.totalGiB, extra), memory: { totalBytes: size.totalGiB * GiB, gpu } };
 }
@@ -103,7 +103,7 @@ export interface Harness {
   readonly fx: RecordingEffects;
 }
 
-export function harness(setup: { config?: Partial<SchedulerConfig>; budgets: Record<string, number>; models: ModelInfo[] }): Harness {
+export function harness(setup: { config?: Partial<SchedulerConfig>; budgets: Record<string, number>; models: ModelRegistration[] }): Harness {
   const clock = new ManualClock();
   const fx = new RecordingEffects();
   const s = checked(new Scheduler({ config: { ...testConfig, ...setup.config }, clock, effects: fx }), fx);

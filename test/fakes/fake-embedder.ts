@@ -2,7 +2,7 @@
  * Test doubles for the batching tests: a hand-driven timer, a recording embedding
  * upstream and a scripted chunk stream. Deterministic: nothing here reads the clock.
  */
-import type { Schedule } from './micro-batcher.js';
+import type { Schedule } from '../../src/batching/micro-batcher.js';
 
 /** Lets every pending promise continuation run (microtasks drain before a macrotask). */
 export function settle(): Promise<void> {
@@ -10,7 +10,7 @@ export function settle(): Promise<void> {
 }
 
 /** A `schedule` whose time only moves when a test calls `advance`. */
-export class ManualClock {
+export class ManualSchedule {
   #now = 0;
   #timers: { at: number; fn: () => void }[] = [];
 

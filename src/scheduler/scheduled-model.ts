@@ -1,5 +1,5 @@
 import { bytesAt, preferredLayers } from './footprint.js';
-import type { ModelInfo, PoolBytes } from './types.js';
+import type { ModelRegistration, PoolBytes } from './types.js';
 
 /**
  * Per-model state, owned and mutated by the Scheduler alone; the planner only reads it.
@@ -30,7 +30,7 @@ export interface Demand {
 }
 
 /** One load of a model, from `startLoad` until its memory is released. */
-export interface Residency {
+export interface Tenure {
   readonly gpuLayers: number | undefined;
   readonly estimated: PoolBytes;
   measured: PoolBytes | undefined;
@@ -42,12 +42,12 @@ export interface Residency {
   grants: number;
 }
 
-export interface ModelEntry {
-  info: ModelInfo;
+export interface ScheduledModel {
+  info: ModelRegistration;
   state: ModelState;
   readonly queue: Waiter[];
   readonly inFlight: Set<string>;
-  residency: Residency | undefined;
+  residency: Tenure | undefined;
   /** loading: load (or cancel) deadline; unloading: unload deadline. */
   deadline: number | undefined;
   adminLoad: Demand | undefined;
@@ -63,7 +63,7 @@ export interface ModelEntry {
   lastError: string | undefined;
 }
 
-export function newEntry(info: ModelInfo, now: number): ModelEntry {
+export function newEntry(info: ModelRegistration, now: number): ScheduledModel {
   return {
     info, state: 'unloaded', queue: [], inFlight: new Set(), residency: undefined, deadline: undefined,
     adminLoad: undefined, unloadWanted: false, reserved: false, lastUsedAt: now, unloadRetryAt: 0,
@@ -72,22 +72,22 @@ export function newEntry(info: ModelInfo, now: number): ModelEntry {
 }
 
 /** What the model counts in the ledger: measured once loaded, estimated before. */
-export function heldBytes(entry: ModelEntry): PoolBytes {
+export function heldBytes(entry: ScheduledModel): PoolBytes {
   const r = entry.residency;
   return r ? (r.measured ?? r.estimated) : {};
 }
 
-export function estimateAt(entry: ModelEntry, gpuLayers: number | undefined): PoolBytes {
+export function estimateAt(entry: ScheduledModel, gpuLayers: number | undefined): PoolBytes {
   const m = entry.lastMeasured;
   return m && m.gpuLayers === gpuLayers ? m.bytes : bytesAt(entry.info.memory, gpuLayers);
 }
 
 /** Held bytes when resident, else the estimate at the layer count it would prefer. */
-export function footprintOf(entry: ModelEntry): PoolBytes {
+export function footprintOf(entry: ScheduledModel): PoolBytes {
   return entry.residency ? heldBytes(entry) : estimateAt(entry, preferredLayers(entry.info.memory, entry.info.gpuLayers));
 }
 
-export function demandOf(entry: ModelEntry): Demand | undefined {
+export function demandOf(entry: ScheduledModel): Demand | undefined {
   const head = entry.queue[0];
   const admin = entry.adminLoad;
   if (!head) return admin;
@@ -95,19 +95,19 @@ export function demandOf(entry: ModelEntry): Demand | undefined {
 }
 
 /** An admin unload waits for this: resident, nothing in flight, nothing queued. */
-export function unloadDue(entry: ModelEntry): boolean {
+export function unloadDue(entry: ScheduledModel): boolean {
   return entry.unloadWanted && entry.state === 'ready' && entry.inFlight.size === 0 && entry.queue.length === 0;
 }
 
 /** When an idle resident model's keep-alive runs out; undefined while busy, or without one. */
-export function idleUntil(entry: ModelEntry): number | undefined {
+export function idleUntil(entry: ScheduledModel): number | undefined {
   const ttl = entry.info.idleUnloadMs;
   if (ttl === undefined || entry.state !== 'ready' || entry.inFlight.size > 0 || entry.queue.length > 0 || entry.adminLoad) return undefined;
   return Math.max(entry.lastUsedAt, entry.residency?.readyAt ?? -Infinity) + ttl;
 }
 
 /** Idle past its keep-alive: unloaded like an admin unload. */
-export function idleExpired(entry: ModelEntry, now: number): boolean {
+export function idleExpired(entry: ScheduledModel, now: number): boolean {
   const until = idleUntil(entry);
   return until !== undefined && now >= until;
 }

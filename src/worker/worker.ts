@@ -1,5 +1,5 @@
 /**
- * The embedded worker process: `node --import tsx src/engine/worker.ts --model FILE ...`
+ * The embedded worker process: `node --import tsx src/worker/worker.ts --model FILE ...`
  * (flags in cli-args.ts). It serves llama-server's HTTP API for one GGUF.
  *
  * Contract with the parent:

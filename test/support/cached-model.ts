@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { rename, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseModelSpec, writeModel, type ModelSpecInput } from '../gguf/index.js';
+import { parseModelSpec, writeModel, type ModelSpecInput } from '../../src/gguf/index.js';
 
 export interface CachedModel {
   path: string;

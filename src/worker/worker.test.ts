@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultChatSpec, defaultEmbeddingSpec } from '../gguf/index.js';
-import { cachedModel } from './cached-model.js';
+import { cachedModel } from '../../test/support/cached-model.js';
 import { startWorker, type RunningWorker } from './spawn-worker.js';
 
 /** One thread: the test machine has 2 shared cores, and llama.cpp threads spin when oversubscribed. */
