@@ -45,6 +45,7 @@ import { cachedModel } from '../test/support/cached-model.js';
 import { defaultEmbeddingSpec, parseModelSpec, type ModelSpec } from '../src/gguf/index.js';
 import type { RequestRecord } from '../src/telemetry/record.js';
 import { testGateway } from '../test/support/gateway.js';
+import { gatewayStatus, requestRecords } from '../test/support/records.js';
 import type { BenchOptions, BenchResult } from './run.js';
 import { percentiles, round } from './util.js';
 
@@ -205,16 +206,6 @@ async function phase(side: Side, inputs: string[], clients: number, maxMs: numbe
   return { completed: latencies.length, wallMs: performance.now() - t0, latencies };
 }
 
-async function status(side: Side): Promise<EmbeddingStats> {
-  const res = await side.pool.request({ method: 'GET', path: '/warmgate/status' });
-  return ((await res.body.json()) as { embeddings: EmbeddingStats }).embeddings;
-}
-
-async function records(side: Side, limit: number): Promise<RequestRecord[]> {
-  const res = await side.pool.request({ method: 'GET', path: `/warmgate/requests?limit=${limit}` });
-  return ((await res.body.json()) as { requests: RequestRecord[] }).requests;
-}
-
 interface Floor {
   calls: number;
   inputsPerCall: number;
@@ -273,7 +264,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     // Each first request starts its worker (and JIT-warms the path); not measured.
     for (const side of [on, off]) await embedOne(side, `warm-up for ${side.name}`);
     opts.log(`workers ready in ${Math.round(performance.now() - started)} ms`);
-    const before = (await status(on)).batching;
+    const before = (await gatewayStatus(on.gw.url)).embeddings.batching;
     for (let r = 0; r < s.rounds; r++) {
       const order = r % 2 === 0 ? [on, off] : [off, on];
       for (const side of order) {
@@ -284,7 +275,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     }
     floor = await batchFloor(off);
     opts.log(`floor: ${floor.calls} calls of ${floor.inputsPerCall} inputs, one at a time: ${round(floor.msPerInput, 2)} ms per input`);
-    const after = (await status(on)).batching;
+    const after = (await gatewayStatus(on.gw.url)).embeddings.batching;
     const batches = after.batches - before.batches;
     const sent = after.requests - before.requests;
     batching = { ...after, batches, requests: sent, meanBatchSize: batches === 0 ? 0 : sent / batches };
@@ -308,17 +299,17 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     const fill = await phase(cached, inputs, s.clients, s.maxPhaseMs, served);
     opts.log(`cache fill: ${fill.completed} requests in ${Math.round(fill.wallMs)} ms`);
     const filled = [...served.keys()];
-    const hitsBefore = (await status(cached)).cache.hits;
+    const hitsBefore = (await gatewayStatus(cached.gw.url)).embeddings.cache.hits;
     // One at a time: the latency of a hit.
     const sequential: number[] = [];
     for (const input of filled) sequential.push((await embedOne(cached, input)).ms);
-    const gatewayMs = (await records(cached, filled.length)).map((rec) => {
+    const gatewayMs = (await requestRecords(cached.gw.url, filled.length)).map((rec) => {
       if (!rec.cache_hit) throw new Error(`a repeated input was not a cache hit: ${JSON.stringify(rec)}`);
       return rec.total_ms;
     });
     // From every client at once: what a burst of repeats costs.
     const concurrent = await phase(cached, filled, s.clients, s.maxPhaseMs);
-    const stats = (await status(cached)).cache;
+    const stats = (await gatewayStatus(cached.gw.url)).embeddings.cache;
     const repeats = filled.length + concurrent.completed;
     if (stats.hits - hitsBefore !== repeats) throw new Error(`expected ${repeats} cache hits, saw ${stats.hits - hitsBefore}`);
     cache = {

@@ -32,8 +32,9 @@
  * run (a load for nearly every one of its ~users x rounds x 2 requests).
  */
 import { parseArgs } from 'node:util';
+import { gatewayStatus } from '../test/support/records.js';
 import {
-  budgetForOne, gatewayEstimates, ragMix, ragModels, ResidentSampler, startRagGateway, status, type RagModels, type Timed,
+  budgetForOne, gatewayEstimates, ragMix, ragModels, ResidentSampler, startRagGateway, type RagModels, type Timed,
 } from '../test/residency-e2e/rag-rig.js';
 import type { BenchOptions, BenchResult } from './run.js';
 import { percentiles, round } from './util.js';
@@ -109,7 +110,7 @@ async function runPolicy(policy: 'group' | 'fifo', models: RagModels, budget: nu
       if (t.status !== 200) throw new Error(`${policy}: a ${t.kind} request failed with ${t.status}: ${JSON.stringify(t.body)}`);
       const sample = await sampler.sample();
       maxWorkers = Math.max(maxWorkers, sample.workers.size);
-      const st = await status(gw.url);
+      const st = await gatewayStatus(gw.url);
       for (const pool of st.pools) peakLedger = Math.max(peakLedger, pool.used);
       if (++done % s.users === 0) log(`  ${policy}: ${done}/${total} requests, ${st.counters.loads} loads`);
     };
@@ -119,7 +120,7 @@ async function runPolicy(policy: 'group' | 'fifo', models: RagModels, budget: nu
     } finally {
       await sampler.stop();
     }
-    const st = await status(gw.url);
+    const st = await gatewayStatus(gw.url);
     const ms = (kind?: Timed['kind']) => run.results.filter((r) => !kind || r.kind === kind).map((r) => r.ms);
     const [p50, p95] = percentiles(ms(), [50, 95]);
     return {

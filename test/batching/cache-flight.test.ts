@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EmbedService } from '../../src/gateway/embed-service.js';
-import { EMBED, NEVER, OTHER, startRig, texts, until, type Rig } from './rig.js';
+import { until } from '../support/records.js';
+import { EMBED, NEVER, OTHER, startRig, texts, type Rig } from './rig.js';
 
 /** Bit-for-bit equality of two lists of vectors (Object.is tells -0 from 0 and NaN from NaN). */
 function bitExact(a: number[][], b: number[][]): boolean {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EmbedService } from '../../src/gateway/embed-service.js';
-import { containsRun, EMBED, NEVER, startRig, texts, until, type Rig } from './rig.js';
+import { until } from '../support/records.js';
+import { containsRun, EMBED, NEVER, startRig, texts, type Rig } from './rig.js';
 
 /**
  * Issue 6 end to end on the Ollama dialect: concurrent `/api/embed` requests through the

@@ -6,9 +6,9 @@
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { RunningGateway } from '../../src/app/server.js';
 import type { RequestRecord } from '../../src/telemetry/record.js';
-import type { EmbeddingStats } from '../../src/batching/embedding-pipeline.js';
 import { FakeOllama, type RecordedRequest } from '../fakes/ollama-upstream.js';
 import { postJson, testGateway } from '../support/gateway.js';
+import { gatewayStatus, requestRecords, type GatewayStatus } from '../support/records.js';
 
 export const EMBED = 'nomic-embed-text:latest';
 /** A second embedding model with vectors of another length, so a mix-up would show. */
@@ -30,7 +30,7 @@ export interface Rig {
   embedCalls(): RecordedRequest[];
   /** Every call the gateway made to `path`. */
   gatewayCalls(path: string): RecordedRequest[];
-  status(): Promise<{ embeddings: EmbeddingStats }>;
+  status(): Promise<GatewayStatus>;
   records(): Promise<RequestRecord[]>;
   close(): Promise<void>;
 }
@@ -53,8 +53,8 @@ export async function startRig(batching: NonNullable<ConfigInput['batching']>, m
     },
     embedCalls: () => gatewayCalls('/api/embed').filter((r) => ((r.body as { input?: unknown[] }).input ?? []).length > 0),
     gatewayCalls,
-    status: async () => (await fetch(`${gw.url}/warmgate/status`)).json() as Promise<{ embeddings: EmbeddingStats }>,
-    records: async () => ((await (await fetch(`${gw.url}/warmgate/requests?limit=1000`)).json()) as { requests: RequestRecord[] }).requests,
+    status: () => gatewayStatus(gw.url),
+    records: () => requestRecords(gw.url, 1000),
     async close() {
       await gw.close();
       await fake.close();
@@ -65,15 +65,6 @@ export async function startRig(batching: NonNullable<ConfigInput['batching']>, m
 /** Distinct texts of a few words each. */
 export function texts(count: number, tag = 'passage'): string[] {
   return Array.from({ length: count }, (_, i) => `${tag} ${i}: the quick brown fox number ${i * 7919} jumps`);
-}
-
-/** Polls the gateway until `ready` holds: for states that only the gateway can see (no sleeping, no timing). */
-export async function until<T>(probe: () => Promise<T>, ready: (value: T) => boolean): Promise<T> {
-  for (;;) {
-    const value = await probe();
-    if (ready(value)) return value;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
 }
 
 /** Whether `part` occurs in `whole` as one contiguous run, in order. */

@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { postJson, testGateway } from '../support/gateway.js';
+import { requestRecords } from '../support/records.js';
 import type { RunningGateway } from '../../src/app/server.js';
 import type { RequestRecord } from '../../src/telemetry/record.js';
 
@@ -42,13 +43,6 @@ export async function startHarness(): Promise<ClientHarness> {
       await upstream.close();
     },
   };
-}
-
-/** `GET /warmgate/requests`, most recent first. */
-export async function requestRecords(gatewayUrl: string): Promise<RequestRecord[]> {
-  const res = await fetch(`${gatewayUrl}/warmgate/requests?limit=500`);
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { requests: RequestRecord[] }).requests;
 }
 
 /** Asserts the gateway recorded a request on `route` for `model` with `status`, and returns it. */

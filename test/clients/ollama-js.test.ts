@@ -1,10 +1,8 @@
 import { Ollama, type ChatResponse, type GenerateResponse } from 'ollama';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Turnstile } from '../fakes/turnstile.js';
-import {
-  CHAT, CHAT_CONTEXT, EMBED, EMBED_DIMS, echo, expectRecord, requestRecords, startHarness, upstreamEmbed, upstreamLegacyEmbedding,
-  type ClientHarness,
-} from './client-harness.js';
+import { CHAT, CHAT_CONTEXT, EMBED, EMBED_DIMS, echo, expectRecord, startHarness, upstreamEmbed, upstreamLegacyEmbedding, type ClientHarness } from './client-harness.js';
+import { requestRecords } from '../support/records.js';
 
 /**
  * The real `ollama` npm client (0.6.x, what AnythingLLM and LangChain use) against the

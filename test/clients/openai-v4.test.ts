@@ -1,6 +1,7 @@
 import OpenAI from 'openai-v4';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CHAT, EMBED, EMBED_DIMS, echo, expectRecord, requestRecords, startHarness, upstreamEmbed, type ClientHarness } from './client-harness.js';
+import { CHAT, EMBED, EMBED_DIMS, echo, expectRecord, startHarness, upstreamEmbed, type ClientHarness } from './client-harness.js';
+import { requestRecords } from '../support/records.js';
 
 /**
  * openai@4.95.1 (AnythingLLM's pin, and its Generic-OpenAI provider) against the gateway's

@@ -1,7 +1,8 @@
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Turnstile } from '../fakes/turnstile.js';
-import { CHAT, EMBED, EMBED_DIMS, echo, expectRecord, requestRecords, startHarness, upstreamEmbed, type ClientHarness } from './client-harness.js';
+import { CHAT, EMBED, EMBED_DIMS, echo, expectRecord, startHarness, upstreamEmbed, type ClientHarness } from './client-harness.js';
+import { requestRecords } from '../support/records.js';
 
 /**
  * The current openai SDK (6.x, what DocsGPT-style clients use) against the gateway's `/v1`

@@ -2,7 +2,7 @@ import { Ollama } from 'ollama';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerateEvent, GenerateRequest } from '../../src/dialects/canonical.js';
 import type { ModelEntry } from '../../src/models/model-entry.js';
-import type { RequestRecord } from '../../src/telemetry/record.js';
+import { requestRecords } from '../support/records.js';
 import { ADAPTERS, CHAT, type AdapterRig } from './adapters.js';
 
 /**
@@ -50,12 +50,6 @@ async function isRunning(rig: AdapterRig, entry: ModelEntry): Promise<boolean> {
 /** Loads the model through the backend unless the backend already runs it. */
 async function ensureLoaded(rig: AdapterRig, entry: ModelEntry): Promise<void> {
   if (!(await isRunning(rig, entry))) await rig.backend.load(entry, { signal: AbortSignal.timeout(300_000) });
-}
-
-async function records(url: string): Promise<RequestRecord[]> {
-  const res = await fetch(`${url}/warmgate/requests?limit=500`);
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { requests: RequestRecord[] }).requests;
 }
 
 describe.each(ADAPTERS)('backend contract: $name', (harness) => {
@@ -160,7 +154,7 @@ describe.each(ADAPTERS)('backend contract: $name', (harness) => {
     const ollama = new Ollama({ host: rig.url });
     const reply = await ollama.chat({ model: CHAT, messages: [{ role: 'user', content: 'Say hello.' }], stream: false, options: SHORT });
     expect(reply.done).toBe(true);
-    const plain = (await records(rig.url)).find((r) => r.route === '/api/chat' && !r.stream);
+    const plain = (await requestRecords(rig.url)).find((r) => r.route === '/api/chat' && !r.stream);
     expect(plain).toMatchObject({ model: CHAT, status: 200, backend: rig.backend.name });
     expect(plain!.error).toBeUndefined();
 
@@ -170,7 +164,7 @@ describe.each(ADAPTERS)('backend contract: $name', (harness) => {
       if (part.done) expect(part.eval_count).toBeGreaterThan(0);
     }
     expect(parts).toBeGreaterThan(1);
-    const streamed = (await records(rig.url)).find((r) => r.route === '/api/chat' && r.stream);
+    const streamed = (await requestRecords(rig.url)).find((r) => r.route === '/api/chat' && r.stream);
     expect(streamed).toMatchObject({ model: CHAT, status: 200, backend: rig.backend.name });
     expect(streamed!.error).toBeUndefined();
 

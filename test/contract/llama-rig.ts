@@ -4,7 +4,6 @@
  * estimates of them, and the resident memory of a process from /proc.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { cachedLlamaServer } from '../../src/backends/process/llama-server-binary.js';
 import { ProcessBackend } from '../../src/backends/process/process-backend.js';
 import type { ConfigInput } from '../../src/config/schema.js';
@@ -84,34 +83,3 @@ export async function gatewayEstimates(models: ModelsConfig): Promise<Record<str
   }
 }
 
-export interface StatusView {
-  pools: Array<{ name: string; budget: number; used: number }>;
-  counters: { loads: number; evictions: number; loadFailures: number };
-  models: Array<{ name: string; state: string; estimatedBytes: Record<string, number>; measuredBytes?: Record<string, number>; heldBytes: Record<string, number> }>;
-}
-
-export async function status(url: string): Promise<StatusView> {
-  const res = await fetch(`${url}/warmgate/status`);
-  if (res.status !== 200) throw new Error(`GET /warmgate/status: ${res.status}`);
-  return (await res.json()) as StatusView;
-}
-
-export interface ProcMemory {
-  /** VmRSS. */
-  rss: number;
-  /** RssAnon: heap, KV cache, buffers. */
-  anon: number;
-  /** RssFile: file pages mapped and touched (mmapped weights, the binary). */
-  file: number;
-}
-
-/** Resident memory of a process from /proc/<pid>/status (zeros when it is gone). */
-export async function procMemory(pid: number): Promise<ProcMemory> {
-  try {
-    const text = await readFile(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)\\s+kB`).exec(text)?.[1] ?? 0) * 1024;
-    return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
-  } catch {
-    return { rss: 0, anon: 0, file: 0 };
-  }
-}

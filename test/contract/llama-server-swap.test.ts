@@ -2,7 +2,9 @@ import { Ollama } from 'ollama';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessBackend } from '../../src/backends/process/process-backend.js';
 import type { RunningGateway } from '../../src/app/server.js';
-import { gatewayEstimates, llamaGateway, llamaModels, requireLlamaServer, procMemory, status, type ModelsConfig, type ProcMemory, type StatusView } from './llama-rig.js';
+import { residentMemory, type ResidentMemory } from '../../src/memory/process-memory.js';
+import { gatewayStatus, type GatewayStatus } from '../support/records.js';
+import { gatewayEstimates, llamaGateway, llamaModels, requireLlamaServer, type ModelsConfig } from './llama-rig.js';
 
 /**
  * Issue 5: the gateway swapping two real llama-server processes under a RAM budget that holds
@@ -70,12 +72,12 @@ describe('the gateway swapping two real llama-server processes under a RAM budge
     let maxLive = 0;
     const sampler = setInterval(() => (maxLive = Math.max(maxLive, backend.pids().size)), 10);
 
-    const seen: Array<{ step: string; status: StatusView; proc: ProcMemory; model: string }> = [];
+    const seen: Array<{ step: string; status: GatewayStatus; proc: ResidentMemory; model: string }> = [];
     const check = async (step: string, model: string) => {
-      const st = await status(url);
+      const st = await gatewayStatus(url);
       const pid = backend.pidOf(model);
       expect(pid, `${model} is running after ${step}`).toBeDefined();
-      seen.push({ step, status: st, proc: await procMemory(pid!), model });
+      seen.push({ step, status: st, proc: await residentMemory(pid!), model });
       maxLive = Math.max(maxLive, backend.pids().size);
       for (const pool of st.pools) expect(pool.used, `pool ${pool.name} after ${step}`).toBeLessThanOrEqual(pool.budget);
       expect(st.models.filter((m) => m.state !== 'unloaded').map((m) => m.name), `resident after ${step}`).toEqual([model]);
@@ -102,7 +104,7 @@ describe('the gateway swapping two real llama-server processes under a RAM budge
       clearInterval(sampler);
     }
 
-    const st = await status(url);
+    const st = await gatewayStatus(url);
     expect(st.counters.loads).toBe(3);
     expect(st.counters.evictions).toBe(2);
     expect(st.counters.loadFailures).toBe(0);

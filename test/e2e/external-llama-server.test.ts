@@ -5,6 +5,7 @@ import { startWorker, type RunningWorker } from '../../src/worker/spawn-worker.j
 import { defaultChatSpec } from '../../src/gguf/index.js';
 import { postJson, testGateway } from '../support/gateway.js';
 import type { RunningGateway } from '../../src/app/server.js';
+import { gatewayStatus } from '../support/records.js';
 
 /**
  * A llama-server Warmgate does not run (`url`): here the embedded worker started by hand,
@@ -39,7 +40,7 @@ describe('an external llama-server (url) in front of which the gateway cannot lo
     const tags = await ollama.list();
     expect(tags.models.map((m) => m.name)).toContain('ext_chat');
     expect((await ollama.ps()).models.map((m) => m.name)).toContain('ext_chat');
-    const status = await (await fetch(`${gw.url}/warmgate/status`)).json();
+    const status = await gatewayStatus(gw.url);
     expect(status.counters.loads).toBe(0);
     expect(status.models).toEqual([]);
   });

@@ -103,10 +103,9 @@ describe("llama-server's native API in front of the embedded worker (passthrough
     expect(tokens.body.tokens.length).toBeGreaterThan(0);
     const props = await (await fetch(`${gw.url}/props?model=chat`)).json();
     expect(props.default_generation_settings.n_ctx).toBeGreaterThan(0);
-    const records = (await (await fetch(`${gw.url}/warmgate/requests`)).json()).requests;
-    const rec = records.find((r: any) => r.route === '/completion' && r.stream === false);
+    const rec = (await requestRecords(gw.url)).find((r) => r.route === '/completion' && r.stream === false);
     expect(rec).toMatchObject({ dialect: 'llama-server', model: 'chat', backend: 'embedded', status: 200 });
-    expect(rec.gen_tokens).toBeGreaterThan(0);
+    expect(rec?.gen_tokens).toBeGreaterThan(0);
   });
 
   it('answers /embedding through the batching path', async () => {

@@ -5,6 +5,7 @@ import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { Turnstile } from '../fakes/turnstile.js';
 import { postJson, testGateway } from '../support/gateway.js';
 import type { RunningGateway } from '../../src/app/server.js';
+import { requestRecords } from '../support/records.js';
 
 const CHAT = 'llama3.2:latest';
 const EMBED = 'nomic-embed-text:latest';
@@ -142,8 +143,7 @@ describe('the Ollama surface in front of an Ollama daemon', () => {
     const timing = res.headers.get('server-timing')!;
     expect(timing).toMatch(/queue;dur=[\d.]+/);
     expect(timing).toMatch(/gen;dur=[\d.]+/);
-    const records = (await (await fetch(`${gw.url}/warmgate/requests?limit=5`)).json()).requests;
-    const r = records.find((x: any) => x.route === '/api/generate' && x.stream === false);
+    const r = (await requestRecords(gw.url, 5)).find((x) => x.route === '/api/generate' && x.stream === false)!;
     expect(r).toMatchObject({ dialect: 'ollama', model: CHAT, backend: 'ollama', status: 200 });
     expect(r.prompt_ms).toBeGreaterThan(0);
     expect(r.gen_ms).toBeGreaterThan(0);

@@ -3,6 +3,7 @@ import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { postJson, testGateway } from '../support/gateway.js';
 import type { RunningGateway } from '../../src/app/server.js';
 import type { ScheduledResidency } from '../../src/residency/scheduled-residency.js';
+import { gatewayStatus, requestRecords } from '../support/records.js';
 
 const CHAT = 'llama3.2:latest';
 const EMBED = 'nomic-embed-text:latest';
@@ -33,8 +34,8 @@ describe('residency in front of an Ollama daemon', () => {
     expect(preload?.body).toMatchObject({ model: CHAT, prompt: '', keep_alive: -1, options: { num_ctx: 8192 } });
     expect(upstream.resident().map((m) => m.name)).toContain(CHAT);
 
-    const status = await (await fetch(`${gw.url}/warmgate/status`)).json();
-    expect(status.models.find((m: any) => m.name === CHAT).state).toBe('ready');
+    const status = await gatewayStatus(gw.url);
+    expect(status.models.find((m) => m.name === CHAT)?.state).toBe('ready');
     expect(status.counters.loads).toBe(1);
 
     const unload = await fetch(`${gw.url}/warmgate/models/${CHAT}/unload`, { method: 'POST' });
@@ -50,8 +51,8 @@ describe('residency in front of an Ollama daemon', () => {
     expect(reply.status).toBe(200);
     expect(reply.body.done).toBe(true);
     expect(upstream.loadCount(CHAT)).toBe(0);
-    const records = (await (await fetch(`${gw.url}/warmgate/requests`)).json()).requests;
-    expect(records[0].overrides.keep_alive).toEqual({ sent: 0, pinned: -1 });
+    const records = await requestRecords(gw.url);
+    expect(records[0].overrides?.keep_alive).toEqual({ sent: 0, pinned: -1 });
   });
 
   it('rejects past the queue limit with 429 and Retry-After, in the client dialect, instead of hanging', async () => {
@@ -79,11 +80,11 @@ describe('residency in front of an Ollama daemon', () => {
     await postJson(`${upstream.url}/api/generate`, { model: CHAT, keep_alive: 0 });
     const residency = gw.residency as ScheduledResidency;
     await residency.reconcile();
-    const status = await (await fetch(`${gw.url}/warmgate/status`)).json();
-    expect(status.models.find((m: any) => m.name === CHAT).state).toBe('unloaded');
+    const status = await gatewayStatus(gw.url);
+    expect(status.models.find((m) => m.name === CHAT)?.state).toBe('unloaded');
     expect((await postJson(`${gw.url}/api/generate`, { model: CHAT, prompt: 'again', stream: false })).status).toBe(200);
     expect(status.counters.loads).toBe(1);
-    const after = await (await fetch(`${gw.url}/warmgate/status`)).json();
+    const after = await gatewayStatus(gw.url);
     expect(after.counters.loads).toBe(2);
   });
 
@@ -106,7 +107,7 @@ describe('residency in front of an Ollama daemon', () => {
     // chat (with its queued chats), then one swap to the embedding model.
     expect(upstream.loadCount(CHAT)).toBe(1);
     expect(upstream.loadCount(EMBED)).toBe(1);
-    const status = await (await fetch(`${gw.url}/warmgate/status`)).json();
+    const status = await gatewayStatus(gw.url);
     expect(status.counters.evictions).toBe(1);
     expect(status.pools[0].used).toBeLessThanOrEqual(4_700_000_000);
   });

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../src/app/server.js';
 import { readModelInfo } from '../../src/memory/gguf-info.js';
 import { testGateway } from '../support/gateway.js';
-import { latestRecord } from './engine-harness.js';
+import {  } from './engine-harness.js';
+import { latestRecord } from '../support/records.js';
 
 /**
  * The embedded default: a gateway started with no backends and no models generates

@@ -4,8 +4,8 @@ import { cachedModel } from '../support/cached-model.js';
 import type { RunningGateway } from '../../src/app/server.js';
 import { defaultChatSpec, defaultEmbeddingSpec } from '../../src/gguf/index.js';
 import { readModelInfo, type ModelInfo } from '../../src/memory/gguf-info.js';
-import type { RequestRecord } from '../../src/telemetry/record.js';
 import { testGateway } from '../support/gateway.js';
+import { gatewayStatus, type GatewayStatus } from '../support/records.js';
 
 /**
  * Shared by the real-engine tests: the generated chat and embedding GGUFs (cached in the OS
@@ -58,36 +58,11 @@ export async function startEngineGateway(extra: { chat?: Record<string, unknown>
   return { gateway, url: gateway.url, chat, emb, backend, close: () => gateway.close() };
 }
 
-/** `GET /warmgate/requests`, most recent first. */
-export async function requestRecords(url: string): Promise<RequestRecord[]> {
-  const res = await fetch(`${url}/warmgate/requests?limit=500`);
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { requests: RequestRecord[] }).requests;
-}
-
-/** The most recent record for `route`, asserting there is one. */
-export async function latestRecord(url: string, route: string): Promise<RequestRecord> {
-  const record = (await requestRecords(url)).find((r) => r.route === route);
-  expect(record, `a record for ${route}`).toBeDefined();
-  return record!;
-}
-
-export interface SchedulerStatus {
-  models: Array<{ name: string; state: string; inFlight: number }>;
-  counters: { loads: number; loadFailures: number };
-}
-
-export async function schedulerStatus(url: string): Promise<SchedulerStatus> {
-  const res = await fetch(`${url}/warmgate/status`);
-  expect(res.status).toBe(200);
-  return (await res.json()) as SchedulerStatus;
-}
-
 /** Polls `/warmgate/status` (a bounded number of times, no sleeps) until `ok` holds; returns that status. */
-export async function waitForStatus(url: string, ok: (s: SchedulerStatus) => boolean, what: string, attempts = 2_000): Promise<SchedulerStatus> {
-  let last: SchedulerStatus | undefined;
+export async function waitForStatus(url: string, ok: (s: GatewayStatus) => boolean, what: string, attempts = 2_000): Promise<GatewayStatus> {
+  let last: GatewayStatus | undefined;
   for (let i = 0; i < attempts; i++) {
-    last = await schedulerStatus(url);
+    last = await gatewayStatus(url);
     if (ok(last)) return last;
     await new Promise((r) => setImmediate(r));
   }
@@ -95,6 +70,6 @@ export async function waitForStatus(url: string, ok: (s: SchedulerStatus) => boo
 }
 
 /** One model's entry in the scheduler status (state, requests in flight). */
-export function modelState(s: SchedulerStatus, model: string): SchedulerStatus['models'][number] | undefined {
+export function modelState(s: GatewayStatus, model: string): GatewayStatus['models'][number] | undefined {
   return s.models.find((m) => m.name === model);
 }

@@ -1,7 +1,8 @@
 import { Ollama, type ChatResponse, type GenerateResponse } from 'ollama';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parameterSize } from '../../src/backends/process/model-card.js';
-import { CHAT, CHAT_CTX, EMB, latestRecord, startEngineGateway, type EngineHarness } from './engine-harness.js';
+import { CHAT, CHAT_CTX, EMB, startEngineGateway, type EngineHarness } from './engine-harness.js';
+import { latestRecord } from '../support/records.js';
 
 /**
  * The `ollama` npm client (0.6.x) against REAL inference: the gateway serving two generated

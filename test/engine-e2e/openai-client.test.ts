@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHAT, EMB, latestRecord, startEngineGateway, type EngineHarness } from './engine-harness.js';
+import { CHAT, EMB, startEngineGateway, type EngineHarness } from './engine-harness.js';
+import { latestRecord } from '../support/records.js';
 
 /**
  * The openai SDK (6.x) against REAL inference: the gateway's `/v1` surface in front of two

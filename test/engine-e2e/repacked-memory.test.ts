@@ -11,13 +11,9 @@ import { cachedModel, type CachedModel } from '../support/cached-model.js';
 import type { RunningGateway } from '../../src/app/server.js';
 import { estimateFootprint } from '../../src/memory/estimate.js';
 import { testGateway } from '../support/gateway.js';
+import { gatewayStatus, type GatewayStatus } from '../support/records.js';
 
-interface StatusModel {
-  name: string;
-  state: string;
-  heldBytes: { ram: number };
-  residentRam?: { anon: number; file: number };
-}
+type StatusModel = GatewayStatus['models'][number];
 
 let model: CachedModel;
 let gw: RunningGateway;
@@ -40,7 +36,7 @@ afterAll(async () => {
 async function load(name: string): Promise<StatusModel> {
   const res = await fetch(`${gw.url}/warmgate/models/${name}/load`, { method: 'POST' });
   expect(res.status).toBe(200);
-  const status = (await (await fetch(`${gw.url}/warmgate/status`)).json()) as { models: StatusModel[] };
+  const status = await gatewayStatus(gw.url);
   return status.models.find((m) => m.name === name)!;
 }
 

@@ -2,7 +2,8 @@ import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestRecord } from '../../src/telemetry/record.js';
-import { CHAT, latestRecord, startEngineGateway, type EngineHarness } from './engine-harness.js';
+import { CHAT, startEngineGateway, type EngineHarness } from './engine-harness.js';
+import { latestRecord } from '../support/records.js';
 
 /**
  * Request records for real inference on the embedded worker: the phases come from the

@@ -1,7 +1,8 @@
 import { Ollama, type ChatResponse } from 'ollama';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHAT, modelState, requestRecords, schedulerStatus, startEngineGateway, waitForStatus, type EngineHarness } from './engine-harness.js';
+import { gatewayStatus, requestRecords } from '../support/records.js';
+import { CHAT, modelState, startEngineGateway, waitForStatus, type EngineHarness } from './engine-harness.js';
 
 /**
  * The embedded worker process SIGKILLed while it streams a reply: the client gets an error
@@ -31,7 +32,7 @@ describe('a worker killed mid-stream', () => {
 
   it('fails an Ollama stream with an error line the client throws on, records the error, and the next chat reloads and succeeds', async () => {
     const ollama = new Ollama({ host: h.url });
-    const loadsBefore = (await schedulerStatus(h.url)).counters.loads;
+    const loadsBefore = (await gatewayStatus(h.url)).counters.loads;
 
     const stream = await ollama.chat({ model: CHAT, messages: [{ role: 'user', content: 'tell me a long story' }], stream: true, options: LONG });
     const it = stream[Symbol.asyncIterator]();
@@ -56,7 +57,7 @@ describe('a worker killed mid-stream', () => {
     expect(reply.eval_count).toBeGreaterThan(0);
     expect(h.backend.pidOf(CHAT)).toBeDefined();
     expect(h.backend.pidOf(CHAT)).not.toBe(killed);
-    const after = await schedulerStatus(h.url);
+    const after = await gatewayStatus(h.url);
     expect(after.counters.loads).toBeGreaterThan(loadsBefore);
     const latest = (await requestRecords(h.url))[0];
     expect(latest).toMatchObject({ route: '/api/chat', status: 200, model: CHAT });
@@ -68,7 +69,7 @@ describe('a worker killed mid-stream', () => {
     const client = new OpenAI({ baseURL: `${h.url}/v1`, apiKey: 'sk-no-key', maxRetries: 0 });
     // Make sure the model is up (the previous test may have left it either way).
     await client.chat.completions.create({ model: CHAT, messages: [{ role: 'user', content: 'warm up' }], max_tokens: 1 });
-    const loadsBefore = (await schedulerStatus(h.url)).counters.loads;
+    const loadsBefore = (await gatewayStatus(h.url)).counters.loads;
 
     const stream = await client.chat.completions.create({
       model: CHAT, messages: [{ role: 'user', content: 'tell me another long story' }], max_tokens: LONG.num_predict, temperature: 0, stream: true,
@@ -90,6 +91,6 @@ describe('a worker killed mid-stream', () => {
 
     const reply = await client.chat.completions.create({ model: CHAT, messages: [{ role: 'user', content: 'back again?' }], max_tokens: 8, temperature: 0 });
     expect(reply.usage!.completion_tokens).toBeGreaterThan(0);
-    expect((await schedulerStatus(h.url)).counters.loads).toBeGreaterThan(loadsBefore);
+    expect((await gatewayStatus(h.url)).counters.loads).toBeGreaterThan(loadsBefore);
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewayStatus } from '../support/records.js';
 import {
-  budgetForOne, CHAT, EMB, gatewayEstimates, ragMix, ragModels, ResidentSampler, startRagGateway, status,
+  budgetForOne, CHAT, EMB, gatewayEstimates, ragMix, ragModels, ResidentSampler, startRagGateway,
   type RagGateway, type RagModels,
 } from './rag-rig.js';
 
@@ -52,7 +53,7 @@ describe('residency under a RAM budget that holds one model, on real workers', (
     const probe = async () => {
       const s = await sampler.sample();
       maxWorkers = Math.max(maxWorkers, s.workers.size);
-      const st = await status(gw.url);
+      const st = await gatewayStatus(gw.url);
       for (const pool of st.pools) maxLedger = Math.max(maxLedger, pool.used);
     };
     sampler.start(50);
@@ -79,7 +80,7 @@ describe('residency under a RAM budget that holds one model, on real workers', (
     expect(sampler.peak).toBeLessThanOrEqual(budget);
     expect(maxWorkers).toBe(1);
     // The ledger agrees.
-    const st = await status(gw.url);
+    const st = await gatewayStatus(gw.url);
     expect(st.pools.find((p) => p.name === 'ram')?.budget).toBe(budget);
     expect(maxLedger).toBeGreaterThan(0);
     expect(maxLedger).toBeLessThanOrEqual(budget);

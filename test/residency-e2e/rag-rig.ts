@@ -10,7 +10,9 @@ import type { ConfigInput } from '../../src/config/schema.js';
 import { cachedModel, type CachedModel } from '../support/cached-model.js';
 import type { RunningGateway } from '../../src/app/server.js';
 import { specForSize } from '../../src/gguf/index.js';
+import { residentMemory } from '../../src/memory/process-memory.js';
 import { estimatedBytes, testGateway } from '../support/gateway.js';
+import { gatewayStatus } from '../support/records.js';
 
 export const CHAT = 'rag-chat';
 export const EMB = 'rag-embed';
@@ -89,28 +91,6 @@ export async function startRagGateway(models: RagModels['models'], o: { budget: 
   return { gw, backend };
 }
 
-export interface StatusView {
-  pools: Array<{ name: string; budget: number; used: number }>;
-  counters: { loads: number; evictions: number; grants: number; reloadsAvoided: number; loadFailures: number; rejections: number };
-  models: Array<{ name: string; state: string; queued: number; inFlight: number; estimatedBytes: Record<string, number>; measuredBytes?: Record<string, number> }>;
-}
-
-export async function status(url: string): Promise<StatusView> {
-  const res = await fetch(`${url}/warmgate/status`);
-  if (res.status !== 200) throw new Error(`GET /warmgate/status: ${res.status}`);
-  return (await res.json()) as StatusView;
-}
-
-/** VmRSS of one process in bytes; 0 when it is gone. */
-async function rssOf(pid: number): Promise<number> {
-  try {
-    const kb = /VmRSS:\s+(\d+)\s+kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
-    return kb ? Number(kb[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
 /** Parent of every process (from /proc/<pid>/stat), to find a worker's descendants. */
 async function parents(): Promise<Map<number, number>> {
   const out = new Map<number, number>();
@@ -169,7 +149,7 @@ export class ResidentSampler {
         }
       }
     }
-    const sizes = await Promise.all([...tree].map(rssOf));
+    const sizes = await Promise.all([...tree].map(async (pid) => (await residentMemory(pid)).rss));
     const bytes = sizes.reduce((a, b) => a + b, 0);
     for (const [pid, model] of workers) this.seen.set(pid, model);
     this.peak = Math.max(this.peak, bytes);
@@ -256,7 +236,7 @@ export interface RagRun {
  * next batch until that call returns, so they reach the scheduler only later.
  */
 async function admitted(url: string): Promise<{ count: number; embedBusy: boolean }> {
-  const st = await status(url);
+  const st = await gatewayStatus(url);
   const emb = st.models.find((m) => m.name === EMB);
   return {
     count: st.counters.grants + st.counters.rejections + st.models.reduce((n, m) => n + m.queued, 0),
