@@ -90,7 +90,7 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Asse
   telemetry.metrics.watchMemory(() => residency.status());
   const embeddings = new EmbedService(residency, config.batching);
   const gateway = new Gateway({
-    config, log, registry, pins: deps.pins, residency, telemetry, embeddings,
+    config, registry, pins: deps.pins, residency, telemetry, embeddings,
     catalog: new Catalog(registry, residency, log),
     daemons: new DaemonApi(deps.daemons, registry),
     admin: new Admin({ registry, residency, telemetry, embeddings }),

@@ -1,6 +1,10 @@
 import { WarmgateError } from '../errors.js';
 
 /**
+ * dialects/ is the one home of every wire format (Ollama, OpenAI, llama-server's native
+ * API, NDJSON, SSE, error bodies), both directions; the routes, the backends and the
+ * worker all use it. It imports only `errors.ts` and config/.
+ *
  * The canonical request/stream model every dialect translates to and from when the
  * inbound dialect differs from the backend's. Sampling options use Ollama's names
  * (the richest set); load-time options are kept apart because the gateway pins them.

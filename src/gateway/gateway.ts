@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { keepAliveSeconds } from '../config/units.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../dialects/canonical.js';
@@ -27,7 +26,6 @@ export type { RequestScope } from './accounting.js';
 
 export interface GatewayParts {
   config: Config;
-  log: Logger;
   registry: ModelRegistry;
   pins: Pins;
   residency: Residency;

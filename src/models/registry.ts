@@ -3,6 +3,11 @@ import { ConfigError } from '../config/load.js';
 import { modelSchema, type Config } from '../config/schema.js';
 import type { ModelEntry } from './model-entry.js';
 
+/*
+ * models/ owns what the gateway serves: names, aliases, discovery, local GGUFs, pins. It
+ * may import backends/backend.ts (types), config/, gguf/, memory/ and telemetry's record.
+ */
+
 /** Discovered catalogs are refreshed at most this often when a name is not found. */
 const REFRESH_MS = 2_000;
 

@@ -1,5 +1,12 @@
 import type { ModelEntry } from '../models/model-entry.js';
 
+/*
+ * residency/ owns which models are resident: the one Scheduler instance, its effects run
+ * against `ManagedBackend`s, leases for the request path, budgets per memory pool. It may
+ * import scheduler/, backends/backend.ts (the interface, never a kind), models/, memory/
+ * and config/; never gateway/ or http/.
+ */
+
 /** A granted turn on a resident model; `release` exactly once when the request is done with it. */
 export interface Lease {
   /** Time spent waiting in the model's queue (ms). */

@@ -2,6 +2,11 @@ import { Pool, errors as undiciErrors } from 'undici';
 import { Readable } from 'node:stream';
 import { WarmgateError } from '../errors.js';
 
+/*
+ * upstream/ owns the HTTP client side: pools, raw calls, reading and mapping errors. It
+ * imports only `errors.ts`; the backends and the gateway's passthrough use it.
+ */
+
 /** A raw reply from an upstream, body not yet read. */
 export interface UpstreamReply {
   status: number;
