@@ -24,7 +24,7 @@ const DIALECTS: Array<[Dialect, Array<(app: Hono, gw: Gateway) => void>]> = [
 /**
  * http/ owns the wire: parse (zod), call one gateway verb, render in the caller's dialect.
  * Each dialect is a sub-app whose errors are answered in that dialect; recorded routes get
- * a per-request scope (`c.var.record`, `c.var.signal`). It imports only gateway/ (its one
+ * a per-request scope (`c.get('record')`, `c.get('signal')`). It imports only gateway/ (its one
  * door to everything below), dialects/ and the shared `errors.ts`.
  */
 export function createApp(gw: Gateway, log: Logger): Hono {

@@ -37,7 +37,7 @@ export function streamFailure(timer: RequestTimer, thrown: unknown): WarmgateErr
 }
 
 /**
- * A non-streamed success: recorded (`c.var.record`), then answered with its timing in
+ * A non-streamed success: recorded (`c.get('record')`), then answered with its timing in
  * `Server-Timing`. A string is JSON text already (a passthrough reply, sent as it came).
  */
 export function answered(c: Context, body: unknown): Response {

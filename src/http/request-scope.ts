@@ -31,7 +31,7 @@ export function dialectApp(dialect: Dialect, log: Logger): Hono {
   return app;
 }
 
-/** Starts a request's record under `route` (`c.var.record`) and its cancel signal (`c.var.signal`). */
+/** Starts a request's record under `route` (`c.get('record')`) and its cancel signal (`c.get('signal')`). */
 export function recorded(gw: Gateway, dialect: Dialect, route: string): MiddlewareHandler {
   return async (c, next) => {
     c.set('record', gw.record(dialect, route));
@@ -52,7 +52,7 @@ function setSignal(c: Context): void {
   c.set('cancel', () => abort.abort());
 }
 
-/** The scope a gateway verb takes, from the context. */
-export function scopeOf(c: { var: { record: RequestTimer; signal: AbortSignal } }): RequestScope {
-  return { record: c.var.record, signal: c.var.signal };
+/** The scope a gateway verb takes, from the context (`c.get`: reading `c.var` copies every variable). */
+export function scopeOf(c: Context): RequestScope {
+  return { record: c.get('record'), signal: c.get('signal') };
 }

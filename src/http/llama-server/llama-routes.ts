@@ -32,8 +32,8 @@ export function registerLlamaServer(app: Hono, gw: Gateway): void {
 async function completion(c: Context, gw: Gateway): Promise<Response> {
   const raw = (await readJson(c)) as Body;
   const body = validate(llamaCompletionSchema, raw);
-  const entry = await gw.resolveOrOnly(raw.model ?? c.req.query('model'), 'chat', c.var.record);
-  const stream = (c.var.record.record.stream = body.stream === true);
+  const entry = await gw.resolveOrOnly(raw.model ?? c.req.query('model'), 'chat', c.get('record'));
+  const stream = (c.get('record').record.stream = body.stream === true);
   if (gw.speaks(entry, 'llama-server')) {
     // Same dialect: the body goes to the model's own server as is; timings are read on the way.
     const parser = new LlamaServerReplyParser();
@@ -52,18 +52,18 @@ async function completion(c: Context, gw: Gateway): Promise<Response> {
 async function embedding(c: Context, gw: Gateway): Promise<Response> {
   const raw = (await readJson(c)) as Body;
   const body = validate(llamaEmbeddingSchema, raw);
-  const entry = await gw.resolveOrOnly(raw.model ?? c.req.query('model'), 'embedding', c.var.record);
+  const entry = await gw.resolveOrOnly(raw.model ?? c.req.query('model'), 'embedding', c.get('record'));
   return answered(c, llamaEmbeddingReply(await gw.embed(entry, llamaEmbeddingToCanonical(body, entry.name), scopeOf(c))));
 }
 
 /** Routes only a llama-server-compatible backend can answer: passed through to the model's server, its status kept. */
 async function nativeOnly(c: Context, gw: Gateway, method: 'GET' | 'POST', path: string): Promise<Response> {
   const body = method === 'POST' ? ((await readJson(c)) as Body) : undefined;
-  const entry = await gw.resolveOrOnly(body?.model ?? c.req.query('model'), 'chat', c.var.record);
+  const entry = await gw.resolveOrOnly(body?.model ?? c.req.query('model'), 'chat', c.get('record'));
   if (!gw.speaks(entry, 'llama-server')) {
     throw new WarmgateError('NOT_SUPPORTED', `${path} needs a llama-server backend (one Warmgate runs, or an external url); ${entry.name} is served by ${entry.backend.kind} backend ${entry.backend.name}`);
   }
   const { status, reply } = await gw.forwardWhole(entry, { method, path, body }, scopeOf(c), { parse: (text) => text, passErrors: true });
-  c.var.record.finish(status);
+  c.get('record').finish(status);
   return c.body(reply, status as 200, { 'content-type': 'application/json' });
 }

@@ -21,7 +21,7 @@ export function registerOllamaEmbed(app: Hono, gw: Gateway): void {
 
 async function handle(c: Context, gw: Gateway, kind: 'embed' | 'embeddings'): Promise<Response> {
   const body = (kind === 'embed' ? await readBody(c, ollamaEmbedSchema) : await readBody(c, ollamaEmbeddingsSchema)) as Body;
-  const { record } = c.var;
+  const record = c.get('record');
   const entry = await gw.resolve(body.model, record);
   const req = ollamaEmbedToCanonical(body as never);
   req.model = entry.name;

@@ -25,11 +25,11 @@ export function registerOllamaGenerate(app: Hono, gw: Gateway): void {
 
 async function handle(c: Context, gw: Gateway, kind: Kind): Promise<Response> {
   const body = (await readBody(c, kind === 'chat' ? ollamaChatSchema : ollamaGenerateSchema)) as Body;
-  const entry = await gw.resolve(body.model, c.var.record);
-  c.var.record.record.stream = body.stream !== false;
+  const entry = await gw.resolve(body.model, c.get('record'));
+  c.get('record').record.stream = body.stream !== false;
   if (isEmptyOllamaRequest(kind, body)) return residencyOnly(c, gw, entry, body, kind);
   // Pins are fixed from the first request's options, so apply them before a load can happen.
-  const pinned = gw.prepare(entry, body, c.var.record);
+  const pinned = gw.prepare(entry, body, c.get('record'));
   return gw.speaks(entry, 'ollama') ? passthrough(c, gw, entry, body, pinned, kind) : translated(c, gw, entry, body, kind);
 }
 
@@ -42,7 +42,7 @@ async function passthrough(c: Context, gw: Gateway, entry: ModelEntry, body: Bod
   const out = { ...body, model: entry.upstream, options: pinned.options, keep_alive: pinned.keep_alive };
   const call = { method: 'POST', path: `/api/${kind}`, body: out } as const;
   const events = (obj: unknown) => (typeof (obj as Body).error === 'string' ? [] : ollamaObjectToEvents(obj));
-  const { record } = c.var;
+  const record = c.get('record');
   const stream = body.stream !== false;
   const named = (obj: unknown): Body => {
     const o = obj as Body;
@@ -64,7 +64,7 @@ async function translated(c: Context, gw: Gateway, entry: ModelEntry, body: Body
   req.model = entry.name;
   const events = await gw.generate(entry, req, scopeOf(c));
   const renderer = new OllamaRenderer({ kind, model: String(body.model) });
-  const { record } = c.var;
+  const record = c.get('record');
   // Ollama's `load_duration` runs from handler entry until a runner is acquired (queue and
   // load), and `total_duration` is the whole request; the backend knows neither.
   const timed = (ev: GenerateEvent): GenerateEvent =>

@@ -38,10 +38,10 @@ function modelObject(id: string, modified: string): Record<string, unknown> {
 
 async function generate(c: Context, gw: Gateway, kind: Kind): Promise<Response> {
   const body = kind === 'chat' ? await readBody(c, openaiChatSchema) : await readBody(c, openaiCompletionSchema);
-  const entry = await gw.resolve(body.model, c.var.record);
+  const entry = await gw.resolve(body.model, c.get('record'));
   const req = kind === 'chat' ? openaiChatToCanonical(body as never) : openaiCompletionToCanonical(body as never);
   req.model = entry.name;
-  c.var.record.record.stream = req.stream;
+  c.get('record').record.stream = req.stream;
   const events = await gw.generate(entry, req, scopeOf(c));
   const model = String(body.model);
   if (!req.stream) return answered(c, openaiFinal(kind, await collect(events), { model }));
@@ -57,7 +57,7 @@ async function generate(c: Context, gw: Gateway, kind: Kind): Promise<Response> 
 
 async function embeddings(c: Context, gw: Gateway): Promise<Response> {
   const body = await readBody(c, openaiEmbeddingsSchema);
-  const entry = await gw.resolve(body.model, c.var.record);
+  const entry = await gw.resolve(body.model, c.get('record'));
   const req = openaiEmbeddingsToCanonical(body as never);
   req.model = entry.name;
   const result = await gw.embed(entry, req, scopeOf(c));
