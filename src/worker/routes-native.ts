@@ -7,16 +7,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { readBody } from './api-error.js';
 import type { GenerationResult } from './generator.js';
-import {
-  clientSignal,
-  EmbeddingInputSchema,
-  embedderOf,
-  generatorOf,
-  streamEvents,
-  TokenIdsSchema,
-  type WorkerContext,
-  type WorkerEnv,
-} from './route-kit.js';
+import { clientSignal, EmbeddingInputSchema, embedderOf, generatorOf, streamEvents, TokenIdsSchema, type WorkerContext, type WorkerEnv } from './route-kit.js';
 import { samplingFields, toGenerationParams } from './sampling.js';
 import { llamaTimings } from '../dialects/llama-server.js';
 

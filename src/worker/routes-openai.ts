@@ -11,16 +11,7 @@ import { z } from 'zod';
 import { float32Base64 } from '../dialects/embedding-vectors.js';
 import { readBody } from './api-error.js';
 import type { ChatMessage, GenerationResult, OnText } from './generator.js';
-import {
-  clientSignal,
-  EmbeddingInputSchema,
-  embedderOf,
-  generatorOf,
-  streamEvents,
-  TokenIdsSchema,
-  type WorkerContext,
-  type WorkerEnv,
-} from './route-kit.js';
+import { clientSignal, EmbeddingInputSchema, embedderOf, generatorOf, streamEvents, TokenIdsSchema, type WorkerContext, type WorkerEnv } from './route-kit.js';
 import { samplingFields, toGenerationParams } from './sampling.js';
 import { llamaTimings } from '../dialects/llama-server.js';
 import { openAiUsage } from './timings.js';
