@@ -1,10 +1,13 @@
 import type { EmbeddingStats } from '../batching/embedding-pipeline.js';
 import { WarmgateError } from '../errors.js';
 import type { ModelRegistry } from '../models/registry.js';
-import type { Residency } from '../residency/residency.js';
+import type { Residency, ResidencyStatus } from '../residency/residency.js';
 import type { RequestRecord } from '../telemetry/record.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { EmbedService } from './embed-service.js';
+
+/** `GET /warmgate/status`: the residency's status plus the embedding pipeline's counters. */
+export type AdminStatus = ResidencyStatus & { embeddings: EmbeddingStats };
 
 /** The gateway's own surface: status, recent records, Prometheus metrics, residency control by name. */
 export class Admin {
@@ -21,7 +24,7 @@ export class Admin {
   }
 
   /** The scheduler's snapshot plus the embedding pipeline's counters. */
-  status(): Record<string, unknown> & { embeddings: EmbeddingStats } {
+  status(): AdminStatus {
     return { ...this.#residency.status(), embeddings: this.#embeddings.stats() };
   }
 

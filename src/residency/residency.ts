@@ -1,4 +1,5 @@
 import type { ModelEntry } from '../models/model-entry.js';
+import type { ModelSnapshot, SchedulerSnapshot } from '../scheduler/index.js';
 
 /*
  * residency/ owns which models are resident: the one Scheduler instance, its effects run
@@ -6,6 +7,11 @@ import type { ModelEntry } from '../models/model-entry.js';
  * import scheduler/, backends/backend.ts (the interface, never a kind), models/, memory/
  * and config/; never gateway/ or http/.
  */
+
+/** The scheduler's snapshot; each loaded process model also carries its measured RAM split anonymous / file-backed. */
+export type ResidencyStatus = Omit<SchedulerSnapshot, 'models'> & {
+  models: Array<ModelSnapshot & { residentRam?: { anon: number; file: number } }>;
+};
 
 /** A granted turn on a resident model; `release` exactly once when the request is done with it. */
 export interface Lease {
@@ -26,7 +32,7 @@ export interface Residency {
   unload(entry: ModelEntry): Promise<void>;
   /** Load now without a request (preload, admin API). */
   load(entry: ModelEntry): Promise<void>;
-  status(): Record<string, unknown>;
+  status(): ResidencyStatus;
   /** Time left (ms) on each resident model's keep-alive, for the models whose keep-alive the gateway enforces. */
   keepAliveLeft(): ReadonlyMap<string, number>;
   close(): Promise<void>;

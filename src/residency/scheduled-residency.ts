@@ -4,7 +4,7 @@ import { WarmgateError } from '../errors.js';
 import { isManaged, type ManagedBackend } from '../backends/backend.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type StartLoadOptions, type Rejection, type SchedulerConfig, type SchedulerSnapshot } from '../scheduler/index.js';
-import type { Lease, Residency } from './residency.js';
+import type { Lease, Residency, ResidencyStatus } from './residency.js';
 
 export interface ScheduledResidencyOptions {
   config: SchedulerConfig;
@@ -160,7 +160,7 @@ export class ScheduledResidency implements Residency {
    * The scheduler's snapshot; each loaded process model also carries `residentRam`, its
    * measured RAM split into anonymous and file-backed bytes.
    */
-  status(): Record<string, unknown> & SchedulerSnapshot {
+  status(): ResidencyStatus {
     const snapshot = this.#scheduler.snapshot();
     const models = snapshot.models.map((m) => {
       const resident = m.state === 'unloaded' ? undefined : this.#resident.get(m.name);

@@ -1,13 +1,9 @@
 import { expect } from 'vitest';
-import type { EmbeddingStats } from '../../src/batching/embedding-pipeline.js';
-import type { ModelSnapshot, SchedulerSnapshot } from '../../src/scheduler/index.js';
+import type { AdminStatus } from '../../src/gateway/admin.js';
 import type { RequestRecord } from '../../src/telemetry/record.js';
 
-/** `GET /warmgate/status`: the scheduler's snapshot, each loaded process model's RAM split, and the embedding counters. */
-export type GatewayStatus = Omit<SchedulerSnapshot, 'models'> & {
-  models: Array<ModelSnapshot & { residentRam?: { anon: number; file: number } }>;
-  embeddings: EmbeddingStats;
-};
+/** `GET /warmgate/status` as the gateway types it: the scheduler's snapshot, each process model's RAM split, the embedding counters. */
+export type GatewayStatus = AdminStatus;
 
 export async function gatewayStatus(url: string): Promise<GatewayStatus> {
   const res = await fetch(`${url}/warmgate/status`);
