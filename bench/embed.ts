@@ -43,7 +43,6 @@ import type { ConfigInput } from '../src/config/schema.js';
 import type { RunningGateway } from '../src/app/server.js';
 import { cachedModel } from '../test/support/cached-model.js';
 import { defaultEmbeddingSpec, parseModelSpec, type ModelSpec } from '../src/gguf/index.js';
-import type { RequestRecord } from '../src/telemetry/record.js';
 import { testGateway } from '../test/support/gateway.js';
 import { gatewayStatus, requestRecords } from '../test/support/records.js';
 import type { BenchOptions, BenchResult } from './run.js';

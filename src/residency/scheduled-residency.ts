@@ -3,7 +3,7 @@ import { keepAliveSeconds } from '../config/units.js';
 import { WarmgateError } from '../errors.js';
 import { isManaged, type ManagedBackend } from '../backends/backend.js';
 import type { ModelEntry } from '../models/model-entry.js';
-import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type StartLoadOptions, type Rejection, type SchedulerConfig, type SchedulerSnapshot } from '../scheduler/index.js';
+import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type StartLoadOptions, type Rejection, type SchedulerConfig } from '../scheduler/index.js';
 import type { Lease, Residency, ResidencyStatus } from './residency.js';
 
 export interface ScheduledResidencyOptions {

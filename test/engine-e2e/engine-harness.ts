@@ -1,4 +1,3 @@
-import { expect } from 'vitest';
 import { ProcessBackend } from '../../src/backends/process/process-backend.js';
 import { cachedModel } from '../support/cached-model.js';
 import type { RunningGateway } from '../../src/app/server.js';
