@@ -9,7 +9,7 @@ import { ProcessBackend } from '../../src/backends/process/process-backend.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { cachedModel, type CachedModel } from '../../src/engine/cached-model.js';
 import type { RunningGateway } from '../../src/gateway/server.js';
-import { specForSize } from '../../src/gguf/index.js';
+import { specForSize, type TensorType } from '../../src/gguf/index.js';
 import { estimateEntry } from '../../src/residency/footprints.js';
 import { testGateway } from '../support/gateway.js';
 
@@ -17,9 +17,11 @@ export const CHAT = 'rag-chat';
 export const EMB = 'rag-embed';
 
 export interface RagModelOptions {
-  /** GGUF file sizes (Q8_0). */
+  /** GGUF file sizes. */
   chatBytes: number;
   embBytes: number;
+  /** Their weights' type (default q8_0). */
+  tensorType?: TensorType;
   /** Context per model (total; the chat model's is shared by its slots). */
   chatCtx?: number;
   embCtx?: number;
@@ -40,8 +42,8 @@ export interface RagModels {
  */
 export async function ragModels(o: RagModelOptions): Promise<RagModels> {
   const [chat, emb] = await Promise.all([
-    cachedModel(specForSize(o.chatBytes, { tensorType: 'q8_0', name: 'warmgate-rag-chat', seed: 11 })),
-    cachedModel(specForSize(o.embBytes, { tensorType: 'q8_0', embedding: true, name: 'warmgate-rag-embed', seed: 12 })),
+    cachedModel(specForSize(o.chatBytes, { tensorType: o.tensorType ?? 'q8_0', name: 'warmgate-rag-chat', seed: 11 })),
+    cachedModel(specForSize(o.embBytes, { tensorType: o.tensorType ?? 'q8_0', embedding: true, name: 'warmgate-rag-embed', seed: 12 })),
   ]);
   const models: RagModels['models'] = {
     [CHAT]: { backend: 'embedded', file: chat.path, type: 'chat', ctx: o.chatCtx ?? 512, parallel: o.chatParallel ?? 1, gpu_layers: 0, threads: 1 },
