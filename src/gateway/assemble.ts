@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/backend.js';
 import { ExternalLlamaServerBackend } from '../backends/external/external-llama-server.js';
@@ -6,6 +6,7 @@ import { OllamaBackend } from '../backends/ollama/ollama-backend.js';
 import { EMBEDDED_COMMAND, llamaServerCommand } from '../backends/process/command-template.js';
 import { ProcessBackend } from '../backends/process/process-backend.js';
 import { defaultLlamaServerBinary, llamaServerManifest } from '../backends/process/llama-server-binary.js';
+import { ChildLedger, reapLeftovers } from '../backends/process/leftovers.js';
 import { runtimeKernels } from '../memory/runtime-kernels.js';
 import type { BackendConfig, Config } from '../config/schema.js';
 import { runtimeBaselineBytes } from '../memory/measure.js';
@@ -30,14 +31,18 @@ export const EMBEDDED = 'embedded';
 export async function assembleGateway(config: Config, log: Logger): Promise<Gateway> {
   const pins = new Pins();
   const firstByteTimeoutMs = config.server.first_byte_timeout_s * 1000;
+  // Workers a dead gateway left behind go before this one starts any.
+  const runDir = join(config.data_dir, 'run');
+  reapLeftovers(runDir, log);
+  const ledger = new ChildLedger(runDir);
   const backends = new Map<string, Backend>();
-  for (const [name, b] of Object.entries(config.backends)) backends.set(name, createBackend(name, b, { pins, firstByteTimeoutMs, log }));
+  for (const [name, b] of Object.entries(config.backends)) backends.set(name, createBackend(name, b, { pins, firstByteTimeoutMs, log, ledger }));
 
   const local: ModelEntry[] = [];
   const embeddedDefault = Object.keys(config.backends).length === 0 && Object.keys(config.models).length === 0;
   const dirs = [config.models_dir, embeddedDefault ? './models' : undefined].filter((d): d is string => Boolean(d));
   if (embeddedDefault || dirs.length > 0) {
-    if (!backends.has(EMBEDDED)) backends.set(EMBEDDED, createBackend(EMBEDDED, { kind: 'embedded', health_timeout_s: 300 }, { pins, firstByteTimeoutMs, log }));
+    if (!backends.has(EMBEDDED)) backends.set(EMBEDDED, createBackend(EMBEDDED, { kind: 'embedded', health_timeout_s: 300 }, { pins, firstByteTimeoutMs, log, ledger }));
     const embedded = backends.get(EMBEDDED)!;
     if (embeddedDefault) {
       const dir = await ensureDefaultModels(config.data_dir, (file) => log.info({ file }, 'generating a default model (once)'));
@@ -74,21 +79,21 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Gate
   return new Gateway({ config, log, backends, registry, pins, residency, telemetry, embeddings });
 }
 
-function createBackend(name: string, b: BackendConfig, deps: { pins: Pins; firstByteTimeoutMs: number; log: Logger }): Backend {
+function createBackend(name: string, b: BackendConfig, deps: { pins: Pins; firstByteTimeoutMs: number; log: Logger; ledger: ChildLedger }): Backend {
   switch (b.kind) {
     case 'ollama':
       return new OllamaBackend(name, { url: b.url, pins: deps.pins, firstByteTimeoutMs: deps.firstByteTimeoutMs });
     case 'embedded':
       return new ProcessBackend(name, {
         kind: 'embedded', command: EMBEDDED_COMMAND, healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs: deps.firstByteTimeoutMs, log: deps.log,
-        kernels: runtimeKernels('embedded'),
+        kernels: runtimeKernels('embedded'), ledger: deps.ledger,
       });
     case 'llama-server':
       if (b.url) return new ExternalLlamaServerBackend(name, { url: b.url, firstByteTimeoutMs: deps.firstByteTimeoutMs });
       return new ProcessBackend(name, {
         kind: 'llama-server', command: b.command ?? llamaServerCommand(defaultLlamaServerBinary()), healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs: deps.firstByteTimeoutMs, log: deps.log,
         // A binary of the user's own is assumed native (AMX kernels where the CPU has them): the larger estimate.
-        kernels: runtimeKernels('llama-server', { llamaServerAmx: b.command !== undefined || llamaServerManifest()?.flavour !== 'portable' }),
+        kernels: runtimeKernels('llama-server', { llamaServerAmx: b.command !== undefined || llamaServerManifest()?.flavour !== 'portable' }), ledger: deps.ledger,
       });
   }
 }

@@ -8,6 +8,7 @@ import { llamaServerEmbed, llamaServerGenerate } from '../llama-server-client.js
 import { mmapFor } from '../../memory/estimate.js';
 import type { CpuKernels } from '../../memory/weight-repack.js';
 import { expandCommand, fixedMmap } from './command-template.js';
+import type { ChildLedger } from './leftovers.js';
 import { freePort, ManagedProcess } from './managed-process.js';
 import { catalogEntry, runningEntry, showBody } from './model-card.js';
 
@@ -21,6 +22,8 @@ export interface ProcessBackendOptions {
   log: Logger;
   /** The CPU kernels the processes run with: they decide which weights are repacked. */
   kernels: CpuKernels;
+  /** Records each process for the next gateway to reap should this one die. */
+  ledger?: ChildLedger;
 }
 
 interface Running {
@@ -190,7 +193,7 @@ export class ProcessBackend implements Backend {
       argv.push(...entry.config.extra_args);
       const proc = new ManagedProcess({
         argv, port, model: entry.name, log: this.#opts.log, healthTimeoutMs: this.#opts.healthTimeoutMs,
-        stopGraceMs: this.#opts.stopGraceMs ?? 5_000, onCrash: (message) => this.#crashed(entry.name, proc, message),
+        stopGraceMs: this.#opts.stopGraceMs ?? 5_000, onCrash: (message) => this.#crashed(entry.name, proc, message), ledger: this.#opts.ledger,
       });
       for (const p of this.#spawned.keys()) if (!p.alive) this.#spawned.delete(p);
       this.#spawned.set(proc, entry.name);
