@@ -27,10 +27,29 @@ export async function serveCommand(argv: string[]): Promise<number> {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    watchLauncher(stop);
   });
   process.stderr.write('warmgate: shutting down\n');
   await running.close();
   return 0;
+}
+
+/**
+ * Run by npm (`npm start`; the script `exec`s node, so npm is the parent): a signal npm does
+ * not pass on, or a SIGKILL of npm, would leave the gateway running with parent PID 1. So it
+ * stops as on SIGTERM once its parent is gone. Started any other way (a shell, systemd, a
+ * container's init) it keeps running when its parent exits, as a daemon should.
+ */
+function watchLauncher(stop: () => void): void {
+  if (!process.env.npm_lifecycle_event) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    process.stderr.write('warmgate: npm, which started the gateway, is gone\n');
+    stop();
+  }, 500);
+  timer.unref();
 }
 
 function banner(url: string, models: string[]): string {
