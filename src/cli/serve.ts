@@ -16,7 +16,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw err;
   }
   const log = createLogger(config.log.level);
-  const running = await startGateway(config, log);
+  let running;
+  try {
+    running = await startGateway(config, log);
+  } catch (err) {
+    const line = startFailure(err, config.server);
+    if (!line) throw err;
+    process.stderr.write(`warmgate: ${line}\n`);
+    return err instanceof ConfigError ? 2 : 1;
+  }
   const models = await running.gateway.parts.registry.list().catch(() => running.gateway.parts.registry.known());
   const lines = await Promise.all(models.map(async (m) => {
     const memory = await estimateEntry(m, false).then((f) => `~${formatBytes(f.totalBytes)} when loaded`, () => 'size unknown');
@@ -32,6 +40,18 @@ export async function serveCommand(argv: string[]): Promise<number> {
   process.stderr.write('warmgate: shutting down\n');
   await running.close();
   return 0;
+}
+
+/** One line for the start-up failures a user causes and can fix; undefined for a bug (its stack is worth seeing). */
+function startFailure(err: unknown, server: { host: string; port: number }): string | undefined {
+  if (err instanceof ConfigError) return err.message;
+  const e = err as NodeJS.ErrnoException;
+  const where = `${server.host}:${server.port}`;
+  if (e.code === 'EADDRINUSE') return `cannot listen on ${where}: the port is in use; pick another with --port or server.port`;
+  if (e.code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no network interface has the address ${server.host}; use --host 127.0.0.1 or 0.0.0.0`;
+  if (e.code === 'EACCES') return `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`;
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return `cannot listen on ${where}: the host name ${server.host} does not resolve`;
+  return undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/backend.js';
@@ -49,6 +50,7 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Gate
       // The default models are tiny: one thread serves them fastest and never fights the machine's other work.
       local.push(...(await modelsFromDir(dir, embedded, { threads: 1 })));
     }
+    if (config.models_dir && !existsSync(config.models_dir)) log.warn({ models_dir: resolve(config.models_dir) }, 'models_dir does not exist: no local models from it');
     for (const dir of dirs) local.push(...(await modelsFromDir(resolve(dir), embedded)));
   }
 
