@@ -41,7 +41,8 @@ async function anythingLlmChat(question: string): Promise<void> {
   count('anythingllm POST /api/show (every model)');
   const chatShow = shown[models.findIndex((m) => m.name === CHAT)];
   check(Array.isArray(chatShow?.capabilities), 'show has capabilities[]');
-  const info = (chatShow?.model_info ?? {}) as Record<string, unknown>;
+  // Typed as a Map by the client, a plain JSON object on the wire.
+  const info = (chatShow?.model_info ?? {}) as unknown as Record<string, unknown>;
   const ctxKey = Object.keys(info).find((k) => k.endsWith('.context_length'));
   const ctx = Math.min(Number(ctxKey ? info[ctxKey] : 4096), 16384);
   const stream = await ollama.chat({
