@@ -108,11 +108,13 @@ cleanup() {
     for _ in $(seq 1 30); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.5; done
     kill -0 "$DOCKERD_PID" 2>/dev/null && kill -9 "$DOCKERD_PID" 2>/dev/null
     for b in $bridges; do ip link show "$b" >/dev/null 2>&1 && ip link delete "$b" 2>/dev/null; done
+    say "cleanup: dockerd stopped"
   fi
   if [ -n "${WORK:-}" ] && [ -d "$WORK" ]; then
     # Anything the daemon left mounted under the temp dir (overlays, netns), deepest first.
     awk -v w="$WORK" '$2 ~ "^" w { print $2 }' /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
     rm -rf "$WORK" 2>/dev/null || say "cleanup: could not remove all of $WORK"
+    say "cleanup: removed $WORK"
   fi
   leftover=$(pgrep -f -- "--exec-root $WORK/exec" 2>/dev/null || true)
   [ -n "$leftover" ] && say "cleanup: WARNING processes left: $leftover"
