@@ -66,6 +66,9 @@ COPY --from=llama-server /out/ /
 RUN set -e; apt-get update; \
     extra=""; if [ -x /usr/local/bin/llama-server ]; then extra="libgomp1"; fi; \
     apt-get install -y --no-install-recommends tini $extra; \
+    if [ -x /usr/local/bin/llama-server ] && ldd /usr/local/bin/llama-server | grep 'not found'; then \
+      echo "llama-server needs libraries this image lacks (above)" >&2; exit 1; \
+    fi; \
     if [ "$CUDA" != none ]; then \
       apt-get install -y --no-install-recommends ca-certificates; \
       node -e "fetch('https://developer.download.nvidia.com/compute/cuda/repos/debian12/x86_64/cuda-keyring_1.1-1_all.deb').then(async (r) => { if (!r.ok) throw new Error('HTTP ' + r.status); require('fs').writeFileSync('/tmp/cuda-keyring.deb', Buffer.from(await r.arrayBuffer())); })"; \
