@@ -9,7 +9,7 @@
 #   3. makes the stand-in `node:20-bookworm-slim` from this machine's files (make-base-image.sh),
 #      builds the scripted Ollama image from it, and builds the real Dockerfile (host network:
 #      npm and apt reach their registries; llama-server skipped unless
-#      WARMGATE_COMPOSE_LLAMA_SERVER=portable|native: it adds ~10 min on 2 cores);
+#      WARMGATE_COMPOSE_LLAMA_SERVER=portable|native: it adds over 10 min on 2 cores);
 #   4. brings up docker-compose.yml + test/compose/docker-compose.test.yml (ollama = the fake),
 #      waits for Warmgate's healthcheck, drives the client mix through the published port
 #      (drive-clients.ts), checks each model loaded exactly once in the fake, then times
