@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- thrash [--json] [--users 10] [--rounds 2] [--max-tokens 8] [--chat-mb 200]
- *   [--embed-mb 120] [--max-hold-ms 10000] [--sample-ms 50] [--batching off|on] [--only group|fifo]`
+ *   [--embed-mb 120] [--max-hold-ms 10000] [--sample-ms 50] [--batching off|on] [--only group|fifo] [--type q8_0|q4_0|f16]`
  *
  * The RAG pattern that makes a naive runtime thrash: `users` clients, each doing `rounds`
  * questions of "embed the query, then chat" (`max_tokens` small, short prompts) against
@@ -32,6 +32,7 @@
  * run (a load for nearly every one of its ~users x rounds x 2 requests).
  */
 import { parseArgs } from 'node:util';
+import { TENSOR_TYPES, type TensorType } from '../src/gguf/index.js';
 import { gatewayStatus } from '../test/support/records.js';
 import {
   budgetForOne, gatewayEstimates, ragMix, ragModels, ResidentSampler, startRagGateway, type RagModels, type Timed,
@@ -49,6 +50,7 @@ interface Settings {
   sampleMs: number;
   only?: 'group' | 'fifo';
   batching: boolean;
+  tensorType: TensorType;
 }
 
 function settings(args: string[]): Settings {
@@ -66,17 +68,20 @@ function settings(args: string[]): Settings {
       batching: { type: 'string', default: 'off' },
       /** Run one policy only (to study it); the ratios need both. */
       only: { type: 'string' },
+      /** The models' weights: q8_0 (AMX repacks it), q4_0 (AVX2 and ARM repack it), f16. */
+      type: { type: 'string', default: 'q8_0' },
     },
   });
   if (values.batching !== 'on' && values.batching !== 'off') throw new Error('--batching takes on or off');
+  if (!(TENSOR_TYPES as readonly string[]).includes(values.type)) throw new Error(`--type takes one of ${TENSOR_TYPES.join(', ')}`);
   if (values.only !== undefined && values.only !== 'group' && values.only !== 'fifo') throw new Error('--only takes group or fifo');
-  const s: Omit<Settings, 'only' | 'batching'> = {
+  const s: Omit<Settings, 'only' | 'batching' | 'tensorType'> = {
     users: Number(values.users), rounds: Number(values.rounds), maxTokens: Number(values['max-tokens']),
     chatMb: Number(values['chat-mb']), embedMb: Number(values['embed-mb']), maxHoldMs: Number(values['max-hold-ms']), sampleMs: Number(values['sample-ms']),
   };
   const only = values.only as Settings['only'];
   for (const [k, v] of Object.entries(s)) if (!Number.isInteger(v) || v < 0 || (v === 0 && k !== 'maxHoldMs')) throw new Error(`--${k} must be a positive integer`);
-  return { ...s, only, batching: values.batching === 'on' };
+  return { ...s, only, batching: values.batching === 'on', tensorType: values.type as TensorType };
 }
 
 interface PolicyRun {
@@ -147,7 +152,7 @@ async function runPolicy(policy: 'group' | 'fifo', models: RagModels, budget: nu
 
 export async function run(opts: BenchOptions): Promise<BenchResult> {
   const s = settings(opts.args);
-  const models = await ragModels({ chatBytes: s.chatMb * 1e6, embBytes: s.embedMb * 1e6 });
+  const models = await ragModels({ chatBytes: s.chatMb * 1e6, embBytes: s.embedMb * 1e6, tensorType: s.tensorType });
   const estimates = await gatewayEstimates(models.models);
   const budget = budgetForOne(estimates.chat, estimates.emb);
   opts.log(`models: chat ${models.chat.bytes} B, embed ${models.emb.bytes} B (Q8_0); estimates: chat ${estimates.chat} B, embed ${estimates.emb} B; budget ${budget} B`);
@@ -168,6 +173,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     max_tokens: s.maxTokens,
     max_hold_ms: s.maxHoldMs,
     embedding_batching: s.batching,
+    tensor_type: s.tensorType,
     chat_model_bytes: models.chat.bytes,
     embed_model_bytes: models.emb.bytes,
     chat_estimate_bytes: estimates.chat,

@@ -8,6 +8,8 @@ export const ErrorCodes = {
   MODEL_NOT_FOUND: 404,
   BODY_TOO_LARGE: 413,
   QUEUE_FULL: 429,
+  /** An admin load cancelled by an admin unload sent while it ran. */
+  LOAD_CANCELLED: 409,
   CLIENT_CLOSED: 499,
   UPSTREAM_ERROR: 500,
   UPSTREAM_UNREACHABLE: 502,

@@ -1,9 +1,11 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { isManaged, type Backend, type BackendModel } from '../backends/backend.js';
 import { ExternalLlamaServerBackend } from '../backends/external/external-llama-server.js';
 import { OllamaBackend } from '../backends/ollama/ollama-backend.js';
 import { EMBEDDED_COMMAND, llamaServerCommand } from '../backends/process/command-template.js';
+import { ChildLedger, reapLeftovers } from '../backends/process/leftovers.js';
 import { ProcessBackend } from '../backends/process/process-backend.js';
 import { defaultLlamaServerBinary, llamaServerManifest } from '../backends/process/llama-server-binary.js';
 import type { BackendConfig, Config } from '../config/schema.js';
@@ -40,6 +42,8 @@ interface BackendDeps {
   /** The models on a backend; asked when it lists them, after the registry exists. */
   models: (backend: Backend) => BackendModel[];
   daemons: OllamaBackend[];
+  /** Where process backends record their children for the next gateway to reap. */
+  ledger: ChildLedger;
 }
 
 /**
@@ -51,8 +55,11 @@ interface BackendDeps {
  */
 export async function assembleGateway(config: Config, log: Logger): Promise<Assembled> {
   let registry: ModelRegistry | undefined;
+  // Workers a dead gateway left behind go before this one starts any.
+  const runDir = join(config.data_dir, 'run');
+  reapLeftovers(runDir, log);
   const deps: BackendDeps = {
-    pins: new Pins(), firstByteTimeoutMs: config.server.first_byte_timeout_s * 1000, log, daemons: [],
+    pins: new Pins(), firstByteTimeoutMs: config.server.first_byte_timeout_s * 1000, log, daemons: [], ledger: new ChildLedger(runDir),
     models: (backend) => registry?.known().filter((e) => e.backend === backend) ?? [],
   };
   const backends = new Map<string, Backend>();
@@ -69,6 +76,7 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Asse
       // The default models are tiny: one thread serves them fastest and never fights the machine's other work.
       local.push(...(await modelsFromDir(dir, embedded, { threads: 1 })));
     }
+    if (config.models_dir && !existsSync(config.models_dir)) log.warn({ models_dir: resolve(config.models_dir) }, 'models_dir does not exist: no local models from it');
     for (const dir of dirs) local.push(...(await modelsFromDir(resolve(dir), embedded)));
   }
 
@@ -114,7 +122,7 @@ function createBackend(name: string, b: BackendConfig, deps: BackendDeps): Backe
       runtimeBaselineBytes().catch((err: Error) => log.warn({ err: err.message }, 'cannot measure the worker runtime baseline'));
       const backend: ProcessBackend = new ProcessBackend(name, {
         kind: 'embedded', command: EMBEDDED_COMMAND, healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs, log,
-        kernels: runtimeKernels('embedded'), models: () => deps.models(backend),
+        kernels: runtimeKernels('embedded'), models: () => deps.models(backend), ledger: deps.ledger,
       });
       return backend;
     }
@@ -127,7 +135,7 @@ function createBackend(name: string, b: BackendConfig, deps: BackendDeps): Backe
         kind: 'llama-server', command: b.command ?? llamaServerCommand(defaultLlamaServerBinary()), healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs, log,
         // A binary of the user's own is assumed native (AMX kernels where the CPU has them): the larger estimate.
         kernels: runtimeKernels('llama-server', { llamaServerAmx: b.command !== undefined || llamaServerManifest()?.flavour !== 'portable' }),
-        models: () => deps.models(backend),
+        models: () => deps.models(backend), ledger: deps.ledger,
       });
       return backend;
     }

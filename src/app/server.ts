@@ -24,9 +24,16 @@ export interface RunningGateway {
 export async function startGateway(config: Config, log: Logger): Promise<RunningGateway> {
   const { gateway, backends, registry, residency } = await assembleGateway(config, log);
   const app = createApp(gateway, log);
+  const release = async () => {
+    await residency.close();
+    await Promise.all([...backends.values()].map((b) => b.close()));
+  };
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, () => resolve(s));
     s.once('error', reject);
+  }).catch(async (err: unknown) => {
+    await release(); // a port in use must not leave the parts running
+    throw err;
   });
   // Generations can stream for many minutes: no server-side request timeout.
   if ('requestTimeout' in server) server.requestTimeout = 0;
@@ -51,8 +58,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
         server.close(() => resolve());
         if ('closeAllConnections' in server) server.closeAllConnections();
       });
-      await residency.close();
-      await Promise.all([...backends.values()].map((b) => b.close()));
+      await release();
     },
   };
 }

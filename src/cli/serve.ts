@@ -16,8 +16,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw err;
   }
   const log = createLogger(config.log.level);
-  const running = await startGateway(config, log);
-  const models = await running.registry.list().catch(() => running.registry.known());
+  let running;
+  try {
+    running = await startGateway(config, log);
+  } catch (err) {
+    const line = startFailure(err, config.server);
+    if (!line) throw err;
+    process.stderr.write(`warmgate: ${line}\n`);
+    return err instanceof ConfigError ? 2 : 1;
+  }
+  const registry = running.registry;
+  const models = await registry.list().catch(() => registry.known());
   const lines = await Promise.all(models.map(async (m) => {
     const estimate = isManaged(m.backend) ? m.backend.estimate(m, undefined) : Promise.reject(new Error('not managed'));
     const memory = await estimate.then((f) => `~${formatBytes(f.totalBytes)} when loaded`, () => 'size unknown');
@@ -28,10 +37,41 @@ export async function serveCommand(argv: string[]): Promise<number> {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    watchLauncher(stop);
   });
   process.stderr.write('warmgate: shutting down\n');
   await running.close();
   return 0;
+}
+
+/** One line for the start-up failures a user causes and can fix; undefined for a bug (its stack is worth seeing). */
+function startFailure(err: unknown, server: { host: string; port: number }): string | undefined {
+  if (err instanceof ConfigError) return err.message;
+  const e = err as NodeJS.ErrnoException;
+  const where = `${server.host}:${server.port}`;
+  if (e.code === 'EADDRINUSE') return `cannot listen on ${where}: the port is in use; pick another with --port or server.port`;
+  if (e.code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no network interface has the address ${server.host}; use --host 127.0.0.1 or 0.0.0.0`;
+  if (e.code === 'EACCES') return `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`;
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return `cannot listen on ${where}: the host name ${server.host} does not resolve`;
+  return undefined;
+}
+
+/**
+ * Run by npm (`npm start`; the script `exec`s node, so npm is the parent): a signal npm does
+ * not pass on, or a SIGKILL of npm, would leave the gateway running with parent PID 1. So it
+ * stops as on SIGTERM once its parent is gone. Started any other way (a shell, systemd, a
+ * container's init) it keeps running when its parent exits, as a daemon should.
+ */
+function watchLauncher(stop: () => void): void {
+  if (!process.env.npm_lifecycle_event) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    process.stderr.write('warmgate: npm, which started the gateway, is gone\n');
+    stop();
+  }, 500);
+  timer.unref();
 }
 
 function banner(url: string, models: string[]): string {

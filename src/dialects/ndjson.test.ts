@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { byteByByte, byteChunks, collect, everySplit } from '../../test/fakes/byte-stream.js';
-import { ndjsonLine, ndjsonObjects } from './ndjson.js';
+import { ndjsonLine, ndjsonObjects, textLines } from './ndjson.js';
 
 const lines = [
   { model: 'llama3.2:latest', created_at: '2025-01-01T00:00:00Z', message: { role: 'assistant', content: 'Grüße 👋' }, done: false },
@@ -36,6 +36,21 @@ describe('ndjsonObjects', () => {
 
   it('throws UPSTREAM_ERROR on a line that is not JSON', async () => {
     await expect(collect(ndjsonObjects(byteChunks(['{"a":1}\nnot json\n'])))).rejects.toMatchObject({ code: 'WG_UPSTREAM_ERROR' });
+  });
+});
+
+describe('textLines', () => {
+  it('joins a line cut into many chunks once, with a CR split from its LF', async () => {
+    const long = 'x'.repeat(100_000);
+    const chunks = [...Array.from({ length: 100 }, (_, i) => long.slice(i * 1000, (i + 1) * 1000)), '\r', '\nnext\n'];
+    expect(await collect(textLines(byteChunks(chunks)))).toEqual([long, 'next']);
+  });
+
+  it('refuses a line longer than its cap with UPSTREAM_ERROR, also one that never ends', async () => {
+    await expect(collect(textLines(byteChunks(['abc', 'defg', '\n']), 5))).rejects.toThrow(/longer than 5 characters/);
+    await expect(collect(textLines(byteChunks(['abcdef\n']), 5))).rejects.toMatchObject({ code: 'WG_UPSTREAM_ERROR' });
+    await expect(collect(textLines(byteChunks(['abc', 'def']), 5))).rejects.toMatchObject({ code: 'WG_UPSTREAM_ERROR' });
+    expect(await collect(textLines(byteChunks(['abcde\n', 'fghij']), 5))).toEqual(['abcde', 'fghij']);
   });
 });
 

@@ -61,7 +61,7 @@ export class ScheduledResidency implements Residency {
     this.#opts = opts;
     const effects: Effects = {
       startLoad: (model, options) => this.#startLoad(model, options),
-      cancelLoad: (model) => this.#loads.get(model)?.abort(new WarmgateError('CLIENT_CLOSED', 'load cancelled: nobody waits for it')),
+      cancelLoad: (model) => this.#loads.get(model)?.abort(this.#cancelReason(model)),
       startUnload: (model) => this.#startUnload(model),
       grant: (id, _model, info) => this.#grant(id, info),
       reject: (id, rejection) => this.#reject(id, rejection),
@@ -258,6 +258,8 @@ export class ScheduledResidency implements Residency {
         this.#opts.log.warn({ model, err: err.message }, 'load failed');
         this.#scheduler.loadFailed(model, err.message);
         this.#settle(this.#loaded, model, err instanceof WarmgateError ? err : new WarmgateError('LOAD_FAILED', err.message));
+        // An unload asked for while it loaded is done: the load was cancelled or failed.
+        if (this.#modelState(model) === 'unloaded') this.#settle(this.#unloaded, model);
       }),
     );
   }
@@ -272,6 +274,14 @@ export class ScheduledResidency implements Residency {
     const layers = this.#scheduler.snapshot().models.find((m) => m.name === model)?.gpuLayers ?? 0;
     const expected = bytesAt(estimate, layers);
     return { ram: Math.max(measured.ram, expected[RAM_POOL] ?? 0), gpu: Math.max(measured.gpu, estimate.gpu ? (expected[estimate.gpu.pool] ?? 0) : 0) };
+  }
+
+  /** Why the scheduler cancels a load: an admin unload asked for during it, or nobody waits any more. */
+  #cancelReason(model: string): WarmgateError {
+    const wanted = this.#scheduler.snapshot().models.find((m) => m.name === model)?.unloadWanted;
+    return wanted
+      ? new WarmgateError('LOAD_CANCELLED', `loading ${model} was cancelled: an unload was asked for while it loaded`)
+      : new WarmgateError('CLIENT_CLOSED', 'load cancelled: nobody waits for it');
   }
 
   #startUnload(model: string): void {

@@ -29,12 +29,12 @@ describe('worker app while the model loads', () => {
 describe('worker command line', () => {
   it('applies llama-server defaults and makes the model path absolute', () => {
     const config = parseWorkerArgs(['--model', 'm.gguf']);
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 0, ctx: 4096, parallel: 1, gpuLayers: 'auto', embedding: false, mmap: true });
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 0, ctx: 4096, parallel: 1, gpuLayers: 'auto', embedding: false, mmap: true, exitWithStdin: false });
     expect(config.model).toMatch(/^\/.*m\.gguf$/);
   });
 
   it('round-trips through toWorkerArgv', () => {
-    const input = { model: '/m.gguf', alias: 'm', port: 8080, ctx: 2048, parallel: 2, gpuLayers: 12, embedding: true, threads: 1, mmap: false };
+    const input = { model: '/m.gguf', alias: 'm', port: 8080, ctx: 2048, parallel: 2, gpuLayers: 12, embedding: true, threads: 1, mmap: false, exitWithStdin: true };
     expect(parseWorkerArgs(toWorkerArgv(input))).toEqual({ ...input, host: '127.0.0.1' });
   });
 

@@ -27,6 +27,8 @@ export const WorkerConfigSchema = z.object({
   threads: int(1).optional(),
   /** Memory-map the weights (llama-server's default); `--no-mmap` reads them into memory. */
   mmap: z.boolean().default(true),
+  /** Exit when stdin closes: the gateway's pipe, so a worker never outlives its gateway. */
+  exitWithStdin: z.boolean().default(false),
 });
 
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
@@ -45,6 +47,7 @@ const options = {
   embeddings: { type: 'boolean' },
   threads: { type: 'string', short: 't' },
   'no-mmap': { type: 'boolean' },
+  'exit-with-stdin': { type: 'boolean' },
 } as const;
 
 /** Parses argv (without node and script); throws an Error whose message names every bad flag. */
@@ -61,6 +64,7 @@ export function parseWorkerArgs(argv: readonly string[]): WorkerConfig {
     embedding: values.embedding === true || values.embeddings === true,
     threads: values.threads,
     mmap: values['no-mmap'] !== true,
+    exitWithStdin: values['exit-with-stdin'] === true,
   });
   if (!result.success) {
     throw new Error(result.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
@@ -83,5 +87,6 @@ export function toWorkerArgv(input: WorkerConfigInput): string[] {
   if (config.embedding) argv.push('--embedding');
   if (config.threads !== undefined) argv.push('--threads', String(config.threads));
   if (!config.mmap) argv.push('--no-mmap');
+  if (config.exitWithStdin) argv.push('--exit-with-stdin');
   return argv;
 }

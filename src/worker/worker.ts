@@ -9,6 +9,8 @@
  *   Logs go to stderr (pino JSON lines).
  * - Bad flags exit 2; a failed load or any unrecoverable error exits 1 (never half-alive).
  * - SIGTERM/SIGINT: stop accepting, abort generations in flight, dispose the model, exit 0.
+ * - With `--exit-with-stdin` (the gateway passes it): exits as soon as stdin closes, i.e.
+ *   when the gateway holding the pipe is gone, however it died.
  */
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
@@ -70,6 +72,13 @@ server.on('request', (_req, res) => {
 
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
 process.once('SIGINT', () => void shutdown('SIGINT'));
+if (config.exitWithStdin) {
+  // The gateway holds the other end of this pipe: it closes when the gateway dies, even by
+  // SIGKILL, which the gateway cannot catch to stop its workers.
+  process.stdin.once('close', () => process.exit(0));
+  process.stdin.once('end', () => process.exit(0));
+  process.stdin.resume();
+}
 
 try {
   engine = await Engine.load(config, (level, message) => log[level]({ source: 'llama.cpp' }, message.trim()));

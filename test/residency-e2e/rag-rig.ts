@@ -9,7 +9,7 @@ import { ProcessBackend } from '../../src/backends/process/process-backend.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { cachedModel, type CachedModel } from '../support/cached-model.js';
 import type { RunningGateway } from '../../src/app/server.js';
-import { specForSize } from '../../src/gguf/index.js';
+import { specForSize, type TensorType } from '../../src/gguf/index.js';
 import { residentMemory } from '../../src/memory/process-memory.js';
 import { estimatedBytes, testGateway } from '../support/gateway.js';
 import { gatewayStatus } from '../support/records.js';
@@ -18,9 +18,11 @@ export const CHAT = 'rag-chat';
 export const EMB = 'rag-embed';
 
 export interface RagModelOptions {
-  /** GGUF file sizes (Q8_0). */
+  /** GGUF file sizes. */
   chatBytes: number;
   embBytes: number;
+  /** Their weights' type (default q8_0). */
+  tensorType?: TensorType;
   /** Context per model (total; the chat model's is shared by its slots). */
   chatCtx?: number;
   embCtx?: number;
@@ -41,8 +43,8 @@ export interface RagModels {
  */
 export async function ragModels(o: RagModelOptions): Promise<RagModels> {
   const [chat, emb] = await Promise.all([
-    cachedModel(specForSize(o.chatBytes, { tensorType: 'q8_0', name: 'warmgate-rag-chat', seed: 11 })),
-    cachedModel(specForSize(o.embBytes, { tensorType: 'q8_0', embedding: true, name: 'warmgate-rag-embed', seed: 12 })),
+    cachedModel(specForSize(o.chatBytes, { tensorType: o.tensorType ?? 'q8_0', name: 'warmgate-rag-chat', seed: 11 })),
+    cachedModel(specForSize(o.embBytes, { tensorType: o.tensorType ?? 'q8_0', embedding: true, name: 'warmgate-rag-embed', seed: 12 })),
   ]);
   const models: RagModels['models'] = {
     [CHAT]: { backend: 'embedded', file: chat.path, type: 'chat', ctx: o.chatCtx ?? 512, parallel: o.chatParallel ?? 1, gpu_layers: 0, threads: 1 },

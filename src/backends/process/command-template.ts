@@ -17,7 +17,7 @@ export interface TemplateValues {
 
 /** The embedded worker: a llama-server-compatible process running node-llama-cpp. */
 export const EMBEDDED_COMMAND =
-  `"${process.execPath}" --import "${TSX_LOADER}" "${WORKER_ENTRY}" --model \${MODEL} --host 127.0.0.1 --port \${PORT} --ctx \${CTX} --parallel \${PARALLEL} --gpu-layers \${GPU_LAYERS} \${EMBEDDING} \${THREADS} \${MMAP}`;
+  `"${process.execPath}" --import "${TSX_LOADER}" "${WORKER_ENTRY}" --model \${MODEL} --host 127.0.0.1 --port \${PORT} --ctx \${CTX} --parallel \${PARALLEL} --gpu-layers \${GPU_LAYERS} \${EMBEDDING} \${THREADS} \${MMAP} --exit-with-stdin`;
 
 /** llama.cpp's llama-server, found on PATH unless the config names a binary. */
 export function llamaServerCommand(binary = 'llama-server'): string {

@@ -3,7 +3,9 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
+import { existsSync } from 'node:fs';
 import { WarmgateError } from '../../errors.js';
+import type { ChildLedger } from './leftovers.js';
 import { residentMemory, type ResidentMemory } from '../../memory/process-memory.js';
 
 export interface ManagedProcessOptions {
@@ -16,6 +18,24 @@ export interface ManagedProcessOptions {
   stopGraceMs: number;
   /** Called once if the process exits without being asked to. */
   onCrash: (message: string) => void;
+  /** Where the gateway records its children, for a later gateway to reap if this one dies. */
+  ledger?: ChildLedger;
+}
+
+/** Linux's `setpriv` (util-linux) can set the parent-death signal before exec'ing the server. */
+const SETPRIV = '/usr/bin/setpriv';
+let setprivPresent: boolean | undefined;
+
+/**
+ * The argv that makes the process die with the gateway, even when the gateway is SIGKILLed
+ * (nothing can be caught then): on Linux the kernel sends SIGKILL to a child whose parent
+ * dies once `PR_SET_PDEATHSIG` is set, which `setpriv --pdeathsig` does before it execs the
+ * server (same pid). Elsewhere the argv is unchanged; the embedded worker also exits when
+ * its stdin (a pipe from the gateway) closes, and the ledger lets the next gateway reap.
+ */
+export function dieWithParent(argv: readonly string[]): string[] {
+  setprivPresent ??= process.platform === 'linux' && existsSync(SETPRIV);
+  return setprivPresent ? [SETPRIV, '--pdeathsig', 'KILL', '--', ...argv] : [...argv];
 }
 
 const HEALTH_STEP_MS = 50;
@@ -37,8 +57,11 @@ export class ManagedProcess {
   constructor(opts: ManagedProcessOptions) {
     this.#opts = opts;
     this.port = opts.port;
-    const [cmd, ...args] = opts.argv;
-    this.#child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const [cmd, ...args] = dieWithParent(opts.argv);
+    // stdin is a pipe the gateway never writes: it closes when the gateway dies, however it dies.
+    this.#child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
+    const pid = this.#child.pid;
+    if (pid !== undefined) opts.ledger?.add(pid, opts.argv);
     const log = opts.log.child({ model: opts.model, pid: this.#child.pid });
     for (const stream of [this.#child.stdout!, this.#child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
@@ -50,6 +73,7 @@ export class ManagedProcess {
     this.#exited = new Promise((resolve) => {
       this.#child.once('exit', (code, signal) => {
         this.#exitCode = code;
+        if (pid !== undefined) opts.ledger?.remove(pid);
         if (!this.#stopping) {
           const message = `backend process for ${opts.model} exited (${signal ?? `code ${code}`}): ${this.#tail.slice(-3).join(' | ')}`;
           log.error(message);

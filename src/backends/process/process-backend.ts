@@ -8,6 +8,7 @@ import { mmapFor } from '../../memory/estimate.js';
 import type { CpuKernels } from '../../memory/weight-repack.js';
 import type { Footprint } from '../../scheduler/index.js';
 import { expandCommand, fixedMmap } from './command-template.js';
+import type { ChildLedger } from './leftovers.js';
 import { freePort, ManagedProcess } from './managed-process.js';
 import { catalogEntry, runningEntry, showBody } from './model-card.js';
 import { contextOf, processFootprint } from './process-footprint.js';
@@ -24,6 +25,8 @@ export interface ProcessBackendOptions {
   kernels: CpuKernels;
   /** The models this backend serves (read when listed: the registry is built after the backends). */
   models: () => BackendModel[];
+  /** Records each process for the next gateway to reap should this one die. */
+  ledger?: ChildLedger;
 }
 
 interface Running {
@@ -191,7 +194,7 @@ export class ProcessBackend implements ManagedBackend {
       argv.push(...entry.config.extra_args);
       const proc = new ManagedProcess({
         argv, port, model: entry.name, log: this.#opts.log, healthTimeoutMs: this.#opts.healthTimeoutMs,
-        stopGraceMs: this.#opts.stopGraceMs ?? 5_000, onCrash: (message) => this.#crashed(entry.name, proc, message),
+        stopGraceMs: this.#opts.stopGraceMs ?? 5_000, onCrash: (message) => this.#crashed(entry.name, proc, message), ledger: this.#opts.ledger,
       });
       for (const p of this.#spawned.keys()) if (!p.alive) this.#spawned.delete(p);
       this.#spawned.set(proc, entry.name);

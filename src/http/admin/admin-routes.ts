@@ -8,6 +8,9 @@ export function registerAdmin(app: Hono, gw: Gateway): void {
 
   app.get('/warmgate', (c) => c.html(DASHBOARD_HTML));
 
+  /** Liveness for container healthchecks: answers at once, touches no backend. */
+  app.get('/warmgate/health', (c) => c.json({ status: 'ok' }));
+
   app.get('/warmgate/requests', (c) => {
     const limit = Number(c.req.query('limit') ?? '100');
     return c.json({ requests: admin.recent(Number.isFinite(limit) && limit > 0 ? limit : 100) });
