@@ -125,6 +125,12 @@ export class Gateway {
     return entry.backend.dialect === dialect;
   }
 
+  /** Throws NOT_SUPPORTED unless the model's backend speaks llama-server's own API (`/tokenize`, `/props` ...). */
+  requireLlamaServer(entry: ModelEntry, route: string): void {
+    if (this.speaks(entry, 'llama-server')) return;
+    throw new WarmgateError('NOT_SUPPORTED', `${route} needs a llama-server backend (one Warmgate runs, or an external url); ${entry.name} is served by ${entry.backend.kind} backend ${entry.backend.name}`);
+  }
+
   /** Ollama's `/api/show` for the model. */
   show(entry: ModelEntry): Promise<Record<string, unknown>> {
     return entry.backend.show(entry);

@@ -60,9 +60,7 @@ async function embedding(c: Context, gw: Gateway): Promise<Response> {
 async function nativeOnly(c: Context, gw: Gateway, method: 'GET' | 'POST', path: string): Promise<Response> {
   const body = method === 'POST' ? ((await readJson(c)) as Body) : undefined;
   const entry = await gw.resolveOrOnly(body?.model ?? c.req.query('model'), 'chat', c.get('record'));
-  if (!gw.speaks(entry, 'llama-server')) {
-    throw new WarmgateError('NOT_SUPPORTED', `${path} needs a llama-server backend (one Warmgate runs, or an external url); ${entry.name} is served by ${entry.backend.kind} backend ${entry.backend.name}`);
-  }
+  gw.requireLlamaServer(entry, path);
   const { status, reply } = await gw.forwardWhole(entry, { method, path, body }, scopeOf(c), { parse: (text) => text, passErrors: true });
   c.get('record').finish(status);
   return c.body(reply, status as 200, { 'content-type': 'application/json' });
