@@ -90,4 +90,14 @@ describe('apiKeys', () => {
     expect((await send(a, 'GET', '/metrics', bearer(INFER))).status).toBe(403);
     expect((await send(a, 'GET', '/metrics', bearer(ADMIN))).status).toBe(200);
   });
+
+  it('classifies the path the router matches: an encoded or dotted admin path is still admin', async () => {
+    const a = new Hono();
+    a.use('*', apiKeys({ keys: KEYS }));
+    a.post('/api/pull', (c) => c.text('pulled'));
+    for (const p of ['/api/%70ull', '/api/./pull', '/api/x/../pull']) {
+      const res = await a.request(`http://localhost${p}`, { method: 'POST', headers: bearer(INFER) });
+      expect(res.status, p).toBe(403);
+    }
+  });
 });
