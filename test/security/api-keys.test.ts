@@ -50,7 +50,7 @@ describe('API keys', () => {
 
   it('no key, a placeholder or a wrong key: 401 with WWW-Authenticate: Bearer, and nothing reaches the daemon', async () => {
     const before = upstream.requests.length;
-    for (const headers of [{}, bearer('null'), { authorization: 'Bearer ' }, bearer('sk-no-key'), bearer(WRONG), { 'x-api-key': WRONG }]) {
+    for (const headers of [{} as Record<string, string>, bearer('null'), { authorization: 'Bearer ' }, bearer('sk-no-key'), bearer(WRONG), { 'x-api-key': WRONG }]) {
       const res = await raw(`${url}/api/chat`, { method: 'POST', headers, body: chatBody });
       expect(res.status, JSON.stringify(headers)).toBe(401);
       expect(res.headers['www-authenticate']).toBe('Bearer');
@@ -115,7 +115,7 @@ describe('API keys', () => {
     const reply = await ollama.chat({ model: CHAT, messages: [{ role: 'user', content: 'hello there' }], stream: false });
     expect(reply.message.content).toContain('hello there');
     const parts: string[] = [];
-    for await (const part of await ollama.generate({ model: CHAT, prompt: 'stream me', stream: true })) parts.push(part.response);
+    for await (const part of await ollama.generate({ model: CHAT, prompt: 'stream me', stream: true })) parts.push(part.response ?? '');
     expect(parts.join('')).toContain('stream me');
     expect((await ollama.embed({ model: EMBED, input: ['a', 'b'] })).embeddings).toHaveLength(2);
     expect((await ollama.list()).models.map((m) => m.name)).toContain(CHAT);

@@ -30,7 +30,7 @@ describe('apiKeys', () => {
 
   it('answers 401 with WWW-Authenticate: Bearer to no key, a placeholder or a wrong key, in the caller\'s dialect', async () => {
     const a = app();
-    for (const headers of [{}, bearer('null'), bearer(''), bearer('sk-no-key'), bearer('wrong-key-0123456789abcdef'), { 'x-api-key': 'nope' }]) {
+    for (const headers of [{} as Record<string, string>, bearer('null'), bearer(''), bearer('sk-no-key'), bearer('wrong-key-0123456789abcdef'), { 'x-api-key': 'nope' }]) {
       const res = await send(a, 'POST', '/api/chat', headers);
       expect(res.status, JSON.stringify(headers)).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
