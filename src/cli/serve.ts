@@ -1,6 +1,8 @@
 import { ConfigError, loadConfig, parseServeFlags } from '../config/load.js';
 import { startGateway } from '../app/server.js';
 import { isManaged } from '../backends/backend.js';
+import type { Config } from '../config/schema.js';
+import { isLoopbackListen } from '../http/security/local-address.js';
 import { createLogger } from '../telemetry/logger.js';
 
 /** `warmgate serve [--config FILE] [--ollama URL] [--port N] [--host H]`: runs until SIGINT/SIGTERM. */
@@ -33,6 +35,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return `${m.name} (${m.type ?? 'model'} on ${m.backend.name}, ${memory})`;
   }));
   process.stderr.write(banner(running.url, lines));
+  const warning = exposureWarning(config);
+  if (warning) process.stderr.write(`${warning}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -72,6 +76,16 @@ function watchLauncher(stop: () => void): void {
     stop();
   }, 500);
   timer.unref();
+}
+
+/**
+ * The gateway refuses to expose itself bare without saying so: listening beyond loopback
+ * with no API key, anyone on the network can run, load, unload, pull and delete models.
+ */
+export function exposureWarning(config: Config): string | undefined {
+  const { host, api_keys } = config.server;
+  if (isLoopbackListen(host) || api_keys.length > 0) return undefined;
+  return `warmgate: WARNING: listening on ${host}, beyond this machine, with no API key: anyone who can reach this port can run, load, unload, pull and delete models. Set WARMGATE_API_KEY (or server.api_keys), or listen on 127.0.0.1.`;
 }
 
 function banner(url: string, models: string[]): string {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { configSchema, type Config } from './schema.js';
+import { apiKeyEntry, configSchema, type Config } from './schema.js';
 
 /** Start-up refuses an invalid config with this error; its message names key, value and what is allowed. */
 export class ConfigError extends Error {
@@ -37,7 +37,8 @@ export function parseServeFlags(argv: string[]): ServeFlags {
 /**
  * Resolves the effective config: the YAML file (`--config` or WARMGATE_CONFIG), then the
  * quick-start flags and env (`--ollama`, `--port`, `--host`, and their WARMGATE_* twins),
- * flags winning over env and env over the file.
+ * flags winning over env and env over the file. `WARMGATE_ORIGINS` (comma separated) and
+ * `WARMGATE_API_KEY` (an admin key) add to the file's `server.origins` and `server.api_keys`.
  */
 export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Config {
   const file = flags.config ?? env.WARMGATE_CONFIG;
@@ -48,10 +49,20 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
   if (ollama) {
     raw.backends = { ...(raw.backends as object), ollama: { kind: 'ollama', url: ollama, discover: true } };
   }
-  if (port !== undefined || host !== undefined) {
+  const origins = (env.WARMGATE_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  // Compose files pass `WARMGATE_API_KEY: ${WARMGATE_API_KEY:-}`: empty means no key.
+  const apiKey = env.WARMGATE_API_KEY?.trim() || undefined;
+  if (port !== undefined || host !== undefined || origins.length || apiKey) {
     const server = { ...(raw.server as object) } as Record<string, unknown>;
     if (port !== undefined) server.port = parsePort(port);
     if (host !== undefined) server.host = host;
+    if (origins.length) server.origins = [...listOrEmpty(server.origins), ...origins];
+    if (apiKey) {
+      // Checked here so that the message names the variable, not a position in a list.
+      const problem = apiKeyProblem(apiKey);
+      if (problem) throw new ConfigError(`invalid config (environment):\n  - WARMGATE_API_KEY: ${problem}; got a ${apiKey.length}-character key`);
+      server.api_keys = [...listOrEmpty(server.api_keys), apiKey];
+    }
     raw.server = server;
   }
   return validateConfig(raw, file ?? 'flags');
@@ -80,6 +91,15 @@ function readYaml(file: string): Record<string, unknown> {
   }
 }
 
+/** A list from the file, or none; anything else is left for the schema to refuse (so the env adds nothing to it). */
+function listOrEmpty(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function apiKeyProblem(key: string): string | undefined {
+  return apiKeyEntry.safeParse(key).error?.issues[0]?.message;
+}
+
 function parsePort(value: string): number | string {
   return /^\d+$/.test(value) ? Number(value) : value;
 }
@@ -91,10 +111,24 @@ function formatIssues(error: z.ZodError, raw: unknown, source: string): string {
     }
     const key = issue.path.map(String).join('.') || '(top level)';
     const value = valueAt(raw, issue.path);
-    const got = value === undefined ? 'nothing' : JSON.stringify(value);
+    const got = isApiKeyPath(issue.path) ? describeKey(raw, issue.path) : value === undefined ? 'nothing' : JSON.stringify(value);
     return [`  - ${key}: ${issue.message}; got ${got}`];
   });
   return `invalid config (${source}):\n${lines.join('\n')}`;
+}
+
+/** `server.api_keys...`: a key is never echoed, even a rejected one (error output ends up in logs). */
+function isApiKeyPath(path: PropertyKey[]): boolean {
+  return path[0] === 'server' && path[1] === 'api_keys' && path.length > 2;
+}
+
+function describeKey(raw: unknown, path: PropertyKey[]): string {
+  const entry = valueAt(raw, path.slice(0, 3));
+  if (typeof entry === 'string') return `a ${entry.length}-character key`;
+  const field = path.length > 3 ? valueAt(raw, path) : entry;
+  if (path[3] === 'key' && typeof field === 'string') return `a ${field.length}-character key`;
+  if (path.length === 3 && entry !== null && typeof entry === 'object') return 'an entry (its key not shown)';
+  return JSON.stringify(field) ?? 'nothing';
 }
 
 function valueAt(raw: unknown, path: PropertyKey[]): unknown {

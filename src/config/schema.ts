@@ -96,6 +96,28 @@ export const modelSchema = z.object({
   mmap: z.union([z.literal('auto'), z.boolean()]).default('auto'),
 }).strict();
 
+/** What clients send when they have no key (they are never keys, and a request carrying one has none). */
+export const NO_KEY_PLACEHOLDERS = ['null', 'undefined', 'sk-no-key', 'sk-no-key-required'] as const;
+
+/** Shortest API key accepted: shorter ones can be guessed. */
+export const API_KEY_MIN_LENGTH = 16;
+
+const apiKey = z
+  .string()
+  .min(API_KEY_MIN_LENGTH, `an API key must be at least ${API_KEY_MIN_LENGTH} characters (make one with: openssl rand -hex 24)`)
+  .regex(/^[\x21-\x7e]+$/, 'an API key may hold only printable ASCII characters, no spaces (it travels in an HTTP header)')
+  .refine((k) => !(NO_KEY_PLACEHOLDERS as readonly string[]).includes(k.toLowerCase()), 'this is what clients send when they have no key; choose another');
+
+/**
+ * A key and what it opens: `inference` (chat, generate, embed, model lists) or `admin` (that
+ * and load/unload, pull, create, ...). A bare string is an admin key.
+ */
+export const apiKeyEntry = z.preprocess(
+  (v) => (typeof v === 'string' ? { key: v, scope: 'admin' } : v),
+  z.object({ key: apiKey, scope: z.enum(['inference', 'admin']) }).strict(),
+) as z.ZodType<{ key: string; scope: 'inference' | 'admin' }, string | { key: string; scope: 'inference' | 'admin' }>;
+export type ApiKey = z.output<typeof apiKeyEntry>;
+
 export const configSchema = z.object({
   server: z.object({
     host: z.string().min(1).default('127.0.0.1'),
@@ -105,6 +127,12 @@ export const configSchema = z.object({
     first_byte_timeout_s: z.number().positive().default(600),
     /** How many request records `GET /warmgate/requests` keeps. */
     records_kept: z.number().int().nonnegative().default(500),
+    /** Browser origins allowed besides the default list (localhost, 127.0.0.1, 0.0.0.0 on any port, app://, file://, ...); `*` is a wildcard. */
+    origins: z.array(z.string().min(1)).default([]),
+    /** API keys; none = no key asked. A bare string is an admin key. */
+    api_keys: z.array(apiKeyEntry).default([]),
+    /** `/metrics` asks for an admin key (when keys are set). */
+    metrics_need_key: z.boolean().default(false),
   }).strict().prefault({}),
   log: z.object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

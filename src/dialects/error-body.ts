@@ -5,7 +5,7 @@ export type ErrorDialect = 'ollama' | 'openai' | 'llama-server' | 'admin';
 
 /** OpenAI's and llama-server's `type` for each status; other 5xx are `server_error`, other 4xx `invalid_request_error`. */
 const TYPES: Record<number, string> = {
-  400: 'invalid_request_error', 404: 'not_found_error', 413: 'invalid_request_error', 429: 'rate_limit_error',
+  400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error', 413: 'invalid_request_error', 429: 'rate_limit_error',
   499: 'request_cancelled', 501: 'not_supported_error',
 };
 

@@ -12,6 +12,9 @@ import { registerOllamaEmbed } from './ollama/embed-routes.js';
 import { registerOllamaGenerate } from './ollama/generate-routes.js';
 import { registerOpenAI } from './openai/openai-routes.js';
 import { dialectApp } from './request-scope.js';
+import { apiKeys } from './security/api-keys.js';
+import { cors } from './security/cors.js';
+import { hostCheck } from './security/host-check.js';
 
 /** Each dialect's routes, registered on its sub-app. */
 const DIALECTS: Array<[Dialect, Array<(app: Hono, gw: Gateway) => void>]> = [
@@ -23,13 +26,21 @@ const DIALECTS: Array<[Dialect, Array<(app: Hono, gw: Gateway) => void>]> = [
 
 /**
  * http/ owns the wire: parse (zod), call one gateway verb, render in the caller's dialect.
+ * Requests first pass the security checks (Host, Origin and CORS preflights, API keys).
  * Each dialect is a sub-app whose errors are answered in that dialect; recorded routes get
  * a per-request scope (`c.get('record')`, `c.get('signal')`). It imports only gateway/ (its one
  * door to everything below), dialects/ and the shared `errors.ts`.
  */
 export function createApp(gw: Gateway, log: Logger): Hono {
   const app = new Hono();
-  const limit = gw.config.server.body_limit;
+  const { server } = gw.config;
+  const limit = server.body_limit;
+
+  // Before anything reads a body or does work: who may ask at all (security/). A refusal
+  // is answered in the caller's dialect.
+  app.use('*', hostCheck({ listen: server.host }));
+  app.use('*', cors({ origins: server.origins }));
+  app.use('*', apiKeys({ keys: server.api_keys, metricsNeedKey: server.metrics_need_key }));
 
   // A declared length over the limit is refused before anything is read; a chunked body is
   // cut off at the limit while `readJson` reads it. Blob uploads (model files) are exempt.

@@ -15,6 +15,8 @@ export function errorResponse(c: Context, dialect: Dialect, thrown: unknown): Re
   const err = toWarmgateError(thrown);
   const headers: Record<string, string> = {};
   if (err.retryAfter !== undefined) headers['retry-after'] = String(Math.ceil(err.retryAfter));
+  // RFC 9110: a 401 names the scheme that would be accepted.
+  if (err.status === 401) headers['www-authenticate'] = 'Bearer';
   return c.json(errorBody(dialect, err), err.status as 400, headers);
 }
 

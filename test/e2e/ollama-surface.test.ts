@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { Turnstile } from '../fakes/turnstile.js';
@@ -49,10 +50,12 @@ describe('the Ollama surface in front of an Ollama daemon', () => {
     expect((await fetch(`${gw.url}/`, { method: 'HEAD' })).status).toBe(200);
   });
 
-  it('rewrites Host so a loopback-bound Ollama accepts the call from any client name', async () => {
-    const res = await fetch(`${gw.url}/api/tags`, { headers: { host: 'warmgate.example:11435' } });
-    expect(res.status).toBe(200);
-    const { models } = (await res.json()) as { models: Array<{ name: string }> };
+  it('rewrites Host so a loopback-bound Ollama accepts the call from any client name the gateway accepts', async () => {
+    // undici's request, not fetch: fetch drops a Host header. A LAN name the gateway's own
+    // Host check lets through; the daemon here accepts loopback names only.
+    const res = await request(`${gw.url}/api/tags`, { headers: { host: 'warmgate.local:11435' } });
+    expect(res.statusCode).toBe(200);
+    const { models } = (await res.body.json()) as { models: Array<{ name: string }> };
     expect(models.map((m) => m.name).sort()).toEqual([CHAT, EMBED]);
     for (const r of upstream.requests) expect(String(r.headers.host)).toMatch(/^127\.0\.0\.1:\d+$/);
   });

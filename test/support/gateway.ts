@@ -4,9 +4,13 @@ import { validateConfig } from '../../src/config/load.js';
 import { startGateway, type RunningGateway } from '../../src/app/server.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 
-/** A gateway on a free loopback port with the given config; logs silenced unless WARMGATE_TEST_LOG is set. */
-export async function testGateway(config: ConfigInput): Promise<RunningGateway> {
-  const parsed = validateConfig({ ...config, server: { ...config.server, host: '127.0.0.1', port: 0 } }, 'test');
+/**
+ * A gateway on a free loopback port with the given config; logs silenced unless
+ * WARMGATE_TEST_LOG is set. `listen` binds another address (`0.0.0.0`: a test still sends
+ * only to 127.0.0.1).
+ */
+export async function testGateway(config: ConfigInput, opts: { listen?: string } = {}): Promise<RunningGateway> {
+  const parsed = validateConfig({ ...config, server: { ...config.server, host: opts.listen ?? '127.0.0.1', port: 0 } }, 'test');
   return startGateway(parsed, createLogger(process.env.WARMGATE_TEST_LOG ?? 'silent'));
 }
 

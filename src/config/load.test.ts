@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, validateConfig } from './load.js';
+
+const KEY = '0123456789abcdef-admin';
+
+describe('security config', () => {
+  it('defaults: no extra origins, no keys, /metrics open', () => {
+    expect(validateConfig({}, 'test').server).toMatchObject({ origins: [], api_keys: [], metrics_need_key: false });
+  });
+
+  it('a bare key is an admin key; an object names its scope', () => {
+    const config = validateConfig({ server: { api_keys: [KEY, { key: 'fedcba9876543210-infer', scope: 'inference' }] } }, 'test');
+    expect(config.server.api_keys).toEqual([{ key: KEY, scope: 'admin' }, { key: 'fedcba9876543210-infer', scope: 'inference' }]);
+  });
+
+  it('refuses a key under 16 characters, a placeholder, a key with spaces and an unknown scope, naming the key but never showing it', () => {
+    const raw = { server: { api_keys: ['short-key', 'sk-no-key-required', 'has a space in the key', { key: KEY, scope: 'root' }] } };
+    let message = '';
+    try {
+      validateConfig(raw, 'warmgate.yaml');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    expect(message).toContain('server.api_keys.0.key: an API key must be at least 16 characters');
+    expect(message).toContain('got a 9-character key');
+    expect(message).toContain('server.api_keys.1.key: this is what clients send when they have no key');
+    expect(message).toContain('server.api_keys.2.key: an API key may hold only printable ASCII characters');
+    expect(message).toMatch(/server\.api_keys\.3\.scope: .*"inference"\|"admin"/);
+    for (const secret of ['short-key', 'sk-no-key-required', 'has a space', KEY]) expect(message).not.toContain(secret);
+  });
+
+  it('WARMGATE_API_KEY adds an admin key and WARMGATE_ORIGINS more origins; empty values add nothing', () => {
+    const config = loadConfig({}, { WARMGATE_API_KEY: KEY, WARMGATE_ORIGINS: 'https://chat.example.com, http://192.168.1.5:*,' });
+    expect(config.server.api_keys).toEqual([{ key: KEY, scope: 'admin' }]);
+    expect(config.server.origins).toEqual(['https://chat.example.com', 'http://192.168.1.5:*']);
+    expect(loadConfig({}, { WARMGATE_API_KEY: '', WARMGATE_ORIGINS: '' }).server).toMatchObject({ api_keys: [], origins: [] });
+  });
+
+  it('a short WARMGATE_API_KEY is refused by name, without showing it', () => {
+    expect(() => loadConfig({}, { WARMGATE_API_KEY: 'secret' })).not.toThrow(/secret/);
+    expect(() => loadConfig({}, { WARMGATE_API_KEY: 'secret' })).toThrow(/WARMGATE_API_KEY: an API key must be at least 16 characters .*; got a 6-character key/);
+  });
+});
