@@ -33,6 +33,7 @@ export interface Assembled {
   backends: ReadonlyMap<string, Backend>;
   registry: ModelRegistry;
   residency: ScheduledResidency;
+  telemetry: Telemetry;
 }
 
 interface BackendDeps {
@@ -103,7 +104,7 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Asse
     daemons: new DaemonApi(deps.daemons, registry),
     admin: new Admin({ registry, residency, telemetry, embeddings }),
   });
-  return { gateway, backends, registry, residency };
+  return { gateway, backends, registry, residency, telemetry };
 }
 
 function createBackend(name: string, b: BackendConfig, deps: BackendDeps): Backend {

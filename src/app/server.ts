@@ -5,8 +5,10 @@ import type { Backend } from '../backends/backend.js';
 import type { Config } from '../config/schema.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { createApp } from '../http/app.js';
+import { Drain, shuttingDown } from '../http/drain.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ScheduledResidency } from '../residency/scheduled-residency.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { assembleGateway } from './assemble.js';
 
 export interface RunningGateway {
@@ -15,15 +17,22 @@ export interface RunningGateway {
   backends: ReadonlyMap<string, Backend>;
   registry: ModelRegistry;
   residency: ScheduledResidency;
+  telemetry: Telemetry;
   url: string;
   port: number;
-  close(): Promise<void>;
+  /**
+   * Stops: new requests and those still queued for a model get 503 with Retry-After; those
+   * being served get up to `drainMs` (default 0) to finish, then end with an error in their
+   * dialect; then the workers stop.
+   */
+  close(opts?: { drainMs?: number }): Promise<void>;
 }
 
 /** Assembles the gateway and listens (port 0 picks a free one). `close` stops listening and releases backends. */
 export async function startGateway(config: Config, log: Logger): Promise<RunningGateway> {
-  const { gateway, backends, registry, residency } = await assembleGateway(config, log);
-  const app = createApp(gateway, log);
+  const { gateway, backends, registry, residency, telemetry } = await assembleGateway(config, log);
+  const drain = new Drain();
+  const app = createApp(gateway, log, drain);
   const release = async () => {
     await residency.close();
     await Promise.all([...backends.values()].map((b) => b.close()));
@@ -51,13 +60,17 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     backends,
     registry,
     residency,
+    telemetry,
     url: `http://${host}:${port}`,
     port,
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        if ('closeAllConnections' in server) server.closeAllConnections();
-      });
+    async close({ drainMs = 0 } = {}) {
+      drain.begin();
+      residency.refuseQueued(shuttingDown());
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+      await drain.settled(drainMs);
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      await closed;
       await release();
     },
   };

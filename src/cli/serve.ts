@@ -43,8 +43,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
     watchLauncher(stop);
   });
-  process.stderr.write('warmgate: shutting down\n');
-  await running.close();
+  process.stderr.write(`warmgate: shutting down (requests in flight get up to ${config.server.drain_s} s)\n`);
+  await running.close({ drainMs: config.server.drain_s * 1000 });
   return 0;
 }
 

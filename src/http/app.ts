@@ -11,6 +11,7 @@ import { registerOllamaCatalog } from './ollama/catalog-routes.js';
 import { registerOllamaEmbed } from './ollama/embed-routes.js';
 import { registerOllamaGenerate } from './ollama/generate-routes.js';
 import { registerOpenAI } from './openai/openai-routes.js';
+import { Drain } from './drain.js';
 import { dialectApp } from './request-scope.js';
 import { apiKeys } from './security/api-keys.js';
 import { cors } from './security/cors.js';
@@ -31,7 +32,7 @@ const DIALECTS: Array<[Dialect, Array<(app: Hono, gw: Gateway) => void>]> = [
  * a per-request scope (`c.get('record')`, `c.get('signal')`). It imports only gateway/ (its one
  * door to everything below), dialects/ and the shared `errors.ts`.
  */
-export function createApp(gw: Gateway, log: Logger): Hono {
+export function createApp(gw: Gateway, log: Logger, drain = new Drain()): Hono {
   const app = new Hono();
   const { server } = gw.config;
   const limit = server.body_limit;
@@ -41,6 +42,8 @@ export function createApp(gw: Gateway, log: Logger): Hono {
   app.use('*', hostCheck({ listen: server.host }));
   app.use('*', cors({ origins: server.origins }));
   app.use('*', apiKeys({ keys: server.api_keys, metricsNeedKey: server.metrics_need_key }));
+  // Every request in flight is known, so a stop can let it finish (and refuses new ones).
+  app.use('*', drain.middleware());
 
   // A declared length over the limit is refused before anything is read; a chunked body is
   // cut off at the limit while `readJson` reads it. Blob uploads (model files) are exempt.

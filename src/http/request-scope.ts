@@ -1,6 +1,7 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import { isWarmgateError } from '../errors.js';
+import { stopReason } from './drain.js';
 import type { Dialect, Gateway, RequestScope, RequestTimer } from '../gateway/gateway.js';
 import { errorResponse, failed } from './errors.js';
 import { requestAbort } from './streaming.js';
@@ -23,7 +24,8 @@ declare module 'hono' {
  */
 export function dialectApp(dialect: Dialect, log: Logger): Hono {
   const app = new Hono();
-  app.onError((err, c) => {
+  app.onError((thrown, c) => {
+    const err = stopReason(c) ?? thrown;
     if (!isWarmgateError(err)) log.error({ err }, 'unhandled error');
     const record = c.get('record');
     return record ? failed(c, dialect, record, err) : errorResponse(c, dialect, err);
@@ -48,6 +50,9 @@ export const cancellable: MiddlewareHandler = async (c, next) => {
 
 function setSignal(c: Context): void {
   const abort = requestAbort(c);
+  // A stop that gives up waiting ends the request the way a client leaving would, with its reason.
+  const stop = c.get('stop');
+  stop?.addEventListener('abort', () => abort.abort(stop.reason), { once: true });
   c.set('signal', abort.signal);
   c.set('cancel', () => abort.abort());
 }

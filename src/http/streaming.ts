@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { WarmgateError } from '../errors.js';
 import { streamFailure } from './errors.js';
+import { stopReason } from './drain.js';
 
 /** How a dialect writes a stream: its content type, each piece, an error after the 200, and an optional last piece. */
 export interface StreamFormat<T> {
@@ -34,7 +35,7 @@ export function streamReply<T>(c: Context, values: AsyncIterable<T>, format: Str
       record?.finish(200);
     } catch (err) {
       if (!record) throw err; // an unrecorded passthrough (daemon management) is cut off as it broke
-      const e = streamFailure(record, err);
+      const e = streamFailure(record, stopReason(c) ?? err);
       if (e) yield format.error(e);
     }
   })();

@@ -44,6 +44,8 @@ export class ScheduledResidency implements Residency {
   readonly #entries = new Map<string, ManagedEntry>();
   readonly #registering = new Map<string, Promise<void>>();
   readonly #waiters = new Map<string, Waiter>();
+  /** Set by `refuseQueued`: the answer to every request from then on. */
+  #refusal: WarmgateError | undefined;
   readonly #loads = new Map<string, AbortController>();
   readonly #loaded = new Map<string, Settler[]>();
   readonly #unloaded = new Map<string, Settler[]>();
@@ -77,6 +79,7 @@ export class ScheduledResidency implements Residency {
   async acquire(entry: ModelEntry, signal: AbortSignal): Promise<Lease> {
     // A server Warmgate does not run is always "resident" and not in the ledger: straight through.
     if (!managed(entry)) return { queueMs: 0, loadMs: 0, release: () => {} };
+    if (this.#refusal) throw this.#refusal;
     // A model's first request waits for its estimate (GGUF read): that wait is queue time too.
     const t0 = performance.now();
     await this.#register(entry);
@@ -167,6 +170,16 @@ export class ScheduledResidency implements Residency {
       return resident ? { ...m, residentRam: resident } : m;
     });
     return { ...snapshot, models };
+  }
+
+  /** Stopping: every request waiting for a model gets `err` now (its slot was never granted), and so does any that asks later. */
+  refuseQueued(err: WarmgateError): void {
+    this.#refusal = err;
+    for (const [id, w] of this.#waiters) {
+      this.#waiters.delete(id);
+      w.reject(err);
+      this.#event(() => this.#scheduler.cancel(id));
+    }
   }
 
   async close(): Promise<void> {

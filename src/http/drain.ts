@@ -1,0 +1,86 @@
+import type { ServerResponse } from 'node:http';
+import type { Context, MiddlewareHandler } from 'hono';
+import { isWarmgateError, WarmgateError } from '../errors.js';
+import { dialectOf, errorResponse } from './errors.js';
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** Fires when a stop gives up waiting for this request; its reason is the error to end it with. */
+    stop: AbortSignal;
+  }
+}
+
+/** Seconds a client is told to wait (Retry-After) while the gateway stops: a restart takes about this. */
+const RETRY_AFTER_S = 5;
+
+/** How long requests ended by a stop get to send their error reply. */
+const END_GRACE_MS = 2_000;
+
+/** The error every request refused or cut short by a stop is answered with. */
+export function shuttingDown(): WarmgateError {
+  return new WarmgateError('UNAVAILABLE', 'the gateway is shutting down', { retryAfter: RETRY_AFTER_S });
+}
+
+/** Why a stop ended this request (what it must answer), if one did. */
+export function stopReason(c: Context): WarmgateError | undefined {
+  const stop = c.get('stop');
+  return stop?.aborted && isWarmgateError(stop.reason) ? stop.reason : undefined;
+}
+
+/**
+ * Stopping without losing work (SIGTERM). `middleware()` tracks every request in flight;
+ * `begin()` refuses new ones (503 with Retry-After, in the caller's dialect: they reach a
+ * connection the server has not closed yet); `settled(ms)` waits for those in flight to
+ * finish and, past `ms`, ends the rest through their `stop` signal, which the request scope
+ * joins to the request's own signal: a stream then ends with its dialect's error piece and
+ * the record says 503, never a cut mid-chunk or a 499.
+ */
+export class Drain {
+  readonly #inFlight = new Map<object, AbortController>();
+  #draining = false;
+  #idle: (() => void) | undefined;
+
+  middleware(): MiddlewareHandler {
+    return async (c, next) => {
+      if (this.#draining) return errorResponse(c, dialectOf(c.req.path), shuttingDown());
+      const key = {};
+      const stop = new AbortController();
+      this.#inFlight.set(key, stop);
+      c.set('stop', stop.signal);
+      const done = () => {
+        this.#inFlight.delete(key);
+        if (this.#inFlight.size === 0) this.#idle?.();
+      };
+      const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+      // Under Node the request is done when its response is (a stream outlives `next()`).
+      if (outgoing) outgoing.once('close', done);
+      try {
+        await next();
+      } finally {
+        if (!outgoing) done();
+      }
+    };
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  begin(): void {
+    this.#draining = true;
+  }
+
+  /** Resolves when nothing is in flight; after `ms`, ends what still is (their replies still go out). */
+  async settled(ms: number): Promise<void> {
+    if (this.#inFlight.size === 0) return;
+    const idle = new Promise<void>((resolve) => (this.#idle = resolve));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+    const outcome = await Promise.race([idle, deadline]);
+    clearTimeout(timer);
+    if (outcome !== 'late') return;
+    for (const stop of this.#inFlight.values()) stop.abort(shuttingDown());
+    // Each ends with its error reply; the caller closes whatever connection is left after this.
+    await Promise.race([idle, new Promise((resolve) => setTimeout(resolve, END_GRACE_MS).unref())]);
+  }
+}
