@@ -8,6 +8,8 @@ export const ErrorCodes = {
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   MODEL_NOT_FOUND: 404,
+  /** A client stopped sending the body it declared. */
+  REQUEST_TIMEOUT: 408,
   BODY_TOO_LARGE: 413,
   QUEUE_FULL: 429,
   /** An admin load cancelled by an admin unload sent while it ran. */

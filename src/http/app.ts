@@ -4,7 +4,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import { WarmgateError } from '../errors.js';
 import type { Dialect } from '../gateway/gateway.js';
 import { registerAdmin } from './admin/admin-routes.js';
-import { BODY_LIMIT, requestHeader, tooLarge } from './body.js';
+import { BODY_IDLE_MS, BODY_LIMIT, requestHeader, tooLarge } from './body.js';
 import { dialectOf, errorResponse } from './errors.js';
 import { registerLlamaServer } from './llama-server/llama-routes.js';
 import { registerOllamaCatalog } from './ollama/catalog-routes.js';
@@ -56,6 +56,7 @@ export function createApp(gw: Gateway, log: Logger, drain = new Drain()): Hono {
       return errorResponse(c, dialectOf(c.req.path), tooLarge(limit));
     }
     c.set(BODY_LIMIT, limit);
+    c.set(BODY_IDLE_MS, server.body_idle_timeout_s * 1000);
     await next();
   });
 

@@ -5,10 +5,13 @@ import { WarmgateError } from '../errors.js';
 
 /** Set by the body-limit middleware; read by `readJson`. */
 export const BODY_LIMIT = 'bodyLimit';
+/** Set beside it: how long a body may stall between chunks. */
+export const BODY_IDLE_MS = 'bodyIdleMs';
 
 declare module 'hono' {
   interface ContextVariableMap {
     bodyLimit: number;
+    bodyIdleMs: number;
   }
 }
 
@@ -45,12 +48,24 @@ async function readText(c: Context): Promise<string> {
     if (limit !== undefined && Buffer.byteLength(text) > limit) throw tooLarge(limit);
     return text;
   }
-  return readIncoming(incoming, limit);
+  return readIncoming(c, incoming, limit, c.get(BODY_IDLE_MS));
 }
 
-/** Node's request body as text, by events (cheaper per request than an async iterator). */
-function readIncoming(incoming: IncomingMessage, limit: number | undefined): Promise<string> {
+/**
+ * Node's request body as text, by events (cheaper per request than an async iterator). A
+ * client that declared a body and stops sending it for `idleMs` is refused with 408 and
+ * its connection closed after the reply (its socket's timeout covers only this read).
+ */
+function readIncoming(c: Context, incoming: IncomingMessage, limit: number | undefined, idleMs: number | undefined): Promise<string> {
   return new Promise((resolve, reject) => {
+    // Node's server destroys a timed-out socket unless the request takes the 'timeout' event.
+    const watched = idleMs === undefined ? undefined : incoming;
+    const onIdle = () => {
+      cleanup();
+      c.header('connection', 'close'); // the rest of the body is never read
+      reject(new WarmgateError('REQUEST_TIMEOUT', `the client sent no more of its request body for ${idleMs! / 1000} s (server.body_idle_timeout_s)`));
+    };
+    watched?.setTimeout(idleMs!).on('timeout', onIdle);
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
@@ -73,6 +88,7 @@ function readIncoming(incoming: IncomingMessage, limit: number | undefined): Pro
     };
     const onAborted = () => onError(new WarmgateError('CLIENT_CLOSED', 'the client closed the connection while sending its request'));
     const cleanup = () => {
+      watched?.setTimeout(0).off('timeout', onIdle);
       incoming.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
     };
     // A body cut short closes the request without 'end'.
