@@ -1,12 +1,18 @@
 import type { ServerResponse } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
-import { isWarmgateError, WarmgateError } from '../errors.js';
+import { WarmgateError } from '../errors.js';
 import { dialectOf, errorResponse } from './errors.js';
+
+/** A request in flight, as a stop sees it: `end` (set by the request scope) ends it with `reason`. */
+export interface InFlight {
+  reason?: WarmgateError;
+  end?: (reason: WarmgateError) => void;
+}
 
 declare module 'hono' {
   interface ContextVariableMap {
-    /** Fires when a stop gives up waiting for this request; its reason is the error to end it with. */
-    stop: AbortSignal;
+    /** This request's entry with the drain. */
+    stop: InFlight;
   }
 }
 
@@ -23,32 +29,31 @@ export function shuttingDown(): WarmgateError {
 
 /** Why a stop ended this request (what it must answer), if one did. */
 export function stopReason(c: Context): WarmgateError | undefined {
-  const stop = c.get('stop');
-  return stop?.aborted && isWarmgateError(stop.reason) ? stop.reason : undefined;
+  return c.get('stop')?.reason;
 }
 
 /**
  * Stopping without losing work (SIGTERM). `middleware()` tracks every request in flight;
  * `begin()` refuses new ones (503 with Retry-After, in the caller's dialect: they reach a
  * connection the server has not closed yet); `settled(ms)` waits for those in flight to
- * finish and, past `ms`, ends the rest through their `stop` signal, which the request scope
- * joins to the request's own signal: a stream then ends with its dialect's error piece and
+ * finish and, past `ms`, ends the rest through their `stop` entry, whose `end` the request
+ * scope points at the request's own abort: a stream then ends with its dialect's error piece and
  * the record says 503, never a cut mid-chunk or a 499.
  */
 export class Drain {
-  readonly #inFlight = new Map<object, AbortController>();
+  readonly #inFlight = new Set<InFlight>();
   #draining = false;
   #idle: (() => void) | undefined;
 
   middleware(): MiddlewareHandler {
     return async (c, next) => {
       if (this.#draining) return errorResponse(c, dialectOf(c.req.path), shuttingDown());
-      const key = {};
-      const stop = new AbortController();
-      this.#inFlight.set(key, stop);
-      c.set('stop', stop.signal);
+      // A plain object, no AbortController: this runs for every request.
+      const entry: InFlight = {};
+      this.#inFlight.add(entry);
+      c.set('stop', entry);
       const done = () => {
-        this.#inFlight.delete(key);
+        this.#inFlight.delete(entry);
         if (this.#inFlight.size === 0) this.#idle?.();
       };
       const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
@@ -79,7 +84,10 @@ export class Drain {
     const outcome = await Promise.race([idle, deadline]);
     clearTimeout(timer);
     if (outcome !== 'late') return;
-    for (const stop of this.#inFlight.values()) stop.abort(shuttingDown());
+    for (const entry of this.#inFlight) {
+      entry.reason = shuttingDown();
+      entry.end?.(entry.reason);
+    }
     // Each ends with its error reply; the caller closes whatever connection is left after this.
     await Promise.race([idle, new Promise((resolve) => setTimeout(resolve, END_GRACE_MS).unref())]);
   }

@@ -52,7 +52,7 @@ function setSignal(c: Context): void {
   const abort = requestAbort(c);
   // A stop that gives up waiting ends the request the way a client leaving would, with its reason.
   const stop = c.get('stop');
-  stop?.addEventListener('abort', () => abort.abort(stop.reason), { once: true });
+  if (stop) stop.end = (reason) => abort.abort(reason);
   c.set('signal', abort.signal);
   c.set('cancel', () => abort.abort());
 }

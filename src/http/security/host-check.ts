@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import { WarmgateError } from '../../errors.js';
 import { requestHeader } from '../body.js';
 import { dialectOf, errorResponse } from '../errors.js';
-import { isLocalAddress, isLoopbackListen } from './local-address.js';
+import { isFixedLocalAddress, isLocalAddress, isLoopbackListen } from './local-address.js';
 
 /**
  * DNS rebinding guard, Ollama's rule: while the gateway listens (`listen`, `server.host`) on loopback only, a request
@@ -38,10 +38,26 @@ export function hostName(header: string): string {
   return colon >= 0 && colon === h.lastIndexOf(':') ? h.slice(0, colon) : h;
 }
 
+/** Verdicts on the Host values seen (a gateway sees a handful); bounded, and interface addresses are never cached. */
+const verdicts = new Map<string, boolean>();
+const VERDICTS_KEPT = 256;
+
 export function allowedHost(header: string): boolean {
-  const name = hostName(header);
-  if (name === '' || name === 'localhost') return true;
-  if (isLocalAddress(name)) return true;
-  if (name === hostname().toLowerCase()) return true;
-  return ['.localhost', '.local', '.internal'].some((tld) => name.endsWith(tld));
+  const known = verdicts.get(header);
+  if (known !== undefined) return known;
+  const verdict = decide(header);
+  if (verdict.cacheable) {
+    if (verdicts.size >= VERDICTS_KEPT) verdicts.clear();
+    verdicts.set(header, verdict.allowed);
+  }
+  return verdict.allowed;
 }
+
+function decide(header: string): { allowed: boolean; cacheable: boolean } {
+  const name = hostName(header);
+  if (name === '' || name === 'localhost' || isFixedLocalAddress(name)) return { allowed: true, cacheable: true };
+  if (name === hostname().toLowerCase() || ['.localhost', '.local', '.internal'].some((tld) => name.endsWith(tld))) return { allowed: true, cacheable: true };
+  // A literal that is this machine's only while an interface has it: asked each time.
+  return { allowed: isLocalAddress(name), cacheable: false };
+}
+

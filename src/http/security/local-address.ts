@@ -37,15 +37,21 @@ export function isLoopbackAddress(host: string | undefined): boolean {
 
 /** Loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7), unspecified, or one of this machine's interface addresses. */
 export function isLocalAddress(host: string): boolean {
+  if (isFixedLocalAddress(host)) return true;
   const ip = ipLiteral(host);
   if (!ip) return false;
-  if (loopback.check(ip.address, ip.family) || privateRanges.check(ip.address, ip.family) || unspecified.check(ip.address, ip.family)) return true;
   // Read each time (rare: only a public-looking literal gets here): interfaces come and go.
   const mine = new BlockList();
   for (const list of Object.values(networkInterfaces())) {
     for (const a of list ?? []) mine.addAddress(a.address.replace(/%.*$/, ''), a.family === 'IPv4' ? 'ipv4' : 'ipv6');
   }
   return mine.check(ip.address, ip.family);
+}
+
+/** Loopback, private or unspecified: local whatever the interfaces are. */
+export function isFixedLocalAddress(host: string): boolean {
+  const ip = ipLiteral(host);
+  return ip !== undefined && (loopback.check(ip.address, ip.family) || privateRanges.check(ip.address, ip.family) || unspecified.check(ip.address, ip.family));
 }
 
 /** Whether a listen address (`server.host`) accepts connections from this machine only. */
