@@ -72,7 +72,7 @@ export const ollamaEmbedSchema = z.object({
 }).loose();
 
 /** Legacy `/api/embeddings`: one `prompt`, answered with `{embedding}` only. */
-export const ollamaEmbeddingsSchema = z.object({ ...embedCommon, prompt: z.string().nullish() }).loose();
+export const ollamaEmbeddingsSchema = z.object({ ...embedCommon, prompt: z.string().nullish(), input: textOrTexts('input').nullish() }).loose();
 
 export type OllamaMessage = z.infer<typeof ollamaMessageSchema>;
 export type OllamaChatBody = z.infer<typeof ollamaChatSchema>;

@@ -43,11 +43,16 @@ const responseFormatSchema = z.object({
   json_schema: z.object({ schema: z.record(z.string(), z.unknown()).optional() }).loose().optional(),
 }).loose();
 
+/** A token limit: OpenAI refuses one below 1 (`-1` is not "unlimited" there). */
+function tokenLimit(name: string) {
+  return z.number({ error: `${name} must be an integer of at least 1` }).int(`${name} must be an integer of at least 1`).min(1, `${name} must be an integer of at least 1`).nullish();
+}
+
 export const openaiChatSchema = sampling.extend({
   model: modelField,
   messages: z.array(openaiMessageSchema, { error: 'messages must be an array' }).min(1, 'messages must contain at least one message'),
-  max_tokens: z.number().int().nullish(),
-  max_completion_tokens: z.number().int().nullish(),
+  max_tokens: tokenLimit('max_tokens'),
+  max_completion_tokens: tokenLimit('max_completion_tokens'),
   response_format: responseFormatSchema.nullish(),
   tools: z.array(z.object({ type: z.string(), function: z.object({ name: z.string() }).loose() }).loose()).nullish(),
   ...streamFields,
@@ -57,7 +62,7 @@ export const openaiCompletionSchema = sampling.extend({
   model: modelField,
   prompt: singleText('prompt'),
   suffix: z.string().nullish(),
-  max_tokens: z.number().int().nullish(),
+  max_tokens: tokenLimit('max_tokens'),
   echo: z.literal(false, { error: 'echo is not supported' }).nullish(),
   ...streamFields,
 }).loose();

@@ -110,6 +110,15 @@ export async function readJson(c: Context): Promise<unknown> {
   }
 }
 
+/** A body that must be a JSON object (`null`, an array or a number is a 400, not a crash further on). */
+export async function readJsonObject(c: Context): Promise<Record<string, unknown>> {
+  const value = await readJson(c);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new WarmgateError('BAD_REQUEST', `request body must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+  }
+  return value as Record<string, unknown>;
+}
+
 /** Parses with a zod schema; the first problems become one readable 400 message. */
 export function validate<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const result = schema.safeParse(value);

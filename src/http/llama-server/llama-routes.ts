@@ -6,7 +6,7 @@ import {
 } from '../../dialects/llama-server-native.js';
 import { sseData, sseEvent } from '../../dialects/sse.js';
 import { WarmgateError } from '../../errors.js';
-import { readJson, validate } from '../body.js';
+import { readJsonObject, validate } from '../body.js';
 import { answered } from '../errors.js';
 import { recorded, scopeOf } from '../request-scope.js';
 import { collect, streamReply } from '../streaming.js';
@@ -30,7 +30,7 @@ export function registerLlamaServer(app: Hono, gw: Gateway): void {
 }
 
 async function completion(c: Context, gw: Gateway): Promise<Response> {
-  const raw = (await readJson(c)) as Body;
+  const raw = (await readJsonObject(c)) as Body;
   const body = validate(llamaCompletionSchema, raw);
   const entry = await gw.resolveOrOnly(raw.model ?? c.req.query('model'), 'chat', c.get('record'));
   const stream = (c.get('record').record.stream = body.stream === true);
@@ -50,7 +50,7 @@ async function completion(c: Context, gw: Gateway): Promise<Response> {
 }
 
 async function embedding(c: Context, gw: Gateway): Promise<Response> {
-  const raw = (await readJson(c)) as Body;
+  const raw = (await readJsonObject(c)) as Body;
   const body = validate(llamaEmbeddingSchema, raw);
   const entry = await gw.resolveOrOnly(raw.model ?? c.req.query('model'), 'embedding', c.get('record'));
   return answered(c, llamaEmbeddingReply(await gw.embed(entry, llamaEmbeddingToCanonical(body, entry.name), scopeOf(c))));
@@ -58,7 +58,7 @@ async function embedding(c: Context, gw: Gateway): Promise<Response> {
 
 /** Routes only a llama-server-compatible backend can answer: passed through to the model's server, its status kept. */
 async function nativeOnly(c: Context, gw: Gateway, method: 'GET' | 'POST', path: string): Promise<Response> {
-  const body = method === 'POST' ? ((await readJson(c)) as Body) : undefined;
+  const body = method === 'POST' ? ((await readJsonObject(c)) as Body) : undefined;
   const entry = await gw.resolveOrOnly(body?.model ?? c.req.query('model'), 'chat', c.get('record'));
   gw.requireLlamaServer(entry, path);
   const { status, reply } = await gw.forwardWhole(entry, { method, path, body }, scopeOf(c), { parse: (text) => text, passErrors: true });

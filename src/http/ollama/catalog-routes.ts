@@ -1,6 +1,6 @@
 import type { Context, Hono } from 'hono';
 import type { Gateway } from '../../gateway/gateway.js';
-import { readJson } from '../body.js';
+import { readJsonObject } from '../body.js';
 import { cancellable, recorded } from '../request-scope.js';
 import { streamReply } from '../streaming.js';
 
@@ -20,7 +20,7 @@ export function registerOllamaCatalog(app: Hono, gw: Gateway): void {
   app.get('/api/ps', async (c) => c.json({ models: await gw.catalog.running() }));
 
   app.post('/api/show', recorded(gw, 'ollama', '/api/show'), async (c) => {
-    const body = (await readJson(c)) as { model?: unknown; name?: unknown };
+    const body = (await readJsonObject(c)) as { model?: unknown; name?: unknown };
     const info = await gw.show(await gw.resolve(body.model ?? body.name, c.get('record')));
     c.get('record').finish(200);
     return c.json(info);
@@ -40,7 +40,7 @@ export function registerOllamaCatalog(app: Hono, gw: Gateway): void {
 
 /** A management call to the daemon that owns the named model, or the first one. Streamed progress stays streamed. */
 async function manage(c: Context, gw: Gateway, method: 'POST' | 'DELETE', path: string): Promise<Response> {
-  const body = (await readJson(c)) as Record<string, unknown>;
+  const body = (await readJsonObject(c)) as Record<string, unknown>;
   const reply = await gw.daemons.manage(body.model ?? body.name ?? body.source, { method, path, body, signal: c.get('signal') });
   if (!reply.stream) return new Response(reply.text, { status: reply.status, headers: { 'content-type': reply.contentType } });
   return streamReply(c, reply.stream, { contentType: reply.contentType, piece: (text) => text, error: () => '' });

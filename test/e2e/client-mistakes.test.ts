@@ -1,0 +1,46 @@
+/** Client mistakes that used to crash a handler (500) are 400s in the client's dialect. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../../src/app/server.js';
+import { FakeOllama } from '../fakes/ollama-upstream.js';
+import { postJson, testGateway } from '../support/gateway.js';
+
+let upstream: FakeOllama;
+let gw: RunningGateway;
+beforeAll(async () => {
+  upstream = new FakeOllama({ models: [{ name: 'llama3.2:latest' }, { name: 'nomic-embed-text:latest', kind: 'embedding' }] });
+  await upstream.start();
+  gw = await testGateway({ backends: { o: { kind: 'ollama', url: upstream.url, discover: true } } });
+});
+afterAll(async () => {
+  await gw?.close();
+  await upstream?.close();
+});
+
+describe('client mistakes', () => {
+  for (const path of ['/api/show', '/api/pull', '/api/copy']) {
+    it(`${path} with the body null is a 400 in Ollama's shape`, async () => {
+      const res = await postJson(`${gw.url}${path}`, 'null');
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ error: 'request body must be a JSON object, got null' });
+    });
+  }
+
+  it('/api/embeddings with an object as input is a 400', async () => {
+    const res = await postJson(`${gw.url}/api/embeddings`, { model: 'nomic-embed-text', input: { a: 1 } });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/^invalid request: input/);
+  });
+
+  it('/completion with an array as body is a 400 in the llama-server shape', async () => {
+    const res = await postJson(`${gw.url}/completion`, '[1,2]');
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toBe('request body must be a JSON object, got an array');
+  });
+
+  it('/v1/chat/completions with max_tokens -1 is a 400, as OpenAI answers', async () => {
+    const res = await postJson(`${gw.url}/v1/chat/completions`, { model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], max_tokens: -1 });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ type: 'invalid_request_error' });
+    expect(res.body.error.message).toMatch(/max_tokens must be an integer of at least 1/);
+  });
+});
