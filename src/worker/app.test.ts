@@ -52,7 +52,7 @@ describe('worker command line', () => {
 describe('sampling', () => {
   it('uses llama-server defaults, with no repeat penalty', () => {
     expect(toGenerationParams({}, undefined, 512)).toEqual({
-      maxTokens: undefined, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, seed: undefined,
+      maxTokens: 512, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, seed: undefined,
       repeatPenalty: false, stop: [], ignoreEos: false,
     });
   });
@@ -63,6 +63,8 @@ describe('sampling', () => {
       maxTokens: 16, seed: 7, stop: ['END'],
       repeatPenalty: { lastTokens: 512, penalty: 1.1, presencePenalty: 0.5, frequencyPenalty: 0 },
     });
-    expect(toGenerationParams({ seed: -1 }, -1, 512)).toMatchObject({ seed: undefined, maxTokens: undefined });
+    expect(toGenerationParams({ seed: -1 }, -1, 512)).toMatchObject({ seed: undefined, maxTokens: 512 });
+    expect(toGenerationParams({}, -2, 512).maxTokens).toBe(512);
+    expect(toGenerationParams({}, 100_000, 512).maxTokens).toBe(512);
   });
 });

@@ -28,8 +28,8 @@ export type Sampling = z.infer<typeof SamplingSchema>;
 
 /** What the generator needs, in node-llama-cpp's terms. */
 export interface GenerationParams {
-  /** Undefined: until end of generation or a full context (llama-server's `n_predict: -1`). */
-  maxTokens: number | undefined;
+  /** At most the slot's context (what llama-server's `n_predict: -1` means). */
+  maxTokens: number;
   temperature: number;
   topK: number;
   topP: number;
@@ -47,7 +47,10 @@ export interface GenerationParams {
 
 /**
  * Maps the request's fields; `maxTokens` is whichever limit the dialect sent
- * (n_predict, max_tokens or max_completion_tokens), negative meaning none.
+ * (n_predict, max_tokens or max_completion_tokens), negative meaning "until the context is
+ * full", and never more than the slot's context: node-llama-cpp would otherwise shift the
+ * context and go on for ever (`num_predict: -2` once ran past 11,000 tokens in a 4,096
+ * context), where llama-server and Ollama stop.
  */
 export function toGenerationParams(s: Sampling, maxTokens: number | null | undefined, contextSize: number): GenerationParams {
   const penalty = s.repeat_penalty ?? 1;
@@ -56,7 +59,7 @@ export function toGenerationParams(s: Sampling, maxTokens: number | null | undef
   const lastN = s.repeat_last_n ?? 64;
   const penalised = lastN !== 0 && (penalty !== 1 || presencePenalty !== 0 || frequencyPenalty !== 0);
   return {
-    maxTokens: maxTokens == null || maxTokens < 0 ? undefined : maxTokens,
+    maxTokens: maxTokens == null || maxTokens < 0 ? contextSize : Math.min(maxTokens, contextSize),
     temperature: s.temperature ?? 0.8,
     topK: s.top_k ?? 40,
     topP: s.top_p ?? 0.95,
