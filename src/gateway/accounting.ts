@@ -21,11 +21,16 @@ export function noteEvent(record: RequestTimer, ev: GenerateEvent): void {
     return;
   }
   const r = record.record;
-  r.prompt_tokens = ev.usage.promptTokens;
-  r.gen_tokens = ev.usage.completionTokens;
+  // A backend's count is its word, except one no count can be (a negative eval_count was seen): unknown, not an error.
+  r.prompt_tokens = count(ev.usage.promptTokens);
+  r.gen_tokens = count(ev.usage.completionTokens);
   if (ev.timings.promptMs !== undefined) r.prompt_ms = round(ev.timings.promptMs);
   if (ev.timings.genMs !== undefined) r.gen_ms = round(ev.timings.genMs);
   if (ev.timings.loadMs) r.load_ms = round(r.load_ms + ev.timings.loadMs);
+}
+
+function count(n: number): number | undefined {
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
 /**

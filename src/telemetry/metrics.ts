@@ -101,8 +101,9 @@ export class Metrics {
     if (r.gen_ms !== undefined) m.gen.observe(r.gen_ms);
     if (r.ttft_ms !== undefined) m.ttft.observe(r.ttft_ms);
     m.total.observe(r.total_ms);
-    if (r.prompt_tokens) m.promptTokens.inc(r.prompt_tokens);
-    if (r.gen_tokens) m.genTokens.inc(r.gen_tokens);
+    // A counter only grows (prom-client throws on a negative step): whatever a record says, never fail a request here.
+    if (r.prompt_tokens && r.prompt_tokens > 0) m.promptTokens.inc(r.prompt_tokens);
+    if (r.gen_tokens && r.gen_tokens > 0) m.genTokens.inc(r.gen_tokens);
     for (const option of Object.keys(r.overrides ?? {})) this.#overrides.inc({ model: m.model, option });
     if (r.cache_hit) this.#embedPath.inc({ model: m.model, path: 'cache' });
     else if (r.coalesced) this.#embedPath.inc({ model: m.model, path: 'coalesced' });
