@@ -56,6 +56,9 @@ export function toWarmgateError(err: unknown): WarmgateError {
   if (err instanceof Error && err.name === 'AbortError') {
     return new WarmgateError('CLIENT_CLOSED', 'request cancelled', { cause: err });
   }
+  if ((err as { code?: unknown } | undefined)?.code === 'UND_ERR_BODY_TIMEOUT') {
+    return new WarmgateError('UPSTREAM_TIMEOUT', 'the backend went silent in the middle of its reply (server.upstream_idle_timeout_s)', { cause: err });
+  }
   const message = err instanceof Error ? err.message : String(err);
   return new WarmgateError('UPSTREAM_ERROR', message, { cause: err });
 }

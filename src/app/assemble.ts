@@ -1,3 +1,4 @@
+import type { UpstreamTimeouts } from '../upstream/upstream-pool.js';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -38,7 +39,7 @@ export interface Assembled {
 
 interface BackendDeps {
   pins: Pins;
-  firstByteTimeoutMs: number;
+  timeouts: UpstreamTimeouts;
   log: Logger;
   /** The models on a backend; asked when it lists them, after the registry exists. */
   models: (backend: Backend) => BackendModel[];
@@ -60,7 +61,7 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Asse
   const runDir = join(config.data_dir, 'run');
   reapLeftovers(runDir, log);
   const deps: BackendDeps = {
-    pins: new Pins(), firstByteTimeoutMs: config.server.first_byte_timeout_s * 1000, log, daemons: [], ledger: new ChildLedger(runDir),
+    pins: new Pins(), timeouts: { firstByteMs: config.server.first_byte_timeout_s * 1000, idleMs: config.server.upstream_idle_timeout_s * 1000 }, log, daemons: [], ledger: new ChildLedger(runDir),
     models: (backend) => registry?.known().filter((e) => e.backend === backend) ?? [],
   };
   const backends = new Map<string, Backend>();
@@ -108,11 +109,11 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Asse
 }
 
 function createBackend(name: string, b: BackendConfig, deps: BackendDeps): Backend {
-  const { firstByteTimeoutMs, log } = deps;
+  const { timeouts, log } = deps;
   switch (b.kind) {
     case 'ollama': {
       const daemon = new OllamaBackend(name, {
-        url: b.url, firstByteTimeoutMs,
+        url: b.url, timeouts,
         pins: (model) => ({ options: deps.pins.loadOptions(model), keep_alive: deps.pins.keepAlive(model, undefined).keep_alive }),
       });
       deps.daemons.push(daemon);
@@ -122,18 +123,18 @@ function createBackend(name: string, b: BackendConfig, deps: BackendDeps): Backe
       // The worker's own RSS is part of every estimate: measure it now, not on the first request.
       runtimeBaselineBytes().catch((err: Error) => log.warn({ err: err.message }, 'cannot measure the worker runtime baseline'));
       const backend: ProcessBackend = new ProcessBackend(name, {
-        kind: 'embedded', command: EMBEDDED_COMMAND, healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs, log,
+        kind: 'embedded', command: EMBEDDED_COMMAND, healthTimeoutMs: b.health_timeout_s * 1000, timeouts, log,
         kernels: runtimeKernels('embedded'), models: () => deps.models(backend), ledger: deps.ledger,
       });
       return backend;
     }
     case 'llama-server': {
       if (b.url) {
-        const external: ExternalLlamaServerBackend = new ExternalLlamaServerBackend(name, { url: b.url, firstByteTimeoutMs, models: () => deps.models(external) });
+        const external: ExternalLlamaServerBackend = new ExternalLlamaServerBackend(name, { url: b.url, timeouts, models: () => deps.models(external) });
         return external;
       }
       const backend: ProcessBackend = new ProcessBackend(name, {
-        kind: 'llama-server', command: b.command ?? llamaServerCommand(defaultLlamaServerBinary()), healthTimeoutMs: b.health_timeout_s * 1000, firstByteTimeoutMs, log,
+        kind: 'llama-server', command: b.command ?? llamaServerCommand(defaultLlamaServerBinary()), healthTimeoutMs: b.health_timeout_s * 1000, timeouts, log,
         // A binary of the user's own is assumed native (AMX kernels where the CPU has them): the larger estimate.
         kernels: runtimeKernels('llama-server', { llamaServerAmx: b.command !== undefined || llamaServerManifest()?.flavour !== 'portable' }),
         models: () => deps.models(backend), ledger: deps.ledger,

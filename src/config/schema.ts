@@ -127,6 +127,8 @@ export const configSchema = z.object({
     first_byte_timeout_s: z.number().positive().default(600),
     /** How many request records `GET /warmgate/requests` keeps. */
     records_kept: z.number().int().nonnegative().default(500),
+    /** Longest silence of a backend between two pieces of a reply (a long prompt evaluated on a CPU counts); 0 = none. */
+    upstream_idle_timeout_s: z.number().nonnegative().default(600),
     /** A client that stops sending its request body this long gets 408 and its connection closed. */
     body_idle_timeout_s: z.number().positive().default(60),
     /** On SIGTERM: how long requests in flight may take to finish before they are ended with an error. */

@@ -25,9 +25,16 @@ export interface RawCall {
   signal?: AbortSignal;
 }
 
+/** How long a backend may stay silent. */
+export interface UpstreamTimeouts {
+  /** Before its reply's headers (a cold load counts); must not be shorter than the clients' own timeouts. */
+  firstByteMs: number;
+  /** Between two pieces of its reply (a long prompt being evaluated counts); 0 = no limit. */
+  idleMs: number;
+}
+
 export interface PoolOptions {
-  /** Longest wait for response headers; must not be shorter than the clients' own timeouts. */
-  firstByteTimeoutMs: number;
+  timeouts: UpstreamTimeouts;
   /** Backend name, for error messages. */
   backend: string;
 }
@@ -37,7 +44,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
 /**
  * One undici pool per upstream origin with keep-alive connections. The Host header is
  * always the upstream's own origin (never the client's), which is what Ollama's
- * loopback host check wants. No body timeout: a long generation streams as long as it needs.
+ * loopback host check wants. A reply may stream as long as it needs, but a backend that
+ * stalls between two pieces for `timeouts.idleMs` ends it with UPSTREAM_TIMEOUT.
  */
 export class UpstreamPool {
   readonly origin: string;
@@ -50,8 +58,8 @@ export class UpstreamPool {
     this.#backend = opts.backend;
     this.#pool = new Pool(this.origin, {
       keepAliveTimeout: 30_000,
-      headersTimeout: opts.firstByteTimeoutMs,
-      bodyTimeout: 0,
+      headersTimeout: opts.timeouts.firstByteMs,
+      bodyTimeout: opts.timeouts.idleMs,
       connectTimeout: 10_000,
     });
   }

@@ -1,6 +1,6 @@
 import type { Backend, BackendModel, CatalogModel, RunningModel } from '../backend.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../../dialects/canonical.js';
-import { UpstreamPool, type RawCall, type UpstreamReply } from '../../upstream/upstream-pool.js';
+import { UpstreamPool, type RawCall, type UpstreamReply, type UpstreamTimeouts } from '../../upstream/upstream-pool.js';
 import { llamaServerEmbed, llamaServerGenerate } from '../llama-server-client.js';
 import { catalogEntry, showBody } from '../process/model-card.js';
 
@@ -28,10 +28,10 @@ export class ExternalLlamaServerBackend implements Backend {
   readonly #models: () => BackendModel[];
 
   /** `models`: the models the config puts on it (read when listed: the registry is built after the backends). */
-  constructor(name: string, opts: { url: string; firstByteTimeoutMs: number; models: () => BackendModel[] }) {
+  constructor(name: string, opts: { url: string; timeouts: UpstreamTimeouts; models: () => BackendModel[] }) {
     this.name = name;
     this.#models = opts.models;
-    this.#pool = new UpstreamPool(opts.url, { backend: name, firstByteTimeoutMs: opts.firstByteTimeoutMs });
+    this.#pool = new UpstreamPool(opts.url, { backend: name, timeouts: opts.timeouts });
   }
 
   forward(_model: BackendModel, call: RawCall): Promise<UpstreamReply> {

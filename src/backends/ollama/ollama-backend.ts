@@ -4,13 +4,13 @@ import { canonicalEmbedToOllamaBody, canonicalToOllamaBody, ollamaEmbedToResult,
 import { ndjsonObjects } from '../../dialects/ndjson.js';
 import { WarmgateError } from '../../errors.js';
 import type { Footprint } from '../../scheduler/index.js';
-import { readText, upstreamStatusError, UpstreamPool, type RawCall, type UpstreamReply } from '../../upstream/upstream-pool.js';
+import { readText, upstreamStatusError, UpstreamPool, type RawCall, type UpstreamReply, type UpstreamTimeouts } from '../../upstream/upstream-pool.js';
 
 export interface OllamaBackendOptions {
   url: string;
   /** The model's pinned load options and keep-alive policy, which every call carries. */
   pins: (model: BackendModel) => Omit<OllamaPins, 'model'>;
-  firstByteTimeoutMs: number;
+  timeouts: UpstreamTimeouts;
 }
 
 /** Ollama reports a model's file size; its KV cache and buffers come on top (replaced by /api/ps after load). */
@@ -38,7 +38,7 @@ export class OllamaBackend implements ManagedBackend {
   constructor(name: string, opts: OllamaBackendOptions) {
     this.name = name;
     this.#pins = opts.pins;
-    this.#pool = new UpstreamPool(opts.url, { backend: name, firstByteTimeoutMs: opts.firstByteTimeoutMs });
+    this.#pool = new UpstreamPool(opts.url, { backend: name, timeouts: opts.timeouts });
   }
 
   /** A call to the daemon's own API, for no model in particular (management routes). */

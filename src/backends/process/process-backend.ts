@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { BackendModel, CatalogModel, ManagedBackend, MeasuredMemory, RunningModel } from '../backend.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../../dialects/canonical.js';
 import { isWarmgateError, WarmgateError } from '../../errors.js';
-import { UpstreamPool, type RawCall, type UpstreamReply } from '../../upstream/upstream-pool.js';
+import { UpstreamPool, type RawCall, type UpstreamReply, type UpstreamTimeouts } from '../../upstream/upstream-pool.js';
 import { llamaServerEmbed, llamaServerGenerate } from '../llama-server-client.js';
 import { mmapFor } from '../../memory/estimate.js';
 import type { CpuKernels } from '../../memory/weight-repack.js';
@@ -18,7 +18,7 @@ export interface ProcessBackendOptions {
   /** Command template with ${PORT} ${MODEL} ${CTX} ${PARALLEL} ${GPU_LAYERS} ${EMBEDDING}. */
   command: string;
   healthTimeoutMs: number;
-  firstByteTimeoutMs: number;
+  timeouts: UpstreamTimeouts;
   stopGraceMs?: number;
   log: Logger;
   /** The CPU kernels the processes run with: they decide which weights are repacked. */
@@ -204,7 +204,7 @@ export class ProcessBackend implements ManagedBackend {
         await proc.stop();
         throw isWarmgateError(err) ? err : new WarmgateError('LOAD_FAILED', `loading ${entry.name} failed: ${(err as Error).message}`, { cause: err });
       }
-      const pool = new UpstreamPool(`http://127.0.0.1:${port}`, { backend: this.name, firstByteTimeoutMs: this.#opts.firstByteTimeoutMs });
+      const pool = new UpstreamPool(`http://127.0.0.1:${port}`, { backend: this.name, timeouts: this.#opts.timeouts });
       const running: Running = { proc, pool, gpuLayers: layers, measured: await measure(proc, pool) };
       this.#running.set(entry.name, running);
       return running;
