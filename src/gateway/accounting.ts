@@ -1,4 +1,5 @@
 import type { GenerateEvent } from '../dialects/canonical.js';
+import { WarmgateError } from '../errors.js';
 import type { Lease } from '../residency/residency.js';
 import { round, type RequestTimer } from '../telemetry/timer.js';
 
@@ -31,6 +32,20 @@ export function noteEvent(record: RequestTimer, ev: GenerateEvent): void {
 
 function count(n: number): number | undefined {
   return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * A generation's events, failing when they end without the final one: a backend whose reply
+ * stopped early (its runner quit, a proxy cut it cleanly) must not look like a complete
+ * answer, so the client gets its dialect's error instead of a normal end (`[DONE]`).
+ */
+export async function* ending(events: AsyncIterable<GenerateEvent>): AsyncGenerator<GenerateEvent, void, undefined> {
+  let done = false;
+  for await (const ev of events) {
+    done ||= ev.type === 'done';
+    yield ev;
+  }
+  if (!done) throw new WarmgateError('UPSTREAM_ERROR', 'the backend ended its reply before its final piece', { status: 502 });
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Telemetry } from '../telemetry/telemetry.js';
 import type { RequestTimer } from '../telemetry/timer.js';
 import { readText, upstreamStatusError, type RawCall, type UpstreamReply } from '../upstream/upstream-pool.js';
 import type { Admin } from './admin.js';
-import { accounted, noteEvent, noteLease, type RequestScope } from './accounting.js';
+import { accounted, ending, noteEvent, noteLease, type RequestScope } from './accounting.js';
 import type { Catalog } from './catalog.js';
 import type { DaemonApi } from './daemon-api.js';
 import type { EmbedService } from './embed-service.js';
@@ -162,7 +162,7 @@ export class Gateway {
       lease.release();
       throw err;
     }
-    return accounted(it, first, lease, (ev) => noteEvent(scope.record, ev));
+    return ending(accounted(it, first, lease, (ev) => noteEvent(scope.record, ev)));
   }
 
   embed(entry: ModelEntry, req: EmbedRequest, scope: RequestScope): Promise<EmbedResult> {

@@ -52,6 +52,8 @@ export class FakeOllama {
   readonly requests: RecordedRequest[] = [];
   /** Destroy the socket after this many lines of every streamed reply. */
   crashMidStream: number | undefined;
+  /** End the reply cleanly after this many lines, before its last (`done`) one: a runner that quit. */
+  endMidStream: number | undefined;
   /** Send `{"error": message}` (status already 200) after this many lines, then end. */
   errorMidStream: { afterChunks: number; message: string } | undefined;
   /** When set, every line of a streamed reply waits for a pass (`allow(1)` = one line). */
@@ -216,13 +218,14 @@ export class FakeOllama {
     return this.#routes.get(`${verb} ${path}`);
   }
 
-  /** Writes lines one by one; a knob may cut the stream (socket destroyed) or end it with an error line. */
+  /** Writes lines one by one; a knob may cut the stream (socket destroyed), end it early, or end it with an error line. */
   async #stream(res: ServerResponse, contentType: string, lines: string[], errorLine: (message: string) => string): Promise<void> {
-    const { crashMidStream: crashAt, errorMidStream: error, streamGate: gate } = this;
+    const { crashMidStream: crashAt, endMidStream: endAt, errorMidStream: error, streamGate: gate } = this;
     res.writeHead(200, { 'Content-Type': contentType });
     res.flushHeaders();
     for (const [i, line] of lines.entries()) {
       if (i === crashAt) return void res.destroy();
+      if (i === endAt) return void res.end();
       if (error && i === error.afterChunks) return void res.end(errorLine(error.message));
       await gate?.pass();
       if (res.destroyed) return;
