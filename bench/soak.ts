@@ -1,0 +1,133 @@
+/**
+ * `npm run bench -- soak [--json] [--minutes 10] [--clients 64] [--kill-every-s 60]`: the
+ * gateway left running under a mixed load, on loopback only and bounded in time. A real
+ * `warmgate serve` process with the embedded worker (the generated chat and embedding
+ * models) gets `--clients` closed-loop clients sending streamed Ollama chats, whole OpenAI
+ * chats, embeddings and tag lists, while a worker is SIGKILLed every `--kill-every-s`.
+ * Every request must end with a complete answer or a clean error (an error status, or an
+ * error line in its stream): "hung" (no end within 120 s) and "broken" (a cut stream, a
+ * socket error) are the failures. Prints sent, outcomes by kind, p50/p99, the gateway's
+ * RSS at start and end, and the workers left once it stopped (none expected).
+ *
+ * Not yet: the config reload every 90 s the issue asks for (SIGHUP reload is not built).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { startTimeOf } from '../src/backends/process/leftovers.js';
+import { defaultChatSpec, defaultEmbeddingSpec } from '../src/gguf/index.js';
+import { residentMemory } from '../src/memory/process-memory.js';
+import { cachedModel } from '../test/support/cached-model.js';
+import type { BenchOptions, BenchResult } from './run.js';
+import { percentiles, round } from './util.js';
+
+type Outcome = 'ok' | 'clean_error' | 'hung' | 'broken';
+interface Worker { pid: number; start: string }
+
+const REQUEST_LIMIT_MS = 120_000;
+
+export async function run(opts: BenchOptions): Promise<BenchResult> {
+  const { values } = parseArgs({ args: opts.args, options: { minutes: { type: 'string', default: '10' }, clients: { type: 'string', default: '64' }, 'kill-every-s': { type: 'string', default: '60' } } });
+  const [minutes, clients, killEveryS] = [Number(values.minutes), Number(values.clients), Number(values['kill-every-s'])];
+  const dir = await mkdtemp(join(tmpdir(), 'warmgate-soak-'));
+  const [chat, emb] = await Promise.all([cachedModel(defaultChatSpec()), cachedModel(defaultEmbeddingSpec())]);
+  await writeFile(join(dir, 'config.json'), JSON.stringify({
+    data_dir: dir, log: { level: 'warn' }, server: { drain_s: 10 }, backends: { embedded: { kind: 'embedded' } },
+    models: {
+      chat: { backend: 'embedded', file: chat.path, type: 'chat', threads: 1, ctx: 2048, parallel: 2 },
+      emb: { backend: 'embedded', file: emb.path, type: 'embedding', threads: 1 },
+    },
+  }));
+  const gateway = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--config', join(dir, 'config.json'), '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: gateway.stderr! }).on('line', (l) => /listening on (\S+)/.exec(l)?.[1] && resolve(/listening on (\S+)/.exec(l)![1]));
+    gateway.once('exit', (code) => reject(new Error(`warmgate exited (${code})`)));
+  });
+  const outcomes: Record<Outcome, number> = { ok: 0, clean_error: 0, hung: 0, broken: 0 };
+  const errors: Record<string, number> = {};
+  const latencies: number[] = [];
+  let sent = 0;
+  const deadline = performance.now() + minutes * 60_000;
+  const rssStart = (await residentMemory(gateway.pid!)).rss;
+  let killed = 0;
+  const killer = setInterval(() => {
+    void workers(dir).then((ws) => {
+      const victim = ws[killed % Math.max(1, ws.length)];
+      if (!victim) return;
+      process.kill(victim.pid, 'SIGKILL');
+      killed++;
+      opts.log(`killed worker ${victim.pid} (${killed}); ${sent} sent so far`);
+    });
+  }, killEveryS * 1000);
+  try {
+    await Promise.all(Array.from({ length: clients }, async (_, client) => {
+      for (let i = client; performance.now() < deadline; i += clients) {
+        sent++;
+        const t0 = performance.now();
+        const { outcome, error } = await oneRequest(url, i % 4);
+        outcomes[outcome]++;
+        if (error) errors[error] = (errors[error] ?? 0) + 1;
+        if (outcome === 'ok') latencies.push(performance.now() - t0);
+      }
+    }));
+  } finally {
+    clearInterval(killer);
+  }
+  const rssEnd = (await residentMemory(gateway.pid!)).rss;
+  const running = await workers(dir);
+  const exited = new Promise((resolve) => gateway.once('exit', resolve));
+  gateway.kill('SIGTERM');
+  await exited;
+  const leftovers = running.filter((w) => startTimeOf(w.pid) === w.start).map((w) => w.pid);
+  await rm(dir, { recursive: true, force: true });
+  const [p50, p99] = percentiles(latencies, [50, 99]);
+  return {
+    minutes, clients, kill_every_s: killEveryS, workers_killed: killed, sent, outcomes, errors,
+    p50_ms: round(p50 ?? 0, 1), p99_ms: round(p99 ?? 0, 1),
+    gateway_rss_start_bytes: rssStart, gateway_rss_end_bytes: rssEnd, rss_growth_pct: round(((rssEnd - rssStart) / rssStart) * 100, 1),
+    leftover_workers: leftovers, config_reloads: 'not built yet (SIGHUP reload, issue 12)',
+    pass: outcomes.hung === 0 && outcomes.broken === 0 && leftovers.length === 0 && rssEnd < rssStart * 1.1,
+  };
+}
+
+/** The gateway's live workers, from its record of its children (`data_dir/run`). */
+async function workers(dir: string): Promise<Worker[]> {
+  const runDir = join(dir, 'run');
+  const files = await readdir(runDir).catch(() => []);
+  const records = await Promise.all(files.filter((f) => f.endsWith('.json')).map((f) => readFile(join(runDir, f), 'utf8').then((t) => JSON.parse(t) as { children: Worker[] }, () => ({ children: [] }))));
+  return records.flatMap((r) => r.children).filter((w) => startTimeOf(w.pid) === w.start);
+}
+
+/** One request of the mix; its outcome judged from the status and, for a stream, its last line. */
+async function oneRequest(url: string, kind: number): Promise<{ outcome: Outcome; error?: string }> {
+  const [path, body] = [
+    ['/api/chat', { model: 'chat', messages: [{ role: 'user', content: 'tell me something' }], options: { num_predict: 16 } }],
+    ['/v1/chat/completions', { model: 'chat', messages: [{ role: 'user', content: 'hello' }], max_tokens: 16 }],
+    ['/api/embed', { model: 'emb', input: ['a short passage to embed', 'another one'] }],
+    ['/api/tags', undefined],
+  ][kind] as [string, object | undefined];
+  try {
+    const res = await fetch(`${url}${path}`, { method: body ? 'POST' : 'GET', body: body && JSON.stringify(body), signal: AbortSignal.timeout(REQUEST_LIMIT_MS) });
+    const text = await res.text();
+    if (res.status >= 400) return { outcome: 'clean_error', error: `${res.status} ${errorOf(text)}` };
+    if (path !== '/api/chat') return { outcome: 'ok' };
+    const last = JSON.parse(text.trim().split('\n').at(-1) ?? '{}') as { done?: boolean; error?: string };
+    if (last.done) return { outcome: 'ok' };
+    return last.error ? { outcome: 'clean_error', error: `stream: ${last.error}` } : { outcome: 'broken', error: 'stream ended without done or error' };
+  } catch (err) {
+    const e = err as Error;
+    return e.name === 'TimeoutError' ? { outcome: 'hung', error: 'no answer in 120 s' } : { outcome: 'broken', error: e.message };
+  }
+}
+
+function errorOf(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: string | { message?: string } };
+    return (typeof body.error === 'string' ? body.error : body.error?.message ?? '').replace(/\d+/g, 'N').slice(0, 80);
+  } catch {
+    return text.slice(0, 80);
+  }
+}
