@@ -46,6 +46,11 @@ export class WarmgateError extends Error {
   }
 }
 
+/** Ollama's own wording (clients match on it to offer a pull); OpenAI's `code` is `model_not_found` (see dialects/error-body.ts). */
+export function modelNotFound(name: string): WarmgateError {
+  return new WarmgateError('MODEL_NOT_FOUND', `model '${name}' not found`);
+}
+
 export function isWarmgateError(err: unknown): err is WarmgateError {
   return err instanceof WarmgateError;
 }

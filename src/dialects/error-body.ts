@@ -12,11 +12,11 @@ const TYPES: Record<number, string> = {
 /**
  * An error reply's body in a dialect: Ollama `{"error": "..."}`; OpenAI and llama-server
  * `{"error": {"message", "type", "code"}}` (llama-server's code is the HTTP status, and it
- * names a 503 `unavailable_error`). The gateway's routes and the worker both answer with it.
+ * names a 503 `unavailable_error`; an unknown model is OpenAI's own `model_not_found`). The gateway's routes and the worker both answer with it.
  */
 export function errorBody(dialect: ErrorDialect, err: WarmgateError): Record<string, unknown> {
   if (dialect === 'ollama' || dialect === 'admin') return { error: err.message };
   const llama = dialect === 'llama-server';
   const type = llama && err.status === 503 ? 'unavailable_error' : TYPES[err.status] ?? (err.status >= 500 ? 'server_error' : 'invalid_request_error');
-  return { error: { message: err.message, type, code: llama ? err.status : err.code } };
+  return { error: { message: err.message, type, code: llama ? err.status : err.code === 'WG_MODEL_NOT_FOUND' ? 'model_not_found' : err.code } };
 }

@@ -1,5 +1,5 @@
 import type { EmbeddingStats } from '../batching/embedding-pipeline.js';
-import { WarmgateError } from '../errors.js';
+import { modelNotFound, WarmgateError } from '../errors.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { Residency, ResidencyStatus } from '../residency/residency.js';
 import type { RequestRecord } from '../telemetry/record.js';
@@ -41,7 +41,7 @@ export class Admin {
   /** Loads or unloads a model now; resolves with its public name when done. */
   async residency(action: 'load' | 'unload', name: string): Promise<string> {
     const entry = await this.#registry.resolve(name);
-    if (!entry) throw new WarmgateError('MODEL_NOT_FOUND', `model "${name}" not found`);
+    if (!entry) throw modelNotFound(name);
     await this.#residency[action](entry);
     return entry.name;
   }

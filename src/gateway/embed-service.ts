@@ -1,7 +1,7 @@
 import { EmbeddingPipeline, type EmbeddingStats } from '../batching/embedding-pipeline.js';
 import type { Config } from '../config/schema.js';
 import type { EmbedRequest, EmbedResult } from '../dialects/canonical.js';
-import { WarmgateError } from '../errors.js';
+import { modelNotFound, WarmgateError } from '../errors.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import type { Residency } from '../residency/residency.js';
 import { round, type RequestTimer } from '../telemetry/timer.js';
@@ -25,7 +25,7 @@ export class EmbedService {
       },
       async (model, opts, inputs, signal) => {
         const entry = this.#entries.get(model);
-        if (!entry) throw new WarmgateError('MODEL_NOT_FOUND', `model "${model}" not found`);
+        if (!entry) throw modelNotFound(model);
         const lease = await residency.acquire(entry, signal);
         try {
           const result = await entry.backend.embed(entry, { model, input: inputs, ...opts }, signal);

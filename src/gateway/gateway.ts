@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js';
 import { keepAliveSeconds } from '../config/units.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../dialects/canonical.js';
 import { ollamaModelType } from '../dialects/ollama.js';
-import { WarmgateError } from '../errors.js';
+import { modelNotFound, WarmgateError } from '../errors.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import type { Pins } from '../models/pins.js';
 import type { ModelRegistry } from '../models/registry.js';
@@ -96,7 +96,7 @@ export class Gateway {
   async resolve(name: unknown, record: RequestTimer): Promise<ModelEntry> {
     if (typeof name !== 'string' || name === '') throw new WarmgateError('BAD_REQUEST', 'model is required');
     const entry = await this.#parts.registry.resolve(name);
-    if (!entry) throw new WarmgateError('MODEL_NOT_FOUND', `model "${name}" not found`);
+    if (!entry) throw modelNotFound(name);
     record.record.model = entry.name;
     record.record.backend = entry.backend.name;
     return entry;

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { getPath } from 'hono/utils/url';
 import type { Logger } from 'pino';
 import type { Gateway } from '../gateway/gateway.js';
 import { WarmgateError } from '../errors.js';
@@ -33,7 +34,7 @@ const DIALECTS: Array<[Dialect, Array<(app: Hono, gw: Gateway) => void>]> = [
  * door to everything below), dialects/ and the shared `errors.ts`.
  */
 export function createApp(gw: Gateway, log: Logger, drain = new Drain()): Hono {
-  const app = new Hono();
+  const app = new Hono({ getPath: canonicalPath });
   const { server } = gw.config;
   const limit = server.body_limit;
 
@@ -72,4 +73,15 @@ export function createApp(gw: Gateway, log: Logger, drain = new Drain()): Hono {
     return errorResponse(c, dialectOf(c.req.path), err);
   });
   return app;
+}
+
+/**
+ * The path every route, check and record sees: clients build URLs from base URLs, so
+ * `//api/chat` and `/api/chat/` are `/api/chat` (Hono's own parsing first: percent-decoding,
+ * the query cut). Security classifies this same path, so no spelling reaches a route
+ * under another scope.
+ */
+export function canonicalPath(request: Request): string {
+  const path = getPath(request).replace(/\/{2,}/g, '/');
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }

@@ -44,3 +44,34 @@ describe('client mistakes', () => {
     expect(res.body.error.message).toMatch(/max_tokens must be an integer of at least 1/);
   });
 });
+
+describe('what clients build from base URLs, and Ollama wording', () => {
+  it('serves //api/chat, /api/chat/ and /v1/models/ as their canonical paths', async () => {
+    for (const path of ['//api/chat', '/api/chat/']) {
+      const res = await postJson(`${gw.url}${path}`, { model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream: false });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ done: true });
+    }
+    const models = await fetch(`${gw.url}/v1/models/`);
+    expect(models.status).toBe(200);
+    expect((await models.json()).object).toBe('list');
+  });
+
+  it('an unknown model is Ollama\'s "model \'x\' not found", and OpenAI\'s code model_not_found', async () => {
+    const ollama = await postJson(`${gw.url}/api/chat`, { model: 'nope', messages: [{ role: 'user', content: 'hi' }] });
+    expect(ollama).toMatchObject({ status: 404, body: { error: "model 'nope' not found" } });
+    const openai = await postJson(`${gw.url}/v1/chat/completions`, { model: 'nope', messages: [{ role: 'user', content: 'hi' }] });
+    expect(openai.status).toBe(404);
+    expect(openai.body.error).toMatchObject({ message: "model 'nope' not found", code: 'model_not_found' });
+  });
+
+  it('a doubled slash cannot reach an admin route under a weaker scope', async () => {
+    const keyed = await testGateway({ server: { api_keys: [{ key: 'inference-key-0123456789', scope: 'inference' }] }, backends: { o: { kind: 'ollama', url: upstream.url, discover: true } } });
+    try {
+      const res = await fetch(`${keyed.url}//warmgate//models/llama3.2/unload`, { method: 'POST', headers: { authorization: 'Bearer inference-key-0123456789' } });
+      expect(res.status).toBe(403);
+    } finally {
+      await keyed.close();
+    }
+  });
+});

@@ -5,7 +5,7 @@ import {
 } from '../../dialects/openai.js';
 import { openaiChatSchema, openaiCompletionSchema, openaiEmbeddingsSchema } from '../../dialects/openai-schemas.js';
 import { sseEvent } from '../../dialects/sse.js';
-import { WarmgateError } from '../../errors.js';
+import { modelNotFound, WarmgateError } from '../../errors.js';
 import { readBody } from '../body.js';
 import { answered } from '../errors.js';
 import { recorded, scopeOf } from '../request-scope.js';
@@ -27,7 +27,7 @@ export function registerOpenAI(app: Hono, gw: Gateway): void {
   app.get('/v1/models/:model{.+}', async (c) => {
     const name = c.req.param('model');
     const found = (await gw.catalog.tags()).find((m) => m.name === name || m.name === `${name}:latest`);
-    if (!found) throw new WarmgateError('MODEL_NOT_FOUND', `model "${name}" not found`);
+    if (!found) throw modelNotFound(name);
     return c.json(modelObject(found.name, found.modified_at));
   });
 }
