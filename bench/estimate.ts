@@ -12,9 +12,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseBytes } from '../src/config/units.js';
 import { specForSize, TENSOR_TYPES, writeModel, type TensorType } from '../src/gguf/index.js';
-import { readCpuIdentity } from '../src/memory/cpu-identity.js';
 import { estimateFootprint } from '../src/memory/estimate.js';
-import { kernelsFor } from '../src/memory/weight-repack.js';
+import { runtimeKernels } from '../src/memory/runtime-kernels.js';
 import { measureRss, runtimeBaselineBytes } from '../src/memory/measure.js';
 import type { BenchOptions, BenchResult } from './run.js';
 
@@ -70,7 +69,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     }
     return {
       tensor_type: tensorType,
-      cpu_kernels: kernelsFor(readCpuIdentity()),
+      cpu_kernels: runtimeKernels('embedded'),
       runtime_baseline_bytes: baseline,
       cases,
       max_error_pct: Math.max(...cases.map((c) => Math.abs(c.error_pct))),

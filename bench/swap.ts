@@ -154,7 +154,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   const direct = async (): Promise<DirectRun> => {
     const port = await freePort();
     // The same load settings as the gateway's (mmap off where this CPU repacks the weights).
-    const { mmap } = await (entry.backend as ProcessBackend).loadSettings(entry);
+    const mmap = await (entry.backend as ProcessBackend).mapsWeights(entry);
     const argv = expandCommand(llamaServerCommand(bin), {
       PORT: port, MODEL: file.path, CTX: contextOf(entry), PARALLEL: entry.config.parallel, GPU_LAYERS: 0, EMBEDDING: false, THREADS: entry.config.threads, MMAP: mmap,
     });

@@ -8,7 +8,7 @@ import { OllamaBackend } from '../backends/ollama/ollama-backend.js';
 import { EMBEDDED_COMMAND, llamaServerCommand } from '../backends/process/command-template.js';
 import { ChildLedger, reapLeftovers } from '../backends/process/leftovers.js';
 import { ProcessBackend } from '../backends/process/process-backend.js';
-import { defaultLlamaServerBinary, llamaServerManifest } from '../backends/process/llama-server-binary.js';
+import { defaultLlamaServerBinary, llamaServerHasAmx } from '../backends/process/llama-server-binary.js';
 import type { BackendConfig, Config } from '../config/schema.js';
 import { Admin } from '../gateway/admin.js';
 import { Catalog } from '../gateway/catalog.js';
@@ -136,7 +136,7 @@ function createBackend(name: string, b: BackendConfig, deps: BackendDeps): Backe
       const backend: ProcessBackend = new ProcessBackend(name, {
         kind: 'llama-server', command: b.command ?? llamaServerCommand(defaultLlamaServerBinary()), healthTimeoutMs: b.health_timeout_s * 1000, timeouts, log,
         // A binary of the user's own is assumed native (AMX kernels where the CPU has them): the larger estimate.
-        kernels: runtimeKernels('llama-server', { llamaServerAmx: b.command !== undefined || llamaServerManifest()?.flavour !== 'portable' }),
+        kernels: runtimeKernels('llama-server', { llamaServerAmx: b.command !== undefined || llamaServerHasAmx() }),
         models: () => deps.models(backend), ledger: deps.ledger,
       });
       return backend;

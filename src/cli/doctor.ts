@@ -7,7 +7,7 @@
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { existsSync } from 'node:fs';
 import { checkLlamaServer, type CheckResult } from '../backends/process/llama-server-check.js';
-import { llamaServerManifest } from '../backends/process/llama-server-binary.js';
+import { llamaServerHasAmx, llamaServerManifest } from '../backends/process/llama-server-binary.js';
 import { ConfigError, loadConfig, parseServeFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { readCpuIdentity } from '../memory/cpu-identity.js';
@@ -59,7 +59,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   out.push(`CPU       ${cpu.model || 'unknown'} (${cpu.arch}): ${report.cpu.features.join(' ') || 'no notable features'}`);
   out.push(`embedded  node-llama-cpp loads ${worker.variant ?? 'no CPU backend'}; ${describeRepack(report.embedded.kernels)}`);
   if (llamaServer.binary) {
-    out.push(`llama-server  ${llamaServer.binary} (${llamaServer.flavour ?? 'not built by warmgate'}); ${describeRepack(runtimeKernels('llama-server', { llamaServerAmx: llamaServer.flavour !== 'portable' }))}`);
+    out.push(`llama-server  ${llamaServer.binary} (${llamaServer.flavour ?? 'not built by warmgate'}); ${describeRepack(runtimeKernels('llama-server', { llamaServerAmx: llamaServerHasAmx() }))}`);
   }
   out.push(`memory    RAM ${formatBytes(memory.ramTotal)}, ${formatBytes(memory.ramAvailable)} available${memory.gpus.map((g) => `; GPU ${g.name} ${formatBytes(g.vramTotal)}`).join('')}`);
   out.push(`budgets   ${Object.entries(budgets).map(([pool, bytes]) => `${pool} ${formatBytes(bytes)}`).join(', ')} (memory.ram / memory.gpu, else what is free minus memory.reserve)`);

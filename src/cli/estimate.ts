@@ -6,6 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { llamaServerHasAmx } from '../backends/process/llama-server-binary.js';
 import { estimateFootprint, loadInsights, type MemoryEstimate } from '../memory/estimate.js';
 import { describeModel, type ModelInfo } from '../memory/gguf-info.js';
 import { runtimeKernels, runtimeOverheadBytes, RUNTIMES, type Runtime } from '../memory/runtime-kernels.js';
@@ -65,7 +66,7 @@ export async function estimateCommand(argv: string[]): Promise<number> {
   let info: ModelInfo;
   let ctx: number;
   let scenarios: Record<'gpu_full' | 'gpu_partial' | 'cpu', MemoryEstimate>;
-  const kernels = runtimeKernels(runtime);
+  const kernels = runtimeKernels(runtime, { llamaServerAmx: llamaServerHasAmx() });
   let runtimeBytes: number;
   try {
     const [insights, { size }] = await Promise.all([loadInsights(file), stat(file)]);

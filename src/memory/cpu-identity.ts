@@ -33,15 +33,19 @@ export function parseCpuInfo(text: string, arch: string): CpuIdentity {
   return { arch, model, flags: [...(common ?? [])].sort() };
 }
 
-/** This machine's identity, from /proc/cpuinfo (empty flags where it cannot be read). */
+let own: CpuIdentity | undefined;
+
+/** This machine's identity, from /proc/cpuinfo (empty flags where it cannot be read); read once per process. */
 export function readCpuIdentity(): CpuIdentity {
+  if (own) return own;
   let text = '';
   try {
     text = readFileSync('/proc/cpuinfo', 'utf8');
   } catch {
     // Not Linux: the arch alone identifies the CPU, and the portable flavour uses no flags.
   }
-  return parseCpuInfo(text, machine());
+  own = parseCpuInfo(text, machine());
+  return own;
 }
 
 export function isX86(arch: string): boolean {

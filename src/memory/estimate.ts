@@ -11,9 +11,9 @@
  * allocated in full but only touched as large batches run.
  */
 import { GgmlType, GgufInsights, readGgufFileInfo } from 'node-llama-cpp';
-import { readCpuIdentity } from './cpu-identity.js';
 import { isEmbeddingModel } from './gguf-info.js';
-import { kernelsFor, planRepack, type CpuKernels, type RepackPlan } from './weight-repack.js';
+import { runtimeKernels } from './runtime-kernels.js';
+import { planRepack, type CpuKernels, type RepackPlan } from './weight-repack.js';
 
 export interface FootprintOptions {
   /** Context size per sequence (the pinned `num_ctx` / `-c`). */
@@ -94,7 +94,7 @@ function footprintOf(insights: GgufInsights, opts: FootprintOptions): MemoryEsti
     return s.weights.gpuVram + s.context.gpuVram;
   };
   const perLayer = layers > 2 ? (gpuBytes(layers - 1) - gpuBytes(1)) / (layers - 2) : gpuBytes(layers);
-  const repack = repackOf(insights, opts.kernels ?? defaultKernels(), gpuLayers);
+  const repack = repackOf(insights, opts.kernels ?? runtimeKernels('embedded'), gpuLayers);
   const mmap = opts.mmap ?? chooseMmap(repack);
   // Under mmap the file pages of a repacked weight were read to make the copy and stay
   // resident beside it; without mmap the copy takes the place of the original.
@@ -140,13 +140,6 @@ function repackOf(insights: GgufInsights, kernels: CpuKernels, gpuLayers: number
   return planRepack(tensors, kernels, { blockCount: insights.totalLayers - 1, gpuLayers, embedding: isEmbeddingModel(info) });
 }
 
-let localKernels: CpuKernels | undefined;
-
-/** node-llama-cpp's kernels on this machine's CPU. */
-function defaultKernels(): CpuKernels {
-  localKernels ??= kernelsFor(readCpuIdentity());
-  return localKernels;
-}
 
 function split(insights: GgufInsights, opts: FootprintOptions, gpuLayers: number) {
   const weights = insights.estimateModelResourceRequirements({ gpuLayers });

@@ -105,6 +105,15 @@ export function llamaServerManifest(tag = llamaSource().tag, cpu = readCpuIdenti
 }
 
 /**
+ * Whether the llama-server this machine runs has ggml's AMX kernels: a native build has them
+ * where the CPU does, a `portable` one never. With no checked build yet, the native one it
+ * would get (the larger estimate).
+ */
+export function llamaServerHasAmx(): boolean {
+  return llamaServerManifest()?.flavour !== 'portable';
+}
+
+/**
  * The path of this machine's checked llama-server; when there is none, the path the native
  * build would have, which does not exist (callers test it and point at the setup command).
  */

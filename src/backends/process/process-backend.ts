@@ -68,15 +68,18 @@ export class ProcessBackend implements ManagedBackend {
   }
 
   /**
-   * How this model's process will load it with `gpuLayers` offloaded: its CPU kernels and
-   * whether it maps the weights (a command without `${MMAP}` decides that itself). The
-   * estimate and the start both ask here, so they agree.
+   * How this model's process will load it: its CPU kernels, and its mmap setting (a command
+   * without `${MMAP}` fixes it itself; `auto` is decided from the GGUF by whoever reads it).
+   * The estimate and the start both ask here, so they agree.
    */
-  async loadSettings(entry: BackendModel, gpuLayers = 0): Promise<{ kernels: CpuKernels; mmap: boolean }> {
-    const kernels = this.#opts.kernels;
-    const fixed = fixedMmap(this.#opts.command, entry.config.extra_args);
-    const mmap = fixed ?? (entry.config.file ? await mmapFor(entry.config.file, entry.config.mmap, kernels, gpuLayers) : true);
-    return { kernels, mmap };
+  loadSettings(entry: BackendModel): { kernels: CpuKernels; mmap: boolean | 'auto' } {
+    return { kernels: this.#opts.kernels, mmap: fixedMmap(this.#opts.command, entry.config.extra_args) ?? entry.config.mmap };
+  }
+
+  /** Whether a start with `gpuLayers` offloaded maps the weights (`auto` decided from the GGUF). */
+  async mapsWeights(entry: BackendModel, gpuLayers = 0): Promise<boolean> {
+    const { kernels, mmap } = this.loadSettings(entry);
+    return entry.config.file ? mmapFor(entry.config.file, mmap, kernels, gpuLayers) : mmap !== false;
   }
 
   /** A raw call to the model's own process (llama-server native passthrough). */
@@ -89,7 +92,7 @@ export class ProcessBackend implements ManagedBackend {
    * choice its start will use (`loadSettings`), plus the runtime's own RSS.
    */
   async estimate(entry: BackendModel, gpuPool: string | undefined): Promise<Footprint> {
-    return processFootprint(entry, { runtime: this.kind, settings: await this.loadSettings(entry), gpuPool });
+    return processFootprint(entry, { runtime: this.kind, settings: this.loadSettings(entry), gpuPool });
   }
 
   async *generate(entry: BackendModel, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
@@ -186,7 +189,7 @@ export class ProcessBackend implements ManagedBackend {
       await this.unload(entry);
       if (!entry.config.file) throw new WarmgateError('LOAD_FAILED', `model ${entry.name} has no GGUF file (models.${entry.name}.file)`);
       const layers = gpuLayers ?? (entry.config.gpu_layers === 'auto' ? 0 : entry.config.gpu_layers);
-      const [port, { mmap }] = await Promise.all([freePort(), this.loadSettings(entry, layers)]);
+      const [port, mmap] = await Promise.all([freePort(), this.mapsWeights(entry, layers)]);
       const argv = expandCommand(this.#opts.command, {
         PORT: port, MODEL: entry.config.file, CTX: contextOf(entry), PARALLEL: entry.config.parallel,
         GPU_LAYERS: layers, EMBEDDING: entry.type === 'embedding', THREADS: entry.config.threads, MMAP: mmap,

@@ -21,7 +21,7 @@ export function contextOf(entry: BackendModel): number {
  */
 export async function processFootprint(
   entry: BackendModel,
-  opts: { runtime: 'embedded' | 'llama-server'; settings: { kernels: CpuKernels; mmap: boolean }; gpuPool: string | undefined },
+  opts: { runtime: 'embedded' | 'llama-server'; settings: { kernels: CpuKernels; mmap: boolean | 'auto' }; gpuPool: string | undefined },
 ): Promise<Footprint> {
   const file = entry.config.file;
   if (!file) throw new WarmgateError('LOAD_FAILED', `model ${entry.name} has no GGUF file (models.${entry.name}.file)`);
@@ -29,7 +29,9 @@ export async function processFootprint(
   // llama-server allocates the logits output buffer (n_vocab x tokens) for embedding requests
   // too, so its embedding models are estimated as full contexts; the embedded worker's are not.
   const embedding = entry.type === 'embedding' && opts.runtime !== 'llama-server';
-  const estimateOpts = { ctx: Math.max(1, Math.floor(contextOf(entry) / parallel)), parallel, embedding, ...opts.settings };
+  // `auto` is left to the estimate, which decides it from the GGUF it has read anyway.
+  const { kernels, mmap } = opts.settings;
+  const estimateOpts = { ctx: Math.max(1, Math.floor(contextOf(entry) / parallel)), parallel, embedding, kernels, mmap: mmap === 'auto' ? undefined : mmap };
   const insights = await loadInsights(file);
   const cpu = await estimateFootprint(insights, estimateOpts);
   const runtime = await runtimeOverheadBytes(opts.runtime);
