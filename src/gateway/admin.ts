@@ -1,5 +1,5 @@
 import type { EmbeddingStats } from '../batching/embedding-pipeline.js';
-import { modelNotFound, WarmgateError } from '../errors.js';
+import { modelNotFound } from '../errors.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { Residency, ResidencyStatus } from '../residency/residency.js';
 import type { RequestRecord } from '../telemetry/record.js';

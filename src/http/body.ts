@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { WarmgateError } from '../errors.js';
+import { nodeBindings } from './node-request.js';
 
 /** Set by the body-limit middleware; read by `readJson`. */
 export const BODY_LIMIT = 'bodyLimit';
@@ -15,17 +16,12 @@ declare module 'hono' {
   }
 }
 
-/** The Node request behind a Hono context, when served by @hono/node-server. */
-function nodeIncoming(c: Context): IncomingMessage | undefined {
-  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-}
-
 /**
  * A request header, read from Node's request when there is one: asking Hono's request
  * would build the whole web Headers object first.
  */
 export function requestHeader(c: Context, name: string): string | undefined {
-  const incoming = nodeIncoming(c);
+  const incoming = nodeBindings(c).incoming;
   if (!incoming) return c.req.header(name);
   const value = incoming.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
@@ -42,7 +38,7 @@ export function tooLarge(limit: number): WarmgateError {
  */
 async function readText(c: Context): Promise<string> {
   const limit: number | undefined = c.get(BODY_LIMIT);
-  const incoming = nodeIncoming(c);
+  const incoming = nodeBindings(c).incoming;
   if (!incoming) {
     const text = await c.req.text();
     if (limit !== undefined && Buffer.byteLength(text) > limit) throw tooLarge(limit);

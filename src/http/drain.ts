@@ -1,7 +1,7 @@
-import type { ServerResponse } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { WarmgateError } from '../errors.js';
 import { dialectOf, errorResponse } from './errors.js';
+import { nodeBindings } from './node-request.js';
 
 /** A request in flight, as a stop sees it: `end` (set by the request scope) ends it with `reason`. */
 export interface InFlight {
@@ -37,8 +37,9 @@ export function stopReason(c: Context): WarmgateError | undefined {
  * `begin()` refuses new ones (503 with Retry-After, in the caller's dialect: they reach a
  * connection the server has not closed yet); `settled(ms)` waits for those in flight to
  * finish and, past `ms`, ends the rest through their `stop` entry, whose `end` the request
- * scope points at the request's own abort: a stream then ends with its dialect's error piece and
- * the record says 503, never a cut mid-chunk or a 499.
+ * scope points at the request's own abort: a stream then ends with its dialect's error
+ * piece (its record keeps the 200 and says `WG_UNAVAILABLE`), a whole reply is a 503; never
+ * a cut mid-chunk or a 499.
  */
 export class Drain {
   readonly #inFlight = new Set<InFlight>();
@@ -56,7 +57,7 @@ export class Drain {
         this.#inFlight.delete(entry);
         if (this.#inFlight.size === 0) this.#idle?.();
       };
-      const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+      const { outgoing } = nodeBindings(c);
       // Under Node the request is done when its response is (a stream outlives `next()`).
       if (outgoing) outgoing.once('close', done);
       try {
@@ -65,10 +66,6 @@ export class Drain {
         if (!outgoing) done();
       }
     };
-  }
-
-  get inFlight(): number {
-    return this.#inFlight.size;
   }
 
   begin(): void {

@@ -4,6 +4,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { WarmgateError } from '../errors.js';
 import { streamFailure } from './errors.js';
 import { stopReason } from './drain.js';
+import { nodeBindings } from './node-request.js';
 
 /** How a dialect writes a stream: its content type, each piece, an error after the 200, and an optional last piece. */
 export interface StreamFormat<T> {
@@ -56,7 +57,7 @@ export function streamReply<T>(c: Context, values: AsyncIterable<T>, format: Str
  */
 function streamResponse(c: Context, source: AsyncIterable<string>, contentType: string, onCancel: () => void, headers: Record<string, string> = {}): Response {
   const all = { 'content-type': contentType, 'cache-control': 'no-cache', ...headers };
-  const outgoing = nodeOutgoing(c);
+  const outgoing = nodeBindings(c).outgoing;
   if (!outgoing) return webStreamResponse(source, all, onCancel);
   void writeToNode(source, outgoing, all, onCancel);
   return RESPONSE_ALREADY_SENT;
@@ -131,9 +132,6 @@ function webStreamResponse(source: AsyncIterable<string>, headers: Record<string
   return new Response(body, { status: 200, headers });
 }
 
-function nodeOutgoing(c: Context): ServerResponse | undefined {
-  return (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-}
 
 /**
  * An AbortSignal that fires when the client disconnects before its reply is complete. Under
@@ -142,7 +140,7 @@ function nodeOutgoing(c: Context): ServerResponse | undefined {
  */
 export function requestAbort(c: Context): AbortController {
   const controller = new AbortController();
-  const outgoing = nodeOutgoing(c);
+  const outgoing = nodeBindings(c).outgoing;
   if (outgoing) {
     outgoing.once('close', () => {
       if (!outgoing.writableFinished) controller.abort();

@@ -5,7 +5,7 @@ import {
 } from '../../dialects/openai.js';
 import { openaiChatSchema, openaiCompletionSchema, openaiEmbeddingsSchema } from '../../dialects/openai-schemas.js';
 import { sseEvent } from '../../dialects/sse.js';
-import { modelNotFound, WarmgateError } from '../../errors.js';
+import { modelNotFound } from '../../errors.js';
 import { readBody } from '../body.js';
 import { answered } from '../errors.js';
 import { recorded, scopeOf } from '../request-scope.js';

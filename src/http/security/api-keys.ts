@@ -4,7 +4,7 @@ import { requestHeader } from '../body.js';
 import { dialectOf, errorResponse } from '../errors.js';
 import { isLoopbackAddress } from './local-address.js';
 import { KeyRing, presentedKey, type KeyScope } from './key-ring.js';
-import { peerAddress } from './node-request.js';
+import { peerAddress } from '../node-request.js';
 import { routeScope } from './route-scopes.js';
 
 /**

@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { WarmgateError } from '../../errors.js';
 import { requestHeader } from '../body.js';
 import { dialectOf, errorResponse } from '../errors.js';
-import { replyHeader } from './node-request.js';
+import { replyHeader } from '../node-request.js';
 import { OriginAllowList } from './origin-allow-list.js';
 
 /** Request headers a browser may send cross-origin: Ollama's list (the OpenAI SDK's own among them), and `x-api-key`. */
