@@ -4,16 +4,15 @@
  * request queued for the model gets 503 with Retry-After at once. The scripted Ollama holds
  * each stream line until the test lets it through, so nothing depends on timing.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../src/app/server.js';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { Turnstile } from '../fakes/turnstile.js';
 import { testGateway } from '../support/gateway.js';
+import { serveProcess } from '../support/processes.js';
 import { gatewayStatus, until } from '../support/records.js';
 
 const MODEL = 'llama3.2:latest';
@@ -107,20 +106,10 @@ describe('SIGTERM', () => {
     const dir = await mkdtemp(join(tmpdir(), 'warmgate-sigterm-'));
     const config = join(dir, 'config.json');
     await writeFile(config, JSON.stringify({ data_dir: dir, log: { level: 'silent' }, backends: { o: { kind: 'ollama', url: upstream.url } }, models: { [MODEL]: { backend: 'o' } } }));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--config', config, '--port', '0'], {
-      cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    let stopping!: () => void;
+    const stopped = new Promise<void>((resolve) => (stopping = resolve));
+    const { child, url } = await serveProcess(config, { onLine: (line) => line.startsWith('warmgate: shutting down') && stopping() });
     try {
-      let stopping!: () => void;
-      const stopped = new Promise<void>((resolve) => (stopping = resolve));
-      const url = await new Promise<string>((resolve, reject) => {
-        createInterface({ input: child.stderr! }).on('line', (line) => {
-          const m = /warmgate listening on (http:\/\/\S+)/.exec(line);
-          if (m) resolve(m[1]);
-          if (line.startsWith('warmgate: shutting down')) stopping();
-        });
-        child.once('exit', (code) => reject(new Error(`warmgate exited (${code}) before listening`)));
-      });
       gw = { url } as RunningGateway; // chat() only needs the URL
       gate.allow(1);
       const lines = (await chat()).lines();

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTimeOf } from '../../src/backends/process/leftovers.js';
+import { goneWithin } from '../support/processes.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 let dir: string;
@@ -35,14 +36,6 @@ async function npmStart(): Promise<{ npm: number; gateway: { pid: number; start:
   const children = (await readFile(`/proc/${npm.pid}/task/${npm.pid}/children`, 'utf8')).trim().split(/\s+/).map(Number);
   const pid = children.find((c) => startTimeOf(c) !== undefined)!;
   return { npm: npm.pid!, gateway: { pid, start: startTimeOf(pid)! } };
-}
-
-async function goneWithin(p: { pid: number; start: string }, ms: number): Promise<void> {
-  const t0 = performance.now();
-  while (startTimeOf(p.pid) === p.start) {
-    if (performance.now() - t0 > ms) throw new Error(`gateway ${p.pid} still runs ${ms} ms later`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('npm start', () => {

@@ -5,18 +5,18 @@
  * reused for another command.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTimeOf } from '../../src/backends/process/leftovers.js';
+import { liveChildren, startTimeOf } from '../../src/backends/process/leftovers.js';
 import { cachedModel } from '../support/cached-model.js';
 import { TSX_LOADER, WORKER_ENTRY } from '../../src/worker/spawn-worker.js';
 import { defaultChatSpec } from '../../src/gguf/index.js';
 import { testGateway } from '../support/gateway.js';
+import { goneWithin, serveProcess } from '../support/processes.js';
 
-const ROOT = join(import.meta.dirname, '../..');
 let dir: string;
 let model: string;
 const started: ChildProcess[] = [];
@@ -30,55 +30,30 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Polls until `pid` (started at `start`) is gone; resolves with the ms it took, or rejects past the deadline. */
-async function goneWithin(pid: number, start: string, ms: number): Promise<number> {
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    if (startTimeOf(pid) !== start) return performance.now() - t0;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`process ${pid} still runs ${ms} ms later`);
-}
-
-/** Starts `warmgate serve` as its own process and resolves with its URL from the banner. */
-async function serveProcess(config: object): Promise<{ child: ChildProcess; url: string }> {
+/** `warmgate serve` on a config written to the test's folder; killed after the tests whatever happens. */
+async function serve(config: object): Promise<{ child: ChildProcess; url: string }> {
   const file = join(dir, `config-${started.length}.json`);
   await writeFile(file, JSON.stringify(config));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--config', file], {
-    cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WARMGATE_PORT: '0' },
-  });
-  started.push(child);
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      const m = /warmgate listening on (http:\/\/\S+)/.exec(line);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`warmgate exited (${code}) before listening`)));
-  });
-  return { child, url };
-}
-
-async function recordedChildren(runDir: string): Promise<Array<{ pid: number; start: string; argv: string[] }>> {
-  const files = await readdir(runDir).catch(() => []);
-  const records = await Promise.all(files.filter((f) => f.endsWith('.json')).map(async (f) => JSON.parse(await readFile(join(runDir, f), 'utf8'))));
-  return records.flatMap((r: { children: Array<{ pid: number; start: string; argv: string[] }> }) => r.children);
+  const served = await serveProcess(file);
+  started.push(served.child);
+  return served;
 }
 
 describe('workers die with the gateway', () => {
   it('a SIGKILLed gateway leaves no worker running 5 s later', async () => {
     const data = join(dir, 'data-kill');
-    const { child, url } = await serveProcess({
+    const { child, url } = await serve({
       data_dir: data,
       backends: { embedded: { kind: 'embedded' } },
       models: { chat: { backend: 'embedded', file: model, type: 'chat', threads: 1, ctx: 512 } },
     });
     expect((await fetch(`${url}/warmgate/models/chat/load`, { method: 'POST' })).status).toBe(200);
-    const [worker] = await recordedChildren(join(data, 'run'));
+    const [worker] = liveChildren(join(data, 'run'));
     expect(worker.argv.join(' ')).toContain(model);
     expect(startTimeOf(worker.pid)).toBe(worker.start);
 
     child.kill('SIGKILL');
-    console.info(`worker gone ${Math.round(await goneWithin(worker.pid, worker.start, 5_000))} ms after the gateway's SIGKILL`);
+    console.info(`worker gone ${Math.round(await goneWithin(worker, 5_000))} ms after the gateway's SIGKILL`);
   });
 
   it('a worker started with --exit-with-stdin exits when its stdin closes', async () => {
@@ -105,7 +80,7 @@ describe('a gateway starting up reaps what a dead one left', () => {
     started.push(leftover, unrelated);
     await new Promise((r) => gone.once('exit', r));
     const [leftStart, unrelatedStart] = [startTimeOf(leftover.pid!)!, startTimeOf(unrelated.pid!)!];
-    await (await import('node:fs/promises')).mkdir(runDir, { recursive: true });
+    await mkdir(runDir, { recursive: true });
     await writeFile(join(runDir, '999999-1.json'), JSON.stringify({
       gateway: { pid: gone.pid, start: '1' },
       children: [
@@ -116,7 +91,7 @@ describe('a gateway starting up reaps what a dead one left', () => {
 
     const gw = await testGateway({ data_dir: data, backends: { embedded: { kind: 'embedded' } }, models: {} });
     try {
-      await goneWithin(leftover.pid!, leftStart, 5_000);
+      await goneWithin({ pid: leftover.pid!, start: leftStart }, 5_000);
       expect(startTimeOf(unrelated.pid!)).toBe(unrelatedStart);
       expect(await readdir(runDir)).not.toContain('999999-1.json');
     } finally {

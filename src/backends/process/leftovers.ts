@@ -18,7 +18,7 @@ interface ProcessId {
   start: string;
 }
 
-interface Child extends ProcessId {
+export interface Child extends ProcessId {
   argv: string[];
 }
 
@@ -84,38 +84,48 @@ export class ChildLedger {
   }
 }
 
-/**
- * Kills (SIGKILL) the children recorded by gateways that are no longer running, if they still
- * run the same command, and removes those records. Returns the pids killed.
- */
-export function reapLeftovers(dir: string, log: Logger): number[] {
+/** Each record file in `dir` and what it says (undefined when it cannot be read: a write cut short). */
+function runRecords(dir: string): Array<{ path: string; record: RunRecord | undefined }> {
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => /^\d+-\d+\.json$/.test(f));
   } catch {
     return [];
   }
-  const killed: number[] = [];
-  for (const file of files) {
-    let record: RunRecord;
+  return files.map((f) => {
+    const path = join(dir, f);
     try {
-      record = JSON.parse(readFileSync(join(dir, file), 'utf8')) as RunRecord;
+      return { path, record: JSON.parse(readFileSync(path, 'utf8')) as RunRecord };
     } catch {
-      rmSync(join(dir, file), { force: true });
-      continue;
+      return { path, record: undefined };
     }
-    if (alive(record.gateway)) continue;
-    for (const child of record.children) {
+  });
+}
+
+/** The recorded children in `dir` that still run (for tests and benches that watch a gateway's workers). */
+export function liveChildren(dir: string): Child[] {
+  return runRecords(dir).flatMap(({ record }) => record?.children ?? []).filter(alive);
+}
+
+/**
+ * Kills (SIGKILL) the children recorded by gateways that are no longer running, if they still
+ * run the same command, and removes those records. Returns the pids killed.
+ */
+export function reapLeftovers(dir: string, log: Logger): number[] {
+  const killed: number[] = [];
+  for (const { path, record } of runRecords(dir)) {
+    if (record && alive(record.gateway)) continue;
+    for (const child of record?.children ?? []) {
       if (!alive(child) || !sameCommand(commandLineOf(child.pid), child.argv)) continue;
       try {
         process.kill(child.pid, 'SIGKILL');
         killed.push(child.pid);
-        log.warn({ pid: child.pid, command: child.argv[0], gateway: record.gateway.pid }, 'killed a worker left by a gateway that is gone');
+        log.warn({ pid: child.pid, command: child.argv[0], gateway: record!.gateway.pid }, 'killed a worker left by a gateway that is gone');
       } catch {
         // it exited meanwhile
       }
     }
-    rmSync(join(dir, file), { force: true });
+    rmSync(path, { force: true });
   }
   return killed;
 }
