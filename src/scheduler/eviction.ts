@@ -31,16 +31,22 @@ function evictionScore(entry: ScheduledModel, now: number): number {
 
 /**
  * Everything that could ever make room for `candidate`, cheapest to remove first: memory
- * already being freed, then idle models, then models that must drain or wait. Pinned
- * models that are (or are becoming) resident are never listed, unless an admin unload is due.
+ * already being freed, then idle models, then models that must drain or wait. Occupants
+ * hold memory in the candidate's pools or share a learned conflict with it (`partners`).
+ * Pinned models that are (or are becoming) resident are never listed, unless an admin
+ * unload is due.
  */
-export function occupants(models: readonly ScheduledModel[], candidate: ScheduledModel, config: SchedulerConfig, now: number): Occupant[] {
+export function occupants(
+  models: readonly ScheduledModel[],
+  candidate: ScheduledModel,
+  { config, now, partners }: { config: SchedulerConfig; now: number; partners: ReadonlySet<string> },
+): Occupant[] {
   const pools = poolsOf(candidate.info.memory);
   const rank = { freeing: 0, evict: 1, drain: 2, wait: 2 } as const;
   return models
     .filter((e) => e !== candidate && e.state !== 'unloaded')
     .filter((e) => !(e.info.pinned && (e.state === 'ready' || e.state === 'loading') && !unloadDue(e)))
-    .filter((e) => pools.some((pool) => (heldBytes(e)[pool] ?? 0) > 0))
+    .filter((e) => partners.has(e.info.name) || pools.some((pool) => (heldBytes(e)[pool] ?? 0) > 0))
     .map((entry) => ({ entry, obstacle: obstacleOf(entry, candidate, config, now) }))
     .sort((a, b) =>
       rank[a.obstacle.kind] - rank[b.obstacle.kind]

@@ -1,7 +1,12 @@
 import type { Footprint, GpuLayers, MeasuredBytes, PoolBytes, PoolName } from './types.js';
 
-/** The pool every model uses; GPU pools are named by the shell. */
+/** The gateway host's RAM: the pool a footprint's RAM share goes to unless it names another. */
 export const RAM_POOL: PoolName = 'ram';
+
+/** The pool this footprint's RAM share is charged to. */
+export function ramPoolOf(memory: Footprint): PoolName {
+  return memory.ramPool ?? RAM_POOL;
+}
 
 /**
  * Bytes per pool with `gpuLayers` layers offloaded (undefined or 0: all in RAM).
@@ -9,10 +14,11 @@ export const RAM_POOL: PoolName = 'ram';
  */
 export function bytesAt(memory: Footprint, gpuLayers: number | undefined): PoolBytes {
   const gpu = memory.gpu;
-  if (!gpu || !gpuLayers || gpu.layers === 0) return { [RAM_POOL]: memory.totalBytes };
+  const ram = ramPoolOf(memory);
+  if (!gpu || !gpuLayers || gpu.layers === 0) return { [ram]: memory.totalBytes };
   const moved = (gpu.offloadableBytes * gpuLayers) / gpu.layers;
   return {
-    [RAM_POOL]: Math.max(0, memory.totalBytes - Math.floor(moved)),
+    [ram]: Math.max(0, memory.totalBytes - Math.floor(moved)),
     [gpu.pool]: Math.ceil(moved) + gpu.overheadBytes,
   };
 }
@@ -35,7 +41,7 @@ export function preferredLayers(memory: Footprint, preference: GpuLayers): numbe
 
 /** Every pool a load of this model may touch, whatever its layer count. */
 export function poolsOf(memory: Footprint): readonly PoolName[] {
-  return memory.gpu ? [RAM_POOL, memory.gpu.pool] : [RAM_POOL];
+  return memory.gpu ? [ramPoolOf(memory), memory.gpu.pool] : [ramPoolOf(memory)];
 }
 
 /** Pools the bytes actually occupy (a load holds these while it runs). */
@@ -49,5 +55,6 @@ export function fitsIn(bytes: PoolBytes, free: (pool: PoolName) => number): bool
 
 /** A measurement in the shell's two figures, filed under this model's pools. */
 export function measuredPools(memory: Footprint, measured: MeasuredBytes): PoolBytes {
-  return memory.gpu ? { [RAM_POOL]: measured.ram, [memory.gpu.pool]: measured.gpu } : { [RAM_POOL]: measured.ram };
+  const ram = ramPoolOf(memory);
+  return memory.gpu ? { [ram]: measured.ram, [memory.gpu.pool]: measured.gpu } : { [ram]: measured.ram };
 }

@@ -1,4 +1,4 @@
-import { measuredPools } from './footprint.js';
+import { measuredPools, preferredLayers } from './footprint.js';
 import type { ScheduledModel } from './scheduled-model.js';
 import type { LoadDecision } from './planner.js';
 import type { SchedulerCounters } from './snapshot.js';
@@ -55,6 +55,20 @@ export class ModelLifecycle {
     r.readyAt = now;
     r.cancelled = false;
     patch(entry, { state: 'ready', deadline: undefined, adminLoad: undefined, lastUsedAt: now, lastError: undefined });
+  }
+
+  /**
+   * Resident without a load of ours (another client of the runtime loaded it, or a load
+   * finished after it was cancelled): ready, counted at what the runtime reports. Nothing
+   * of it was admitted by a decision, so its estimate is empty.
+   */
+  adopt(entry: ScheduledModel, measuredBytes: MeasuredBytes): void {
+    const now = this.#clock.now();
+    const measured = measuredPools(entry.info.memory, measuredBytes);
+    const gpuLayers = preferredLayers(entry.info.memory, entry.info.gpuLayers);
+    entry.residency = { gpuLayers, estimated: {}, measured, startedAt: now, readyAt: now, cancelled: false, grants: 0 };
+    entry.lastMeasured = { gpuLayers, bytes: measured };
+    patch(entry, { state: 'ready', deadline: undefined, lastUsedAt: now, lastError: undefined });
   }
 
   startUnload(entry: ScheduledModel): void {

@@ -1,3 +1,4 @@
+import type { Conflicts } from './conflicts.js';
 import { chooseEvictions, occupants, type Occupant } from './eviction.js';
 import { fitsIn, layerChoices, poolsHeld, poolsOf } from './footprint.js';
 import { demandOf, estimateAt, heldBytes, idleExpired, unloadDue, type ScheduledModel } from './scheduled-model.js';
@@ -11,6 +12,8 @@ import type { PoolBytes, PoolName, SchedulerConfig } from './types.js';
 export interface PlanInput {
   readonly models: readonly ScheduledModel[];
   readonly budget: (pool: PoolName) => number;
+  /** Learned sets of models that do not fit together: a candidate never joins a whole set. */
+  readonly conflicts: Conflicts;
   readonly config: SchedulerConfig;
   readonly now: number;
 }
@@ -54,8 +57,10 @@ export function plan(input: PlanInput): Plan {
   const candidates: Candidate[] = [];
   for (const entry of input.models) {
     if (entry.state !== 'unloaded' || !demandOf(entry)) continue;
-    const order = occupants(input.models, entry, input.config, input.now);
+    const order = occupants(input.models, entry, { ...input, partners: input.conflicts.partners(entry.info.name) });
     const choice = chooseEvictions(order, (evicted) => {
+      const holds = (name: string) => input.models.some((e) => e.info.name === name && e.state !== 'unloaded' && !evicted.includes(e));
+      if (!input.conflicts.allows(entry.info.name, holds)) return undefined;
       const free = (pool: PoolName) => input.budget(pool) - (used.get(pool) ?? 0) + usedIn(evicted, pool);
       return fitLayers(entry, free);
     });

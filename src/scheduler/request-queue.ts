@@ -1,3 +1,4 @@
+import type { Conflicts } from './conflicts.js';
 import { layerChoices } from './footprint.js';
 import { estimateAt, heldBytes, type ScheduledModel, type Tenure, type Waiter } from './scheduled-model.js';
 import type { GrantInfo, PoolName, Rejection, SchedulerConfig, SchedulingPolicy } from './types.js';
@@ -56,21 +57,22 @@ export function avoidsReload(
   waiter: Waiter,
   residency: Tenure,
   models: ReadonlyMap<string, ScheduledModel>,
-  budget: (pool: PoolName) => number,
+  memory: { budget: (pool: PoolName) => number; conflicts: Conflicts },
 ): boolean {
   const prev = waiter.prev;
   const [entry, other] = [models.get(waiter.model), prev && models.get(prev.model)];
   if (residency.grants === 0 || !prev || prev.dropped || !entry || !other || other === entry) return false;
-  return !canCoReside(entry, other, budget);
+  return !canCoReside(entry, other, memory);
 }
 
 /**
  * Whether `other` can be resident beside the resident `entry`: true when it holds memory
- * right now (they demonstrably share), else if some layer count it may load with fits
- * beside `entry`'s held bytes.
+ * right now (they demonstrably share), else if the two are no learned conflict and some
+ * layer count it may load with fits beside `entry`'s held bytes.
  */
-function canCoReside(entry: ScheduledModel, other: ScheduledModel, budget: (pool: PoolName) => number): boolean {
+function canCoReside(entry: ScheduledModel, other: ScheduledModel, { budget, conflicts }: { budget: (pool: PoolName) => number; conflicts: Conflicts }): boolean {
   if (other.residency) return true;
+  if (!conflicts.allows(other.info.name, (name) => name === entry.info.name)) return false;
   const held = heldBytes(entry);
   return layerChoices(other.info.memory, other.info.gpuLayers).some((layers) => {
     const bytes = estimateAt(other, layers);

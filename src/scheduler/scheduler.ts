@@ -1,3 +1,4 @@
+import { Conflicts } from './conflicts.js';
 import { ModelLifecycle } from './lifecycle.js';
 import { demandOf, idleExpired, idleUntil, newEntry, type ScheduledModel, type Waiter } from './scheduled-model.js';
 import { plan } from './planner.js';
@@ -25,6 +26,7 @@ export class Scheduler {
   readonly #effects: Effects;
   readonly #models = new Map<string, ScheduledModel>();
   readonly #budgets = new Map<PoolName, number>();
+  readonly #conflicts = new Conflicts();
   /** Queued or granted request ids, to their model. */
   readonly #requests = new Map<string, ScheduledModel>();
   #seq = 0;
@@ -56,9 +58,42 @@ export class Scheduler {
     });
   }
 
-  /** Bytes models may use in `pool`; a pool without a budget has none (no GPU: no GPU pool). */
+  /**
+   * Bytes models may use in `pool`; a pool without a budget has none (no GPU: no GPU pool).
+   * `Infinity`: a capacity nobody knows (an Ollama daemon's until configured), where models
+   * are never refused for size nor evicted for room, only for learned conflicts.
+   */
   setBudget(pool: PoolName, bytes: number): void {
     this.#event(() => void this.#budgets.set(pool, bytes));
+  }
+
+  /**
+   * These models do not fit together (their runtime unloaded one of them to load another):
+   * from now on a load that would complete the set evicts one of them first, so their
+   * requests are grouped instead of swapped by the runtime per request.
+   */
+  learnConflict(models: readonly string[]): void {
+    models.forEach((m) => this.#entry(m));
+    this.#event(() => {
+      if (!this.#conflicts.learn(models)) return SETTLED;
+    });
+  }
+
+  /** Forgets the conflicts naming any of `models` (their runtime restarted, a model was deleted). */
+  forgetConflicts(models: readonly string[]): void {
+    this.#event(() => this.#conflicts.forget(models));
+  }
+
+  /**
+   * The runtime holds `model` though no load of ours made it so (another client loaded it,
+   * or a load finished after its last waiter left): it joins the ledger as ready, at what
+   * the runtime reports. Ignored unless the model is unloaded here.
+   */
+  adopt(model: string, measuredBytes: MeasuredBytes): void {
+    this.#event(() => {
+      const entry = this.#entry(model);
+      if (entry.state === 'unloaded') this.#lifecycle.adopt(entry, measuredBytes);
+    });
   }
 
   /** A request wants `model` resident and a slot; answered later by exactly one grant or reject. */
@@ -186,7 +221,7 @@ export class Scheduler {
   snapshot(): SchedulerSnapshot {
     return snapshotOf({
       now: this.#now(), policy: this.#config.policy, models: [...this.#models.values()],
-      budgetedPools: this.#budgets.keys(), budget: (pool) => this.#budget(pool), counters: this.#counters,
+      budgetedPools: this.#budgets.keys(), budget: (pool) => this.#budget(pool), counters: this.#counters, conflicts: this.#conflicts.list(),
     });
   }
 
@@ -230,7 +265,9 @@ export class Scheduler {
   }
 
   #applyPlan(): boolean {
-    const p = plan({ models: [...this.#models.values()], budget: (pool) => this.#budget(pool), config: this.#config, now: this.#now() });
+    const p = plan({
+      models: [...this.#models.values()], budget: (pool) => this.#budget(pool), conflicts: this.#conflicts, config: this.#config, now: this.#now(),
+    });
     for (const entry of p.unfit) {
       this.#failDemand(entry, 'DOES_NOT_FIT', `${entry.info.name} does not fit in the memory budget, even with every unpinned model unloaded`);
     }
@@ -261,7 +298,7 @@ export class Scheduler {
     const waiter = entry.queue.shift();
     const r = entry.residency;
     if (!waiter || !r) return;
-    if (avoidsReload(waiter, r, this.#models, (pool) => this.#budget(pool))) this.#counters.reloadsAvoided++;
+    if (avoidsReload(waiter, r, this.#models, { budget: (pool) => this.#budget(pool), conflicts: this.#conflicts })) this.#counters.reloadsAvoided++;
     waiter.prev = undefined;
     r.grants++;
     this.#counters.grants++;

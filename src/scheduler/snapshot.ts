@@ -1,4 +1,4 @@
-import { RAM_POOL } from './footprint.js';
+import { RAM_POOL, ramPoolOf } from './footprint.js';
 import { demandOf, footprintOf, heldBytes, idleUntil, type ScheduledModel, type ModelState } from './scheduled-model.js';
 import { usedIn } from './planner.js';
 import type { PoolBytes, PoolName, SchedulingPolicy } from './types.js';
@@ -61,7 +61,8 @@ export interface ModelSnapshot {
 
 export interface PoolSnapshot {
   readonly name: PoolName;
-  readonly budget: number;
+  /** Undefined: a capacity nobody knows (an unbounded pool). */
+  readonly budget: number | undefined;
   readonly used: number;
   /** The model loading in this pool (at most one). */
   readonly loading: string | undefined;
@@ -73,6 +74,8 @@ export interface SchedulerSnapshot {
   readonly models: readonly ModelSnapshot[];
   readonly pools: readonly PoolSnapshot[];
   readonly loading: readonly string[];
+  /** Learned sets of models that do not fit together (see `Scheduler.learnConflict`). */
+  readonly conflicts: readonly (readonly string[])[];
   readonly counters: Readonly<SchedulerCounters>;
 }
 
@@ -83,22 +86,24 @@ export function snapshotOf(input: {
   budgetedPools: Iterable<PoolName>;
   budget: (pool: PoolName) => number;
   counters: SchedulerCounters;
+  conflicts: string[][];
 }): SchedulerSnapshot {
   const { now, models } = input;
   const loading = models.filter((e) => e.state === 'loading');
-  const gpuPools = models.flatMap((e) => (e.info.memory.gpu ? [e.info.memory.gpu.pool] : []));
-  const pools = [...new Set([RAM_POOL, ...input.budgetedPools, ...gpuPools])];
+  const modelPools = models.flatMap((e) => [ramPoolOf(e.info.memory), ...(e.info.memory.gpu ? [e.info.memory.gpu.pool] : [])]);
+  const pools = [...new Set([RAM_POOL, ...input.budgetedPools, ...modelPools])];
   return {
     now,
     policy: input.policy,
     models: models.map((e) => modelSnapshot(e, now)),
     pools: pools.map((name) => ({
       name,
-      budget: input.budget(name),
+      budget: Number.isFinite(input.budget(name)) ? input.budget(name) : undefined,
       used: usedIn(models, name),
       loading: loading.find((e) => (heldBytes(e)[name] ?? 0) > 0)?.info.name,
     })),
     loading: loading.map((e) => e.info.name),
+    conflicts: input.conflicts,
     counters: { ...input.counters },
   };
 }

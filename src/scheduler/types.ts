@@ -5,7 +5,11 @@ import type { ErrorCode } from '../errors.js';
  * only: the shell fills these from config and GGUF estimates, the core never does I/O.
  */
 
-/** A memory pool: `'ram'`, or a GPU's VRAM under any name the shell picks (`'gpu0'`). */
+/**
+ * A memory pool: the gateway host's `'ram'` and GPU pools (`'gpu0'`), or the pools of
+ * another memory domain (an Ollama daemon's `'<backend>:gpu'`, `'<backend>:ram'`): any
+ * name the shell picks. A model's footprint names the pools of its own domain.
+ */
 export type PoolName = string;
 
 /** Bytes per pool; a pool that is absent holds nothing. */
@@ -29,6 +33,8 @@ export interface GpuFootprint {
 export interface Footprint {
   /** Everything in RAM: weights + KV cache for the pinned context and slots + buffers. */
   readonly totalBytes: number;
+  /** The pool the RAM share is charged to; default `'ram'`, the gateway host's. */
+  readonly ramPool?: PoolName;
   /** Absent: a CPU-only model, counted entirely in `'ram'`. */
   readonly gpu?: GpuFootprint;
 }

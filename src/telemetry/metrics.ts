@@ -26,7 +26,8 @@ interface ModelSeries {
 
 /** What the memory gauges read at each scrape (the residency's status has this shape). */
 export interface MemoryView {
-  pools: ReadonlyArray<{ name: string; budget: number; used: number }>;
+  /** `budget` undefined: a pool whose capacity nobody knows (no gauge). */
+  pools: ReadonlyArray<{ name: string; budget: number | undefined; used: number }>;
   models: ReadonlyArray<{ name: string; heldBytes: Readonly<Record<string, number>>; residentRam?: { anon: number; file: number } }>;
 }
 
@@ -71,7 +72,7 @@ export class Metrics {
         },
       });
     gauge('warmgate_pool_budget_bytes', 'Memory budget per pool', ['pool'], (g, v) => {
-      for (const p of v.pools) g.set({ pool: p.name }, p.budget);
+      for (const p of v.pools) if (p.budget !== undefined) g.set({ pool: p.name }, p.budget);
     });
     gauge('warmgate_pool_used_bytes', 'Memory the ledger holds per pool', ['pool'], (g, v) => {
       for (const p of v.pools) g.set({ pool: p.name }, p.used);
