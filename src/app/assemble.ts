@@ -82,20 +82,27 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Asse
     for (const dir of dirs) local.push(...(await modelsFromDir(resolve(dir), embedded)));
   }
 
-  registry = new ModelRegistry(config, backends, local);
-  const budgets = await detectBudgets(config.memory);
+  const served = new ModelRegistry(config, backends, local);
+  registry = served;
+  // The gateway host's pools, and each backend's own memory domain (an Ollama daemon's).
+  const budgets = { ...(await detectBudgets(config.memory)), ...domainBudgets(backends) };
   const s = config.scheduler;
   const residency = new ScheduledResidency({
     log: log.child({ part: 'residency' }),
     budgets,
     gpuPool: GPU_POOL in budgets ? GPU_POOL : undefined,
     reconcileMs: s.reconcile_s * 1000,
+    known: () => served.known(),
     config: {
       policy: s.policy, maxHoldMs: s.max_hold_ms, maxQueuePerModel: s.max_queue_per_model, maxQueueTotal: s.max_queue_total,
       loadTimeoutMs: s.load_timeout_s * 1000, unloadTimeoutMs: s.unload_timeout_s * 1000,
     },
   });
-  for (const b of backends.values()) if (isManaged(b)) b.onLost((model) => residency.lost(model));
+  for (const b of backends.values()) {
+    if (!isManaged(b)) continue;
+    b.onLost((model) => residency.lost(model));
+    b.domain?.onForget((upstream) => residency.forget(b, upstream));
+  }
   const telemetry = new Telemetry(log, config.server.records_kept);
   telemetry.metrics.watchMemory(() => residency.status());
   const embeddings = new EmbedService(residency, config.batching);
@@ -108,12 +115,16 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Asse
   return { gateway, backends, registry, residency, telemetry };
 }
 
+function domainBudgets(backends: ReadonlyMap<string, Backend>): Record<string, number> {
+  return Object.assign({}, ...[...backends.values()].map((b) => (isManaged(b) && b.domain ? b.domain.budgets : {})));
+}
+
 function createBackend(name: string, b: BackendConfig, deps: BackendDeps): Backend {
   const { timeouts, log } = deps;
   switch (b.kind) {
     case 'ollama': {
       const daemon = new OllamaBackend(name, {
-        url: b.url, timeouts,
+        url: b.url, timeouts, memory: b.memory,
         pins: (model) => ({ options: deps.pins.loadOptions(model), keep_alive: deps.pins.keepAlive(model, undefined).keep_alive }),
       });
       deps.daemons.push(daemon);

@@ -1,6 +1,6 @@
 import type { BackendConfig, ModelConfig } from '../config/schema.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../dialects/canonical.js';
-import type { Footprint } from '../scheduler/index.js';
+import type { Footprint, PoolName } from '../scheduler/index.js';
 import type { RawCall, UpstreamReply } from '../upstream/upstream-pool.js';
 
 /**
@@ -32,6 +32,36 @@ export interface MeasuredMemory {
   gpu: number;
   anon?: number;
   file?: number;
+  /**
+   * The runtime's own accounting (Ollama's `/api/ps`), which the ledger takes as it is;
+   * otherwise a sample right after the warm-up, kept only where it exceeds the estimate.
+   */
+  exact?: boolean;
+}
+
+/** What a load did besides making the model resident. */
+export interface LoadResult {
+  measured?: MeasuredMemory;
+  /**
+   * The runtime unloaded `dropped` to make room (upstream names), out of `before`, what it
+   * held just before the load: the loaded model does not fit beside all of `before`.
+   */
+  displaced?: { dropped: string[]; before: string[] };
+}
+
+/**
+ * A runtime whose memory is its own (an Ollama daemon, often on another host or in a
+ * container with its own GPU), never the gateway host's. It places a model's layers
+ * itself, so its models are admitted whole.
+ */
+export interface MemoryDomain {
+  /** Its pools and their budgets; Infinity where the capacity is not known. */
+  readonly budgets: Readonly<Record<PoolName, number>>;
+  /**
+   * Tells `listener` which learned facts are void: those about a deleted model (its upstream
+   * name), or all of them (undefined: the daemon went away or restarted).
+   */
+  onForget(listener: (upstream: string | undefined) => void): void;
 }
 
 /** One model as `/api/tags` lists it (Ollama's shape is the gateway's lingua franca for catalogs). */
@@ -91,10 +121,15 @@ export interface ManagedBackend extends Backend {
    * call); false when the gateway must (a process it runs).
    */
   readonly expiresIdleModels: boolean;
-  /** The model's footprint before its first load; `gpuPool` names the GPU pool when one is scheduled. */
+  /** Its own memory domain; undefined: its models live on the gateway host (`ram`, `gpu0`). */
+  readonly domain: MemoryDomain | undefined;
+  /**
+   * The model's footprint before its first load; `gpuPool` names the gateway host's GPU
+   * pool when one is scheduled (a backend with its own domain names its own pools).
+   */
   estimate(model: BackendModel, gpuPool: string | undefined): Promise<Footprint>;
   /** Makes the model resident with its pinned load options; resolves when it can serve. */
-  load(model: BackendModel, opts: { gpuLayers?: number; signal: AbortSignal }): Promise<{ measured?: MeasuredMemory }>;
+  load(model: BackendModel, opts: { gpuLayers?: number; signal: AbortSignal }): Promise<LoadResult>;
   unload(model: BackendModel): Promise<void>;
   /** Tells `listener` when a model goes away on its own between loads and unloads (a process crash). */
   onLost(listener: (model: string, message: string) => void): void;

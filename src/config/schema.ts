@@ -44,6 +44,12 @@ export const backendSchema = z.discriminatedUnion('kind', [
      * without a round trip between requests; a swap still waits for all of them to finish.
      */
     parallel: z.number().int().positive().default(4),
+    /**
+     * The daemon's own memory, never the gateway host's: `gpu` (VRAM it may fill) and `ram`.
+     * Unset: not known; the gateway then never refuses or evicts a model for size, and
+     * learns from /api/ps which models do not fit together. Only `ram`: a daemon without GPU.
+     */
+    memory: z.object({ gpu: bytes.optional(), ram: bytes.optional() }).strict().prefault({}),
   }).strict(),
   z.object({
     kind: z.literal('embedded'),

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { keepAliveSeconds } from '../config/units.js';
 import { WarmgateError } from '../errors.js';
-import { isManaged, type ManagedBackend } from '../backends/backend.js';
+import { isManaged, type Backend, type LoadResult, type ManagedBackend, type RunningModel } from '../backends/backend.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type StartLoadOptions, type Rejection, type SchedulerConfig } from '../scheduler/index.js';
 import type { Lease, Residency, ResidencyStatus } from './residency.js';
@@ -15,6 +15,8 @@ export interface ScheduledResidencyOptions {
   gpuPool?: string;
   /** How often resident models are checked against what each backend says is running; 0 disables. */
   reconcileMs?: number;
+  /** Every model the gateway serves: one a backend with its own memory domain holds joins the ledger at reconciliation. */
+  known?: () => readonly ModelEntry[];
 }
 
 /** A model whose backend the scheduler loads and unloads. */
@@ -127,28 +129,46 @@ export class ScheduledResidency implements Residency {
   }
 
   /**
-   * Checks every model the scheduler holds as ready against its backend's own list of
-   * running models (Ollama's /api/ps, live processes). One that is gone — Ollama evicted or
-   * expired it, a process died unnoticed — is marked unloaded, so the ledger stays true.
+   * What was learned about a memory domain no longer holds: conflicts naming a deleted model
+   * (`upstream`), or every conflict among the backend's models (undefined: the daemon went
+   * away or restarted). Sizes need no forgetting: every load measures them again.
+   */
+  forget(backend: Backend, upstream: string | undefined): void {
+    const names = [...this.#entries.values()].filter((e) => e.backend === backend && (upstream === undefined || runsAs(e, { name: upstream, model: upstream }))).map((e) => e.name);
+    if (names.length > 0) this.#event(() => this.#scheduler.forgetConflicts(names));
+  }
+
+  /**
+   * Checks the ledger against each backend's own list of running models (Ollama's
+   * /api/ps, live processes), both ways. A ready model that is gone — Ollama evicted or
+   * expired it, a process died unnoticed — is marked unloaded. A model that a backend with
+   * its own memory domain holds while the ledger does not — another client loaded it, or a
+   * load finished after its last waiter left — joins the ledger at its reported size.
    */
   async reconcile(): Promise<void> {
-    const ready = this.#scheduler.snapshot().models.filter((m) => m.state === 'ready' && m.inFlight === 0).map((m) => this.#entries.get(m.name)!);
-    const backends = [...new Set(ready.map((e) => e.backend))];
+    const before = this.#scheduler.snapshot().models;
+    const ready = before.filter((m) => m.state === 'ready' && m.inFlight === 0).map((m) => this.#entries.get(m.name)!);
+    const unloaded = (this.#opts.known?.() ?? []).filter(managed)
+      .filter((e) => e.backend.domain && (before.find((m) => m.name === e.name)?.state ?? 'unloaded') === 'unloaded');
+    const backends = [...new Set([...ready, ...unloaded].map((e) => e.backend))];
     await Promise.all(backends.map(async (backend) => {
-      let running: Array<{ name: string; model: string }>;
+      let running: RunningModel[];
       try {
         running = await backend.running();
       } catch {
         return; // an unreachable backend is not evidence that its models are gone
       }
       for (const entry of ready.filter((e) => e.backend === backend)) {
-        const names = [entry.name, entry.upstream, `${entry.upstream}:latest`];
         const now = this.#scheduler.snapshot().models.find((m) => m.name === entry.name);
         if (now?.state !== 'ready' || now.inFlight > 0) continue; // changed while we asked
-        if (!running.some((r) => names.includes(r.name) || names.includes(r.model))) {
+        if (!running.some((r) => runsAs(entry, r))) {
           this.#opts.log.warn({ model: entry.name }, 'model is no longer resident at its backend; marking it unloaded');
           this.lost(entry.name);
         }
+      }
+      for (const entry of unloaded.filter((e) => e.backend === backend)) {
+        const found = running.find((r) => runsAs(entry, r));
+        if (found) await this.#adopt(entry, found);
       }
     }));
   }
@@ -193,13 +213,22 @@ export class ScheduledResidency implements Residency {
     }
   }
 
+  /** A model its backend holds though the ledger does not: ready, at the backend's own figures. */
+  async #adopt(entry: ManagedEntry, running: RunningModel): Promise<void> {
+    await this.#register(entry);
+    if (this.#modelState(entry.name) !== 'unloaded') return; // a load of ours began meanwhile
+    this.#opts.log.info({ model: entry.name, size: running.size, size_vram: running.size_vram }, 'model is resident at its backend without a load of ours; counting it');
+    this.#event(() => this.#scheduler.adopt(entry.name, { ram: Math.max(0, running.size - running.size_vram), gpu: running.size_vram }));
+  }
+
   #register(entry: ManagedEntry): Promise<void> {
     let pending = this.#registering.get(entry.name);
     if (!pending) {
       pending = entry.backend.estimate(entry, this.#opts.gpuPool).then((memory) => {
         this.#entries.set(entry.name, entry);
         this.#estimates.set(entry.name, memory);
-        const gpuLayers = entry.config.gpu_layers;
+        // A runtime with its own memory domain places the layers itself: its models are admitted whole.
+        const gpuLayers = entry.backend.domain ? (memory.gpu?.layers ?? 0) : entry.config.gpu_layers;
         this.#scheduler.registerModel({
           name: entry.name, pinned: entry.config.pinned, maxParallel: entry.config.parallel,
           reloadCostMs: Math.max(100, memory.totalBytes / 2e6), memory, gpuLayers, idleUnloadMs: idleUnloadMs(entry),
@@ -258,12 +287,13 @@ export class ScheduledResidency implements Residency {
     const t0 = performance.now();
     this.#opts.log.info({ model, gpuLayers: options.gpuLayers }, 'loading model');
     entry.backend.load(entry, { gpuLayers: options.gpuLayers, signal: ac.signal }).then(
-      ({ measured }) => this.#later(() => {
+      ({ measured, displaced }) => this.#later(() => {
         this.#loads.delete(model);
         this.#opts.log.info({ model, load_ms: Math.round(performance.now() - t0), measured }, 'model ready');
         if (measured?.anon !== undefined) this.#resident.set(model, { anon: measured.anon, file: measured.file ?? 0 });
         else this.#resident.delete(model);
-        this.#scheduler.loadDone(model, { measuredBytes: measured && this.#conservative(model, measured) });
+        if (displaced) this.#displaced(entry, displaced);
+        this.#scheduler.loadDone(model, { measuredBytes: measured && (measured.exact ? measured : this.#conservative(model, measured)) });
         this.#settle(this.#loaded, model);
       }),
       (err: Error) => this.#later(() => {
@@ -275,6 +305,19 @@ export class ScheduledResidency implements Residency {
         if (this.#modelState(model) === 'unloaded') this.#settle(this.#unloaded, model);
       }),
     );
+  }
+
+  /**
+   * The runtime unloaded models to load `entry`: they are gone from the ledger, and `entry`
+   * does not fit beside what it held before, which the scheduler remembers as a conflict.
+   */
+  #displaced(entry: ManagedEntry, displaced: NonNullable<LoadResult['displaced']>): void {
+    const named = (upstream: string) => [...this.#entries.values()].filter((e) => e.backend === entry.backend && e !== entry && runsAs(e, { name: upstream, model: upstream }));
+    const dropped = displaced.dropped.flatMap(named).map((e) => e.name);
+    const before = displaced.before.flatMap(named).map((e) => e.name);
+    this.#opts.log.warn({ model: entry.name, dropped, beside: before }, 'the backend unloaded other models to load this one: they do not fit together; grouping their requests from now on');
+    for (const name of dropped) this.#scheduler.unloadDone(name);
+    if (dropped.length > 0) this.#scheduler.learnConflict([entry.name, ...before]);
   }
 
   /**
@@ -344,6 +387,12 @@ export class ScheduledResidency implements Residency {
 
 function managed(entry: ModelEntry): entry is ManagedEntry {
   return isManaged(entry.backend);
+}
+
+/** Whether a backend's running model is this entry (`llama3` is `llama3:latest`). */
+function runsAs(entry: ModelEntry, running: { name: string; model: string }): boolean {
+  const names = [entry.name, entry.upstream, `${entry.upstream}:latest`];
+  return names.includes(running.name) || names.includes(running.model);
 }
 
 /** The model's keep-alive, where the gateway must enforce it: a runtime that does not expire its own models. */

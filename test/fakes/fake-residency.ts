@@ -5,8 +5,12 @@ import { LOAD_OPTION_KEYS, type LoadOptionKey } from '../../src/config/schema.js
  * loads are serialized; a model is RELOADED when any load-time option differs from what it
  * was loaded with (absent options count as Ollama's defaults); keep-alive is set by a
  * request that sends one, else kept, and the daemon default applies only when a model is
- * loaded; `maxLoaded` evicts an idle model, least recently used first, forever-kept ones last.
- * Expiry is checked lazily against the injected clock, so tests control it without timers.
+ * loaded. Room is made as Ollama's scheduler does (server/sched.go `findRunnerToUnload`):
+ * beyond `maxLoaded` models, or, with a `vram` figure, while the newcomer does not fit
+ * wholly in the VRAM the others leave, one model is unloaded at a time, an idle one first,
+ * the shortest keep-alive first (forever-kept ones last), then by name. A model loaded
+ * alone takes what VRAM there is and the rest in RAM (`size_vram` < `size`). Expiry is
+ * checked lazily against the injected clock, so tests control it without timers.
  */
 
 /** Ollama's defaults for the load-time options (what a request that omits them gets). */
@@ -22,8 +26,9 @@ export interface ResidentModel {
   /** Infinity = kept forever (negative keep_alive). */
   keepAliveMs: number;
   expiresAt: number;
-  /** Recency as a sequence number (clock ticks can tie). */
-  lastUsed: number;
+  /** Bytes in memory, and how many of them are in VRAM (`/api/ps` `size`, `size_vram`). */
+  size: number;
+  sizeVram: number;
   busy: number;
 }
 
@@ -42,6 +47,10 @@ export interface Lease {
 
 export interface FakeResidencyOptions {
   maxLoaded: number;
+  /** The daemon's VRAM in bytes; absent: every model fits in VRAM (only `maxLoaded` evicts). */
+  vram?: number;
+  /** A model's size in memory once loaded. */
+  sizeOf: (model: string) => number;
   defaultKeepAliveMs: number;
   now: () => number;
   /** Awaited inside every load: where tests hold loads. */
@@ -56,7 +65,6 @@ export class FakeResidency {
   readonly #resident = new Map<string, ResidentModel>();
   readonly #opts: FakeResidencyOptions;
   #chain: Promise<unknown> = Promise.resolve();
-  #uses = 0;
 
   constructor(opts: FakeResidencyOptions) {
     this.#opts = opts;
@@ -94,9 +102,11 @@ export class FakeResidency {
     const loaded = !current || !sameOptions(current.options, options);
     if (loaded) {
       if (current) this.#drop(model);
-      else this.#makeRoom();
+      const size = this.#opts.sizeOf(model);
+      this.#makeRoom(size);
       await this.#opts.beforeLoad(model);
-      current = { name: model, options, keepAliveMs: keepAliveMs ?? this.#opts.defaultKeepAliveMs, expiresAt: Infinity, lastUsed: 0, busy: 0 };
+      const sizeVram = Math.min(size, this.#freeVram());
+      current = { name: model, options, keepAliveMs: keepAliveMs ?? this.#opts.defaultKeepAliveMs, expiresAt: Infinity, size, sizeVram, busy: 0 };
       this.#resident.set(model, current);
       this.loads.push({ model, options });
     } else if (keepAliveMs !== undefined) {
@@ -104,7 +114,6 @@ export class FakeResidency {
     }
     const held = current!;
     held.busy++;
-    held.lastUsed = ++this.#uses;
     held.expiresAt = this.#opts.now() + held.keepAliveMs;
     let released = false;
     return {
@@ -114,7 +123,6 @@ export class FakeResidency {
         if (released) return;
         released = true;
         held.busy--;
-        held.lastUsed = ++this.#uses;
         held.expiresAt = this.#opts.now() + held.keepAliveMs;
         if (held.busy === 0 && held.keepAliveMs === 0 && this.#resident.get(model) === held) this.#drop(model);
       },
@@ -127,14 +135,19 @@ export class FakeResidency {
     return run;
   }
 
-  #makeRoom(): void {
-    if (this.#resident.size < this.#opts.maxLoaded) return;
-    const victims = [...this.#resident.values()].sort(
-      (a, b) => Number(a.busy > 0) - Number(b.busy > 0)
-        || Number(a.keepAliveMs === Infinity) - Number(b.keepAliveMs === Infinity)
-        || a.lastUsed - b.lastUsed,
-    );
-    this.#drop(victims[0].name);
+  /** Unloads one model at a time until a newcomer of `size` bytes may load. */
+  #makeRoom(size: number): void {
+    while (this.#resident.size >= this.#opts.maxLoaded || (this.#resident.size > 0 && size > this.#freeVram())) {
+      // Ollama waits for a busy victim to finish; the fake drops it at once (its lease still completes).
+      const [victim] = [...this.#resident.values()].sort(
+        (a, b) => Number(a.busy > 0) - Number(b.busy > 0) || compare(a.keepAliveMs, b.keepAliveMs) || a.name.localeCompare(b.name),
+      );
+      this.#drop(victim.name);
+    }
+  }
+
+  #freeVram(): number {
+    return (this.#opts.vram ?? Infinity) - [...this.#resident.values()].reduce((sum, m) => sum + m.sizeVram, 0);
   }
 
   #expire(): void {
@@ -154,4 +167,9 @@ function effectiveOptions(requested: Record<string, unknown>): Record<string, un
 
 function sameOptions(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
   return LOAD_OPTION_KEYS.every((key) => a[key] === b[key]);
+}
+
+/** Ascending, Infinity included (a difference of two Infinities is NaN). */
+function compare(a: number, b: number): number {
+  return a === b ? 0 : a < b ? -1 : 1;
 }

@@ -167,7 +167,7 @@ describe('FakeOllama: residency', () => {
     expect((await get('/api/ps')).json.models[0].expires_at).toMatch(/^2[3-9]\d\d-/);
   });
 
-  it('evicts the least recently used idle model beyond maxLoaded, forever-kept ones last', async () => {
+  it('evicts an idle model beyond maxLoaded as Ollama picks it: shortest keep-alive first, forever-kept ones last', async () => {
     await fake.close();
     fake = new FakeOllama({ models, maxLoaded: 2 });
     ({ url } = await fake.start());
@@ -176,6 +176,35 @@ describe('FakeOllama: residency', () => {
     await postJson('/api/generate', { model: 'qwen3:4b', prompt: '' });
     expect(fake.resident().map((m) => m.name).sort()).toEqual(['llama3.2:latest', 'qwen3:4b']);
     expect(fake.unloads).toEqual(['nomic-embed-text:latest']);
+  });
+});
+
+describe('FakeOllama: its own VRAM', () => {
+  const GB = 1e9;
+  const big = [{ name: 'chat', size: 12 * GB }, { name: 'embed', kind: 'embedding' as const, size: 11 * GB }, { name: 'huge', size: 20 * GB }, { name: 'tiny', size: 1 * GB }];
+
+  it('loads a model beside others only where it fits wholly in the VRAM they leave, else unloads one', async () => {
+    await fake.close();
+    fake = new FakeOllama({ models: big, vram: 16 * GB });
+    ({ url } = await fake.start());
+    await postJson('/api/generate', { model: 'chat', prompt: '' });
+    await postJson('/api/generate', { model: 'tiny', prompt: '' });
+    expect(fake.unloads).toEqual([]);
+    await postJson('/api/embed', { model: 'embed', input: [] });
+    // chat and tiny share the default keep-alive: by name, chat goes first, and then embed fits.
+    expect(fake.unloads).toEqual(['chat:latest']);
+    const ps = (await get('/api/ps')).json.models as Array<{ name: string; size: number; size_vram: number }>;
+    expect(ps.map((m) => [m.name, m.size, m.size_vram]).sort()).toEqual([['embed:latest', 11 * GB, 11 * GB], ['tiny:latest', 1 * GB, 1 * GB]]);
+  });
+
+  it('runs a model larger than its VRAM alone, the rest in RAM', async () => {
+    await fake.close();
+    fake = new FakeOllama({ models: big, vram: 16 * GB });
+    ({ url } = await fake.start());
+    await postJson('/api/generate', { model: 'tiny', prompt: '' });
+    await postJson('/api/generate', { model: 'huge', prompt: '' });
+    expect(fake.unloads).toEqual(['tiny:latest']);
+    expect((await get('/api/ps')).json.models).toMatchObject([{ name: 'huge:latest', size: 20 * GB, size_vram: 16 * GB }]);
   });
 });
 

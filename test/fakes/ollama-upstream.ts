@@ -15,7 +15,8 @@ export type { FakeModelSpec } from './fake-catalog.js';
 /**
  * A scripted Ollama daemon on a real HTTP server (port 0), behaving as RUNTIMES.md says:
  * its endpoints and error bodies, NDJSON streams with nanosecond metrics, preload/unload,
- * keep-alive, reloads on load-option changes, LRU eviction, the loopback Host check. It
+ * keep-alive, reloads on load-option changes, evictions (by count, or by its own VRAM
+ * figure) as Ollama's scheduler picks them, the loopback Host check. It
  * counts loads and records every request. Knobs script what a real daemon cannot show
  * on demand: held loads, a crash or an error line mid-stream, chunks released one by one.
  */
@@ -26,6 +27,12 @@ export interface FakeOllamaOptions {
   hostCheck?: boolean;
   /** OLLAMA_MAX_LOADED_MODELS. Default 3. */
   maxLoaded?: number;
+  /**
+   * The daemon's VRAM in bytes: a model loads beside others only if it fits wholly in what
+   * they leave, else the daemon unloads one; `/api/ps` shows `size` and `size_vram`. Absent:
+   * unlimited (only `maxLoaded` evicts).
+   */
+  vram?: number;
   /** OLLAMA_KEEP_ALIVE: applies when a model is loaded by a request without keep_alive. Default "5m". */
   defaultKeepAlive?: number | string;
   /** Clock for keep-alive expiry and timestamps; default Date.now. */
@@ -74,6 +81,8 @@ export class FakeOllama {
     this.#catalog = new FakeCatalog(opts.models);
     this.#residency = new FakeResidency({
       maxLoaded: opts.maxLoaded ?? 3,
+      vram: opts.vram,
+      sizeOf: (model) => this.#catalog.get(model)?.size ?? 0,
       defaultKeepAliveMs: (keepAliveSeconds(opts.defaultKeepAlive ?? '5m') ?? 300) * 1000,
       now: this.#now,
       beforeLoad: (model) => this.#beforeLoad(model),
@@ -239,7 +248,7 @@ export class FakeOllama {
     const entry = this.#catalog.get(m.name);
     const tag = entry ? this.#catalog.tag(entry) : { name: m.name, model: m.name };
     const expires = m.keepAliveMs === Infinity ? this.#now() + FOREVER_MS : m.expiresAt;
-    return { ...tag, modified_at: undefined, expires_at: isoWithOffset(expires), size_vram: entry?.size ?? 0, context_length: m.options.num_ctx };
+    return { ...tag, modified_at: undefined, expires_at: isoWithOffset(expires), size: m.size, size_vram: m.sizeVram, context_length: m.options.num_ctx };
   }
 
   #openaiModel(name: string): Record<string, unknown> {

@@ -1,20 +1,20 @@
-import type { BackendModel, CatalogModel, ManagedBackend, RunningModel } from '../backend.js';
+import type { BackendModel, CatalogModel, LoadResult, ManagedBackend, RunningModel } from '../backend.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../../dialects/canonical.js';
 import { canonicalEmbedToOllamaBody, canonicalToOllamaBody, ollamaEmbedToResult, ollamaModelType, ollamaObjectToEvents, type OllamaPins } from '../../dialects/ollama.js';
 import { ndjsonObjects } from '../../dialects/ndjson.js';
-import { WarmgateError } from '../../errors.js';
+import { isWarmgateError, WarmgateError } from '../../errors.js';
 import type { Footprint } from '../../scheduler/index.js';
 import { readText, upstreamStatusError, UpstreamPool, type RawCall, type UpstreamReply, type UpstreamTimeouts } from '../../upstream/upstream-pool.js';
+import { displacedBy, isModel, OllamaDomain, reportedMemory } from './ollama-domain.js';
 
 export interface OllamaBackendOptions {
   url: string;
   /** The model's pinned load options and keep-alive policy, which every call carries. */
   pins: (model: BackendModel) => Omit<OllamaPins, 'model'>;
   timeouts: UpstreamTimeouts;
+  /** The daemon's capacity where configured (`backends.X.memory`); what is not configured is learned. */
+  memory: { gpu?: number; ram?: number };
 }
-
-/** Ollama reports a model's file size; its KV cache and buffers come on top (replaced by /api/ps after load). */
-const OLLAMA_OVERHEAD = 1.15;
 
 /**
  * An Ollama daemon. Every call it makes carries the model's pinned load options and
@@ -28,6 +28,7 @@ export class OllamaBackend implements ManagedBackend {
   readonly dialect = 'ollama' as const;
   readonly managed = true;
   readonly expiresIdleModels = true;
+  readonly domain: OllamaDomain;
   readonly name: string;
   readonly #pool: UpstreamPool;
   readonly #pins: (model: BackendModel) => Omit<OllamaPins, 'model'>;
@@ -39,11 +40,15 @@ export class OllamaBackend implements ManagedBackend {
     this.name = name;
     this.#pins = opts.pins;
     this.#pool = new UpstreamPool(opts.url, { backend: name, timeouts: opts.timeouts });
+    this.domain = new OllamaDomain(name, opts.memory);
   }
 
-  /** A call to the daemon's own API, for no model in particular (management routes). */
-  call(req: RawCall): Promise<UpstreamReply> {
-    return this.#pool.request(req);
+  /** A call to the daemon's own API, for no model in particular (management routes). A deleted model's learned facts go. */
+  async call(req: RawCall): Promise<UpstreamReply> {
+    const reply = await this.#reach(this.#pool.request(req));
+    const deleted = req.method === 'DELETE' && req.path === '/api/delete' && reply.status === 200 && nameIn(req.body);
+    if (deleted) this.domain.forget(deleted);
+    return reply;
   }
 
   forward(_model: BackendModel, call: RawCall): Promise<UpstreamReply> {
@@ -52,7 +57,7 @@ export class OllamaBackend implements ManagedBackend {
 
   async *generate(model: BackendModel, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
     const body = canonicalToOllamaBody(req, { model: model.upstream, ...this.#pins(model) });
-    const res = await this.#pool.request({ method: 'POST', path: req.kind === 'chat' ? '/api/chat' : '/api/generate', body, signal });
+    const res = await this.#reach(this.#pool.request({ method: 'POST', path: req.kind === 'chat' ? '/api/chat' : '/api/generate', body, signal }));
     if (res.status >= 400) throw upstreamStatusError(res.status, await readText(res.body), this.name);
     try {
       for await (const obj of ndjsonObjects(res.body)) yield* ollamaObjectToEvents(obj);
@@ -61,8 +66,10 @@ export class OllamaBackend implements ManagedBackend {
       // same code a process backend's crash carries, rather than undici's "other side closed".
       if (!signal.aborted && (err as { code?: string }).code === 'UND_ERR_SOCKET') {
         const message = `Ollama backend ${this.name} closed the connection in the middle of the reply for ${model.upstream} (the daemon crashed or restarted)`;
-        // A daemon that restarted holds nothing: the model must load again.
+        // A daemon that restarted holds nothing: the model must load again, and what was
+        // learned about its memory may be about another daemon.
         for (const listener of this.#lost) listener(model.name, message);
+        this.domain.forget(undefined);
         throw new WarmgateError('BACKEND_CRASHED', message, { cause: err });
       }
       throw err;
@@ -71,20 +78,25 @@ export class OllamaBackend implements ManagedBackend {
 
   async embed(model: BackendModel, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
     const body = canonicalEmbedToOllamaBody(req, { model: model.upstream, ...this.#pins(model) });
-    return ollamaEmbedToResult(await this.#pool.json({ method: 'POST', path: '/api/embed', body, signal }));
+    return ollamaEmbedToResult(await this.#reach(this.#pool.json({ method: 'POST', path: '/api/embed', body, signal })));
   }
 
-  /** The size the daemon lists, plus its KV cache and buffers (until `/api/ps` measures it). */
+  /** In the daemon's own pools: the size it lists, plus its KV cache and buffers (until `/api/ps` shows it loaded). */
   async estimate(model: BackendModel): Promise<Footprint> {
-    const listed = (await this.catalog()).find((m) => m.name === model.upstream || m.model === model.upstream);
-    return { totalBytes: Math.round((listed?.size ?? 0) * OLLAMA_OVERHEAD) };
+    const listed = (await this.catalog()).find((m) => isModel(m, model.upstream));
+    return this.domain.footprint(listed?.size ?? 0);
   }
 
-  async load(model: BackendModel, opts: { signal: AbortSignal }): Promise<{ measured?: { ram: number; gpu: number } }> {
+  /**
+   * Preloads, then reads `/api/ps`: the model's real size, and which models the daemon
+   * unloaded to make room (compared with `/api/ps` just before).
+   */
+  async load(model: BackendModel, opts: { signal: AbortSignal }): Promise<LoadResult> {
+    const before = await this.running();
     await this.#residencyCall(model, this.#pins(model).keep_alive, opts.signal);
-    const running = (await this.running()).find((m) => m.name === model.upstream || m.model === model.upstream);
-    if (!running) return {};
-    return { measured: { gpu: running.size_vram, ram: Math.max(0, running.size - running.size_vram) } };
+    const after = await this.running();
+    const running = after.find((m) => isModel(m, model.upstream));
+    return { measured: running && reportedMemory(running), displaced: displacedBy(model.upstream, before, after) };
   }
 
   async unload(model: BackendModel): Promise<void> {
@@ -100,7 +112,7 @@ export class OllamaBackend implements ManagedBackend {
   }
 
   async running(): Promise<RunningModel[]> {
-    return (await this.#pool.json<{ models: RunningModel[] }>({ method: 'GET', path: '/api/ps' })).models ?? [];
+    return (await this.#reach(this.#pool.json<{ models: RunningModel[] }>({ method: 'GET', path: '/api/ps' }))).models ?? [];
   }
 
   async show(model: BackendModel): Promise<Record<string, unknown>> {
@@ -120,11 +132,28 @@ export class OllamaBackend implements ManagedBackend {
     const call: RawCall = type === 'embedding'
       ? { method: 'POST', path: '/api/embed', body: { model: model.upstream, input: [], options, keep_alive: keepAlive }, signal }
       : { method: 'POST', path: '/api/generate', body: { model: model.upstream, prompt: '', options, keep_alive: keepAlive, stream: false }, signal };
-    await this.#pool.json(call);
+    await this.#reach(this.#pool.json(call));
+  }
+
+  /** A daemon that cannot be reached may come back as another process: what was learned about its memory goes. */
+  async #reach<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (err) {
+      if (isWarmgateError(err) && err.code === 'WG_UPSTREAM_UNREACHABLE') this.domain.forget(undefined);
+      throw err;
+    }
   }
 
   async #typeOf(model: BackendModel): Promise<'chat' | 'embedding'> {
     await this.show(model);
     return this.#types.get(model.upstream) ?? 'chat';
   }
+}
+
+/** The model a management call names (`model`, or the older `name`). */
+function nameIn(body: unknown): string | undefined {
+  const { model, name } = (body ?? {}) as { model?: unknown; name?: unknown };
+  const value = model ?? name;
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }

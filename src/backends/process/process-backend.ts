@@ -47,6 +47,8 @@ export class ProcessBackend implements ManagedBackend {
   readonly managed = true;
   /** Nothing expires a process on its own: the scheduler unloads it after the model's keep-alive. */
   readonly expiresIdleModels = false;
+  /** Its processes live on the gateway host. */
+  readonly domain = undefined;
   readonly name: string;
   readonly kind: 'embedded' | 'llama-server';
   readonly #opts: ProcessBackendOptions;
