@@ -15,8 +15,8 @@ export interface ScheduledResidencyOptions {
   gpuPool?: string;
   /** How often resident models are checked against what each backend says is running; 0 disables. */
   reconcileMs?: number;
-  /** Every model the gateway serves: one a backend with its own memory domain holds joins the ledger at reconciliation. */
-  known?: () => readonly ModelEntry[];
+  /** Every model the gateway serves (catalogs refreshed): one a backend with its own memory domain holds joins the ledger at reconciliation. */
+  served?: () => Promise<readonly ModelEntry[]>;
 }
 
 /** A model whose backend the scheduler loads and unloads. */
@@ -146,9 +146,10 @@ export class ScheduledResidency implements Residency {
    * load finished after its last waiter left — joins the ledger at its reported size.
    */
   async reconcile(): Promise<void> {
+    const served = (await this.#opts.served?.()) ?? [];
     const before = this.#scheduler.snapshot().models;
     const ready = before.filter((m) => m.state === 'ready' && m.inFlight === 0).map((m) => this.#entries.get(m.name)!);
-    const unloaded = (this.#opts.known?.() ?? []).filter(managed)
+    const unloaded = served.filter(managed)
       .filter((e) => e.backend.domain && (before.find((m) => m.name === e.name)?.state ?? 'unloaded') === 'unloaded');
     const backends = [...new Set([...ready, ...unloaded].map((e) => e.backend))];
     await Promise.all(backends.map(async (backend) => {

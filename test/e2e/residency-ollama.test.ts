@@ -90,8 +90,9 @@ describe('residency in front of an Ollama daemon', () => {
 
   it('swaps once per burst when two models cannot co-reside', async () => {
     gw = await testGateway({
-      backends: { ollama: { kind: 'ollama', url: upstream.url } },
-      memory: { ram: 4_700_000_000, reserve: 0 },
+      // The daemon's own VRAM, configured: the chat model as /api/ps reports it (4 GB) and the
+      // embedding model's estimate (0.35 GB) do not fit together.
+      backends: { ollama: { kind: 'ollama', url: upstream.url, memory: { gpu: 4_200_000_000 } } },
     });
     const held = upstream.holdLoads(CHAT);
     const first = postJson(`${gw.url}/api/chat`, { model: CHAT, stream: false, messages: [{ role: 'user', content: 'first' }] });
@@ -109,6 +110,6 @@ describe('residency in front of an Ollama daemon', () => {
     expect(upstream.loadCount(EMBED)).toBe(1);
     const status = await gatewayStatus(gw.url);
     expect(status.counters.evictions).toBe(1);
-    expect(status.pools[0].used).toBeLessThanOrEqual(4_700_000_000);
+    expect(status.pools.find((p) => p.name === 'ollama:gpu')?.used).toBeLessThanOrEqual(4_200_000_000);
   });
 });
