@@ -96,6 +96,15 @@ function storm(seed: number): void {
   }
   if (rnd() < 0.3) shell.at(Math.floor(rnd() * 30_000), () => h.s.adminLoad(pick(models).name));
   if (rnd() < 0.3) shell.at(Math.floor(rnd() * 30_000), () => h.s.adminUnload(pick(models).name));
+  if (rnd() < 0.4) {
+    // As a runtime teaches it: it dropped `b` (if resident) when `a` loaded, so the two do not fit together.
+    const [a, b] = [models[0].name, models[1].name];
+    shell.at(Math.floor(rnd() * 30_000), () => {
+      if (h.s.snapshot().models.find((m) => m.name === b)?.state === 'ready') h.s.unloadDone(b);
+      if (h.s.snapshot().models.find((m) => m.name === b)?.state === 'unloaded') h.s.learnConflict([a, b]);
+    });
+    if (rnd() < 0.3) shell.at(Math.floor(rnd() * 30_000), () => h.s.forgetConflicts([a]));
+  }
   shell.run();
 
   for (const id of ids) {
