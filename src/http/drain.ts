@@ -1,6 +1,6 @@
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context, Next } from 'hono';
 import { WarmgateError } from '../errors.js';
-import { dialectOf, errorResponse } from './errors.js';
+import { refuse, type Check } from './admission.js';
 import { nodeBindings } from './node-request.js';
 
 /** A request in flight, as a stop sees it: `end` (set by the request scope) ends it with `reason`. */
@@ -33,9 +33,10 @@ export function stopReason(c: Context): WarmgateError | undefined {
 }
 
 /**
- * Stopping without losing work (SIGTERM). `middleware()` tracks every request in flight;
- * `begin()` refuses new ones (503 with Retry-After, in the caller's dialect: they reach a
- * connection the server has not closed yet); `settled(ms)` waits for those in flight to
+ * Stopping without losing work (SIGTERM). `track` follows every request in flight (the
+ * admission middleware runs it); after `begin()`, `refuseWhileStopping` refuses new ones
+ * (503 with Retry-After, in the caller's dialect: they reach a connection the server has
+ * not closed yet); `settled(ms)` waits for those in flight to
  * finish and, past `ms`, ends the rest through their `stop` entry, whose `end` the request
  * scope points at the request's own abort: a stream then ends with its dialect's error
  * piece (its record keeps the 200 and says `WG_UNAVAILABLE`), a whole reply is a 503; never
@@ -46,26 +47,27 @@ export class Drain {
   #draining = false;
   #idle: (() => void) | undefined;
 
-  middleware(): MiddlewareHandler {
-    return async (c, next) => {
-      if (this.#draining) return errorResponse(c, dialectOf(c.req.path), shuttingDown());
-      // A plain object, no AbortController: this runs for every request.
-      const entry: InFlight = {};
-      this.#inFlight.add(entry);
-      c.set('stop', entry);
-      const done = () => {
-        this.#inFlight.delete(entry);
-        if (this.#inFlight.size === 0) this.#idle?.();
-      };
-      const { outgoing } = nodeBindings(c);
-      // Under Node the request is done when its response is (a stream outlives `next()`).
-      if (outgoing) outgoing.once('close', done);
-      try {
-        await next();
-      } finally {
-        if (!outgoing) done();
-      }
+  /** New requests are refused (503 with Retry-After, in the caller's dialect) once a stop has begun. */
+  readonly refuseWhileStopping: Check = (c) => (this.#draining ? refuse(c, shuttingDown()) : undefined);
+
+  /** Runs the rest of the request (`next`) tracked as in flight until its reply is complete. */
+  async track(c: Context, next: Next): Promise<void> {
+    // A plain object, no AbortController: this runs for every request.
+    const entry: InFlight = {};
+    this.#inFlight.add(entry);
+    c.set('stop', entry);
+    const done = () => {
+      this.#inFlight.delete(entry);
+      if (this.#inFlight.size === 0) this.#idle?.();
     };
+    const { outgoing } = nodeBindings(c);
+    // Under Node the request is done when its response is (a stream outlives `next()`).
+    if (outgoing) outgoing.once('close', done);
+    try {
+      await next();
+    } finally {
+      if (!outgoing) done();
+    }
   }
 
   begin(): void {

@@ -1,9 +1,9 @@
-import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import { isWarmgateError } from '../errors.js';
 import { stopReason } from './drain.js';
 import type { Dialect, Gateway, RequestScope, RequestTimer } from '../gateway/gateway.js';
-import { errorResponse, failed } from './errors.js';
+import { dialectOf, errorResponse, failed } from './errors.js';
 import { requestAbort } from './streaming.js';
 
 declare module 'hono' {
@@ -18,34 +18,35 @@ declare module 'hono' {
 }
 
 /**
- * One dialect's routes as a sub-app (mounted with `app.route('/', ...)`): anything a route
- * throws is answered in the dialect, and a recorded request's record is finished with it.
- * An error that is not the gateway's own is a bug: logged as well.
+ * The app's error handler: anything a route throws is answered in the dialect of its path
+ * (`dialectOf`: every route of a dialect's sub-app lies under that dialect's paths), and a
+ * recorded request's record is finished with it. An error that is not the gateway's own
+ * is a bug: logged as well. (One handler on the app, not one per sub-app: Hono wraps every
+ * route of a sub-app that has its own in one more compose step per request.)
  */
-export function dialectApp(dialect: Dialect, log: Logger): Hono {
-  const app = new Hono();
-  app.onError((thrown, c) => {
+export function answerInDialect(log: Logger): ErrorHandler {
+  return (thrown, c) => {
     const err = stopReason(c) ?? thrown;
     if (!isWarmgateError(err)) log.error({ err }, 'unhandled error');
     const record = c.get('record');
+    const dialect = dialectOf(c.req.path);
     return record ? failed(c, dialect, record, err) : errorResponse(c, dialect, err);
-  });
-  return app;
+  };
 }
 
 /** Starts a request's record under `route` (`c.get('record')`) and its cancel signal (`c.get('signal')`). */
 export function recorded(gw: Gateway, dialect: Dialect, route: string): MiddlewareHandler {
-  return async (c, next) => {
+  return (c, next) => {
     c.set('record', gw.record(dialect, route));
     setSignal(c);
-    await next();
+    return next();
   };
 }
 
 /** Only the cancel signal: a passthrough the gateway does not record (daemon management). */
-export const cancellable: MiddlewareHandler = async (c, next) => {
+export const cancellable: MiddlewareHandler = (c, next) => {
   setSignal(c);
-  await next();
+  return next();
 };
 
 function setSignal(c: Context): void {

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { WarmgateError } from '../errors.js';
+import type { RequestTimer } from '../gateway/gateway.js';
 import { streamFailure } from './errors.js';
 import { stopReason } from './drain.js';
 import { nodeBindings } from './node-request.js';
@@ -26,51 +27,74 @@ export async function collect<T>(values: AsyncIterable<T>): Promise<T[]> {
  * route has one) is finished with 200 at the end; a failure after the 200 is recorded and
  * sent as the dialect's error piece; a client that leaves is recorded as 499 and the
  * request's signal fires, which aborts the upstream call (the gateway releases its lease).
+ *
+ * Every piece is sent as soon as it is produced; pieces produced in the same turn of the
+ * event loop (the lines of one upstream read) leave in one write. Under @hono/node-server
+ * the pieces are written straight to Node's response, with no web stream in between;
+ * elsewhere (tests calling `app.request`) a web ReadableStream carries them.
  */
 export function streamReply<T>(c: Context, values: AsyncIterable<T>, format: StreamFormat<T>): Response {
-  const record = c.get('record');
-  const pieces = (async function* () {
-    try {
-      for await (const value of values) yield format.piece(value);
-      if (format.end) yield format.end;
-      record?.finish(200);
-    } catch (err) {
-      if (!record) throw err; // an unrecorded passthrough (daemon management) is cut off as it broke
-      const e = streamFailure(record, stopReason(c) ?? err);
-      if (e) yield format.error(e);
-    }
-  })();
-  return streamResponse(c, pieces, format.contentType, () => {
-    record?.finish(499, { message: 'client disconnected', code: 'WG_CLIENT_CLOSED' });
-    c.get('cancel')?.();
-  });
-}
-
-/**
- * A streamed 200 reply fed by an async iterable of text pieces. Every piece is sent as soon
- * as it is produced; pieces produced in the same turn of the event loop (the lines of one
- * upstream read) leave in one write. If the client goes away first, `onCancel` runs (it
- * aborts the upstream) and the source iterator is closed.
- *
- * Under @hono/node-server the pieces are written straight to Node's response, with no web
- * stream in between; elsewhere (tests calling `app.request`) a web ReadableStream carries them.
- */
-function streamResponse(c: Context, source: AsyncIterable<string>, contentType: string, onCancel: () => void, headers: Record<string, string> = {}): Response {
-  const all = { 'content-type': contentType, 'cache-control': 'no-cache', ...headers };
+  const pieces = new Pieces(c, values, format);
+  const headers = { 'content-type': format.contentType, 'cache-control': 'no-cache' };
   const outgoing = nodeBindings(c).outgoing;
-  if (!outgoing) return webStreamResponse(source, all, onCancel);
-  void writeToNode(source, outgoing, all, onCancel);
+  if (!outgoing) return webStreamResponse(pieces, headers);
+  void writeToNode(pieces, outgoing, headers);
   return RESPONSE_ALREADY_SENT;
 }
 
-async function writeToNode(source: AsyncIterable<string>, out: ServerResponse, headers: Record<string, string>, onCancel: () => void): Promise<void> {
-  const it = source[Symbol.asyncIterator]();
+/**
+ * A reply's text pieces, pulled one at a time: each value rendered by the format, then its
+ * end piece, or its error piece after a failure; the outcome on the record. A plain class
+ * with one async method, not an async generator: a streamed reply passes every upstream
+ * line through it, and a generator layer costs several promise turns per line more.
+ */
+class Pieces<T> {
+  readonly #c: Context;
+  readonly #it: AsyncIterator<T>;
+  readonly #format: StreamFormat<T>;
+  readonly #record: RequestTimer | undefined;
+  #over = false;
+
+  constructor(c: Context, values: AsyncIterable<T>, format: StreamFormat<T>) {
+    this.#c = c;
+    this.#it = values[Symbol.asyncIterator]();
+    this.#format = format;
+    this.#record = c.get('record');
+  }
+
+  /** The next piece to send; undefined once the reply is over. Throws only for an unrecorded passthrough that broke (it is cut off). */
+  async next(): Promise<string | undefined> {
+    if (this.#over) return undefined;
+    try {
+      const r = await this.#it.next();
+      if (!r.done) return this.#format.piece(r.value);
+      this.#over = true;
+      this.#record?.finish(200);
+      return this.#format.end;
+    } catch (err) {
+      this.#over = true;
+      if (!this.#record) throw err;
+      const e = streamFailure(this.#record, stopReason(this.#c) ?? err);
+      return e ? this.#format.error(e) : undefined;
+    }
+  }
+
+  /** The client left: recorded as 499, the request's signal fires (aborting the upstream), the values are closed. */
+  cancel(): void {
+    if (this.#over) return;
+    this.#over = true;
+    this.#record?.finish(499, { message: 'client disconnected', code: 'WG_CLIENT_CLOSED' });
+    this.#c.get('cancel')?.();
+    void this.#it.return?.();
+  }
+}
+
+async function writeToNode(pieces: Pieces<unknown>, out: ServerResponse, headers: Record<string, string>): Promise<void> {
   let gone = false;
   out.once('close', () => {
     if (out.writableFinished) return;
     gone = true;
-    onCancel();
-    void it.return?.();
+    pieces.cancel();
   });
   // The headers leave with the first piece when it is ready in this turn (one write), and
   // on their own otherwise: a client waiting for headers must not wait for the first token.
@@ -81,17 +105,17 @@ async function writeToNode(source: AsyncIterable<string>, out: ServerResponse, h
   });
   const uncork = () => out.uncork();
   try {
-    for (let r = await it.next(); !r.done && !gone; r = await it.next()) {
+    for (let piece = await pieces.next(); piece !== undefined && !gone; piece = await pieces.next()) {
       wrote = true;
       if (out.writableCorked === 0) {
         out.cork();
         process.nextTick(uncork);
       }
-      if (!out.write(r.value)) await drainedOrClosed(out);
+      if (!out.write(piece)) await drainedOrClosed(out);
     }
     if (!gone) out.end();
   } catch (err) {
-    // The routes turn failures into their dialect's error event; this is a bug, not a reply.
+    // The routes turn failures into their dialect's error piece; this one is cut off as it broke.
     out.destroy(err as Error);
   }
 }
@@ -108,30 +132,27 @@ function drainedOrClosed(out: ServerResponse): Promise<void> {
   });
 }
 
-function webStreamResponse(source: AsyncIterable<string>, headers: Record<string, string>, onCancel: () => void): Response {
-  const it = source[Symbol.asyncIterator]();
+function webStreamResponse(pieces: Pieces<unknown>, headers: Record<string, string>): Response {
   const encoder = new TextEncoder();
   const body = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
-          const { value, done } = await it.next();
-          if (done) controller.close();
-          else controller.enqueue(encoder.encode(value));
+          const piece = await pieces.next();
+          if (piece === undefined) controller.close();
+          else controller.enqueue(encoder.encode(piece));
         } catch (err) {
           controller.error(err);
         }
       },
-      async cancel() {
-        onCancel();
-        await it.return?.();
+      cancel() {
+        pieces.cancel();
       },
     },
     { highWaterMark: 0 },
   );
   return new Response(body, { status: 200, headers });
 }
-
 
 /**
  * An AbortSignal that fires when the client disconnects before its reply is complete. Under

@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono';
 import type { Gateway, ModelEntry, Prepared } from '../../gateway/gateway.js';
 import type { GenerateEvent } from '../../dialects/canonical.js';
-import { ndjsonLine, ndjsonLineObject, ndjsonObjects } from '../../dialects/ndjson.js';
+import { ndjsonEntries, ndjsonLine, ndjsonLineObject, type NdjsonEntry } from '../../dialects/ndjson.js';
 import { isEmptyOllamaRequest, OllamaRenderer, ollamaChatToCanonical, ollamaGenerateToCanonical, ollamaObjectToEvents } from '../../dialects/ollama.js';
 import { ollamaChatSchema, ollamaGenerateSchema } from '../../dialects/ollama-schemas.js';
 import { readBody } from '../body.js';
@@ -34,28 +34,34 @@ async function handle(c: Context, gw: Gateway, kind: Kind): Promise<Response> {
 }
 
 /**
- * The daemon's own reply, as the client will see it (model name put back): NDJSON objects
- * streamed, or the one object of a non-streamed reply. An `{"error"}` object is recorded
- * (a non-streamed one answers 500, as Ollama does).
+ * The daemon's own reply, as the client will see it: NDJSON lines streamed, or the one
+ * object of a non-streamed reply. Each is parsed (its figures go on the record) and sent
+ * on as it came, unless the daemon names the model otherwise than the client did (an
+ * alias, a name without its tag): then it is re-serialised with the client's name. An
+ * `{"error"}` object is recorded (a non-streamed one answers 500, as Ollama does).
  */
 async function passthrough(c: Context, gw: Gateway, entry: ModelEntry, body: Body, pinned: Prepared, kind: Kind): Promise<Response> {
   const out = { ...body, model: entry.upstream, options: pinned.options, keep_alive: pinned.keep_alive };
   const call = { method: 'POST', path: `/api/${kind}`, body: out } as const;
-  const events = (obj: unknown) => (typeof (obj as Body).error === 'string' ? [] : ollamaObjectToEvents(obj));
   const record = c.get('record');
   const stream = body.stream !== false;
-  const named = (obj: unknown): Body => {
-    const o = obj as Body;
-    if (typeof o.error !== 'string') return { ...o, model: body.model };
-    record.finish(stream ? 200 : 500, { message: o.error, code: 'WG_UPSTREAM_ERROR' });
-    return o;
+  const renamed = body.model !== entry.upstream;
+  const failed = (value: unknown): value is { error: string } => typeof (value as Body).error === 'string';
+  const events = ({ value }: NdjsonEntry) => (failed(value) ? [] : ollamaObjectToEvents(value));
+  /** The line to send for one reply object (without its newline). */
+  const text = ({ line, value }: NdjsonEntry): string => {
+    if (failed(value)) {
+      record.finish(stream ? 200 : 500, { message: value.error, code: 'WG_UPSTREAM_ERROR' });
+      return line;
+    }
+    return renamed ? JSON.stringify({ ...(value as Body), model: body.model }) : line;
   };
   if (!stream) {
-    const reply = named((await gw.forwardWhole(entry, call, scopeOf(c), { parse: ndjsonLineObject, events })).reply);
-    return typeof reply.error === 'string' ? c.json(reply, 500) : answered(c, reply);
+    const { reply } = await gw.forwardWhole(entry, call, scopeOf(c), { parse: (line) => ({ line, value: ndjsonLineObject(line) }), events });
+    return failed(reply.value) ? c.body(text(reply), 500, { 'content-type': 'application/json' }) : answered(c, text(reply));
   }
-  const pieces = await gw.forward(entry, call, scopeOf(c), { read: ndjsonObjects, events });
-  return streamReply(c, pieces, { contentType: NDJSON, piece: (obj) => ndjsonLine(named(obj)), error: (e) => ndjsonLine({ error: e.message }) });
+  const pieces = await gw.forward(entry, call, scopeOf(c), { read: ndjsonEntries, events });
+  return streamReply(c, pieces, { contentType: NDJSON, piece: (reply) => `${text(reply)}\n`, error: (e) => ndjsonLine({ error: e.message }) });
 }
 
 /** Any other backend: canonical events rendered as Ollama's objects, with the gateway's own load and total times. */

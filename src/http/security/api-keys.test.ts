@@ -1,3 +1,4 @@
+import { admission } from '../admission.js';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { apiKeys } from './api-keys.js';
@@ -8,7 +9,7 @@ const KEYS = [{ key: ADMIN, scope: 'admin' as const }, { key: INFER, scope: 'inf
 
 function app(options: Parameters<typeof apiKeys>[0] = { keys: KEYS }): Hono {
   const a = new Hono();
-  a.use('*', apiKeys(options));
+  a.use('*', admission([apiKeys(options)]));
   a.all('*', (c) => c.json({ ok: true }));
   return a;
 }
@@ -93,7 +94,7 @@ describe('apiKeys', () => {
 
   it('classifies the path the router matches: an encoded or dotted admin path is still admin', async () => {
     const a = new Hono();
-    a.use('*', apiKeys({ keys: KEYS }));
+    a.use('*', admission([apiKeys({ keys: KEYS })]));
     a.post('/api/pull', (c) => c.text('pulled'));
     for (const p of ['/api/%70ull', '/api/./pull', '/api/x/../pull']) {
       const res = await a.request(`http://localhost${p}`, { method: 'POST', headers: bearer(INFER) });

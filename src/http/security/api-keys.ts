@@ -1,7 +1,6 @@
-import type { MiddlewareHandler } from 'hono';
 import { WarmgateError } from '../../errors.js';
 import { requestHeader } from '../body.js';
-import { dialectOf, errorResponse } from '../errors.js';
+import { refuse, type Check } from '../admission.js';
 import { isLoopbackAddress } from './local-address.js';
 import { KeyRing, presentedKey, type KeyScope } from './key-ring.js';
 import { peerAddress } from '../node-request.js';
@@ -14,25 +13,24 @@ import { routeScope } from './route-scopes.js';
  * open to loopback peers. No key (or a wrong one) is 401 with `WWW-Authenticate: Bearer`;
  * a valid key of too small a scope is 403. A key is never logged nor echoed.
  */
-export function apiKeys(options: { keys: ReadonlyArray<{ key: string; scope: KeyScope }>; metricsNeedKey?: boolean }): MiddlewareHandler {
+export function apiKeys(options: { keys: ReadonlyArray<{ key: string; scope: KeyScope }>; metricsNeedKey?: boolean }): Check | undefined {
   const ring = new KeyRing(options.keys);
-  if (ring.size === 0) return async (_c, next) => next();
-  return async (c, next) => {
+  if (ring.size === 0) return undefined;
+  return (c) => {
     const path = c.req.path;
     const needs = routeScope(c.req.method, path, options);
-    if (needs === 'open') return next();
-    if (needs === 'local' && isLoopbackAddress(peerAddress(c))) return next();
+    if (needs === 'open') return undefined;
+    if (needs === 'local' && isLoopbackAddress(peerAddress(c))) return undefined;
     const presented = presentedKey(requestHeader(c, 'authorization'), requestHeader(c, 'x-api-key'));
     const scope = presented === undefined ? undefined : ring.scopeOf(presented);
-    const refuse = (err: WarmgateError) => errorResponse(c, dialectOf(path), err);
     if (scope === undefined) {
-      return refuse(new WarmgateError('UNAUTHORIZED', presented === undefined
+      return refuse(c, new WarmgateError('UNAUTHORIZED', presented === undefined
         ? 'this gateway needs an API key: send it as "Authorization: Bearer <key>" or "x-api-key: <key>"'
         : 'the API key is not valid'));
     }
     if (needs === 'admin' && scope !== 'admin') {
-      return refuse(new WarmgateError('FORBIDDEN', `${c.req.method} ${path} needs an admin key; this key's scope is ${scope}`));
+      return refuse(c, new WarmgateError('FORBIDDEN', `${c.req.method} ${path} needs an admin key; this key's scope is ${scope}`));
     }
-    return next();
+    return undefined;
   };
 }

@@ -1,3 +1,4 @@
+import { admission } from '../admission.js';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { ALLOWED_HEADERS, cors } from './cors.js';
@@ -5,7 +6,7 @@ import { ALLOWED_HEADERS, cors } from './cors.js';
 function app(origins: string[] = []): { app: Hono; hits: string[] } {
   const hits: string[] = [];
   const a = new Hono();
-  a.use('*', cors({ origins }));
+  a.use('*', admission([cors({ origins })]));
   a.all('*', (c) => {
     hits.push(`${c.req.method} ${c.req.path}`);
     return c.json({ ok: true });

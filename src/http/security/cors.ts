@@ -1,7 +1,6 @@
-import type { MiddlewareHandler } from 'hono';
 import { WarmgateError } from '../../errors.js';
 import { requestHeader } from '../body.js';
-import { dialectOf, errorResponse } from '../errors.js';
+import { refuse, type Check } from '../admission.js';
 import { replyHeader } from '../node-request.js';
 import { OriginAllowList } from './origin-allow-list.js';
 
@@ -30,15 +29,15 @@ const EXPOSED_HEADERS = ['Server-Timing', 'Retry-After'];
  * - any other request from an allowed origin: goes on, and its reply carries
  *   `Access-Control-Allow-Origin: <origin>` and `Vary: Origin`.
  */
-export function cors(options: { origins?: readonly string[] } = {}): MiddlewareHandler {
+export function cors(options: { origins?: readonly string[] } = {}): Check {
   const allowList = new OriginAllowList(options.origins);
-  return async (c, next) => {
+  return (c) => {
     const origin = requestHeader(c, 'origin');
-    if (!origin) return next();
+    if (!origin) return undefined;
     const host = requestHeader(c, 'host');
-    if (host && (origin === `http://${host}` || origin === `https://${host}`)) return next();
+    if (host && (origin === `http://${host}` || origin === `https://${host}`)) return undefined;
     if (!allowList.allows(origin)) {
-      return errorResponse(c, dialectOf(c.req.path), new WarmgateError(
+      return refuse(c, new WarmgateError(
         'FORBIDDEN',
         `Origin ${JSON.stringify(origin)} is not allowed to call this gateway (add it to server.origins or WARMGATE_ORIGINS)`,
       ));
@@ -58,6 +57,6 @@ export function cors(options: { origins?: readonly string[] } = {}): MiddlewareH
     replyHeader(c, 'access-control-allow-origin', origin);
     replyHeader(c, 'access-control-expose-headers', EXPOSED_HEADERS.join(', '));
     replyHeader(c, 'vary', 'Origin');
-    return next();
+    return undefined;
   };
 }

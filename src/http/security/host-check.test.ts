@@ -1,3 +1,4 @@
+import { admission } from '../admission.js';
 import { hostname } from 'node:os';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
@@ -5,7 +6,7 @@ import { allowedHost, hostCheck, hostName } from './host-check.js';
 
 function app(listen: string): Hono {
   const a = new Hono();
-  a.use('*', hostCheck({ listen }));
+  a.use('*', admission([hostCheck({ listen })]));
   a.all('*', (c) => c.text('ok'));
   return a;
 }

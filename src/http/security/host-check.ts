@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
-import type { MiddlewareHandler } from 'hono';
 import { WarmgateError } from '../../errors.js';
 import { requestHeader } from '../body.js';
-import { dialectOf, errorResponse } from '../errors.js';
+import { refuse, type Check } from '../admission.js';
 import { isFixedLocalAddress, isLocalAddress, isLoopbackListen } from './local-address.js';
 
 /**
@@ -13,13 +12,13 @@ import { isFixedLocalAddress, isLocalAddress, isLoopbackListen } from './local-a
  * private, unspecified or this machine's. Listening on any other address, every Host passes
  * (the network can reach it by any name; keys guard it there).
  */
-export function hostCheck(options: { listen: string }): MiddlewareHandler {
+export function hostCheck(options: { listen: string }): Check | undefined {
   const listenHost = options.listen;
-  if (!isLoopbackListen(listenHost)) return async (_c, next) => next();
-  return async (c, next) => {
+  if (!isLoopbackListen(listenHost)) return undefined;
+  return (c) => {
     const host = requestHeader(c, 'host') ?? '';
-    if (allowedHost(host)) return next();
-    return errorResponse(c, dialectOf(c.req.path), new WarmgateError(
+    if (allowedHost(host)) return undefined;
+    return refuse(c, new WarmgateError(
       'FORBIDDEN',
       `Host ${JSON.stringify(host)} is not this machine: while listening on ${listenHost} the gateway answers only requests addressed to localhost or a local address`,
     ));
