@@ -7,6 +7,7 @@
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { existsSync } from 'node:fs';
 import { checkLlamaServer, type CheckResult } from '../backends/process/llama-server-check.js';
+import { OllamaDomain } from '../backends/ollama/ollama-domain.js';
 import { llamaServerHasAmx, llamaServerManifest } from '../backends/process/llama-server-binary.js';
 import { ConfigError, loadConfig, parseServeFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -43,7 +44,8 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     cpu: { arch: cpu.arch, model: cpu.model, features: NOTABLE.filter((f) => cpu.flags.includes(f)) },
     embedded: { ...worker, kernels: runtimeKernels('embedded'), repacks: repackedTypes(runtimeKernels('embedded')) },
     llama_server: llamaServer,
-    memory: { ram_total: memory.ramTotal, ram_available: memory.ramAvailable, gpus: memory.gpus, budgets },
+    // Each Ollama daemon's own pools (Infinity, "learned": a capacity not configured; JSON shows null).
+    memory: { ram_total: memory.ramTotal, ram_available: memory.ramAvailable, gpus: memory.gpus, budgets, daemons: daemonBudgets(config) },
     backends,
   };
   const findings: Finding[] = [
@@ -63,6 +65,11 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   }
   out.push(`memory    RAM ${formatBytes(memory.ramTotal)}, ${formatBytes(memory.ramAvailable)} available${memory.gpus.map((g) => `; GPU ${g.name} ${formatBytes(g.vramTotal)}`).join('')}`);
   out.push(`budgets   ${Object.entries(budgets).map(([pool, bytes]) => `${pool} ${formatBytes(bytes)}`).join(', ')} (memory.ram / memory.gpu, else what is free minus memory.reserve)`);
+  const daemons = Object.entries(report.memory.daemons);
+  if (daemons.length > 0) {
+    const pools = daemons.flatMap(([, b]) => Object.entries(b)).map(([pool, bytes]) => `${pool} ${Number.isFinite(bytes) ? formatBytes(bytes) : 'learned'}`);
+    out.push(`daemons   ${pools.join(', ')} (backends.<name>.memory, else learned from what the daemon shows)`);
+  }
   out.push('');
   for (const f of findings) out.push(`${f.ok ? 'ok  ' : 'FAIL'}  ${f.what}: ${f.detail}`);
   console.log(out.join('\n'));
@@ -130,4 +137,9 @@ function describeRepack(kernels: CpuKernels): string {
   const types = repackedTypes(kernels);
   const parts = Object.entries(types).filter(([, list]) => list.length > 0).map(([buffer, list]) => `${buffer} repacks ${list.join(', ')}`);
   return parts.length > 0 ? `${parts.join('; ')} (a model with such weights loads without mmap)` : 'no weights repacked';
+}
+
+/** Each Ollama backend's own memory domain: its pools and their budgets. */
+function daemonBudgets(config: Config): Record<string, Readonly<Record<string, number>>> {
+  return Object.fromEntries(Object.entries(config.backends).flatMap(([name, b]) => (b.kind === 'ollama' ? [[name, new OllamaDomain(name, b.memory).budgets]] : [])));
 }
