@@ -39,6 +39,11 @@ export interface MeasuredMemory {
   exact?: boolean;
 }
 
+/** A running model as its runtime accounts for it: exact, split between its GPU and RAM. */
+export function reportedMemory(running: RunningModel): MeasuredMemory {
+  return { gpu: running.size_vram, ram: Math.max(0, running.size - running.size_vram), exact: true };
+}
+
 /** What a load did besides making the model resident. */
 export interface LoadResult {
   measured?: MeasuredMemory;

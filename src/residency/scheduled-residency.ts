@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { keepAliveSeconds } from '../config/units.js';
 import { WarmgateError } from '../errors.js';
-import { isManaged, type Backend, type LoadResult, type ManagedBackend, type RunningModel } from '../backends/backend.js';
+import { isManaged, reportedMemory, type Backend, type LoadResult, type ManagedBackend, type RunningModel } from '../backends/backend.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type StartLoadOptions, type Rejection, type SchedulerConfig } from '../scheduler/index.js';
 import type { Lease, Residency, ResidencyStatus } from './residency.js';
@@ -216,10 +216,14 @@ export class ScheduledResidency implements Residency {
 
   /** A model its backend holds though the ledger does not: ready, at the backend's own figures. */
   async #adopt(entry: ManagedEntry, running: RunningModel): Promise<void> {
-    await this.#register(entry);
+    try {
+      await this.#register(entry);
+    } catch {
+      return; // no estimate now (the daemon went away meanwhile): the next reconciliation tries again
+    }
     if (this.#modelState(entry.name) !== 'unloaded') return; // a load of ours began meanwhile
     this.#opts.log.info({ model: entry.name, size: running.size, size_vram: running.size_vram }, 'model is resident at its backend without a load of ours; counting it');
-    this.#event(() => this.#scheduler.adopt(entry.name, { ram: Math.max(0, running.size - running.size_vram), gpu: running.size_vram }));
+    this.#event(() => this.#scheduler.adopt(entry.name, reportedMemory(running)));
   }
 
   #register(entry: ManagedEntry): Promise<void> {

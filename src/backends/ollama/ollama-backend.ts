@@ -1,11 +1,11 @@
-import type { BackendModel, CatalogModel, LoadResult, ManagedBackend, RunningModel } from '../backend.js';
+import { reportedMemory, type BackendModel, type CatalogModel, type LoadResult, type ManagedBackend, type RunningModel } from '../backend.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../../dialects/canonical.js';
 import { canonicalEmbedToOllamaBody, canonicalToOllamaBody, ollamaEmbedToResult, ollamaModelType, ollamaObjectToEvents, type OllamaPins } from '../../dialects/ollama.js';
 import { ndjsonObjects } from '../../dialects/ndjson.js';
 import { isWarmgateError, WarmgateError } from '../../errors.js';
 import type { Footprint } from '../../scheduler/index.js';
 import { readText, upstreamStatusError, UpstreamPool, type RawCall, type UpstreamReply, type UpstreamTimeouts } from '../../upstream/upstream-pool.js';
-import { displacedBy, isModel, OllamaDomain, reportedMemory } from './ollama-domain.js';
+import { displacedBy, isModel, OllamaDomain } from './ollama-domain.js';
 
 export interface OllamaBackendOptions {
   url: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RunningModel } from '../backend.js';
-import { displacedBy, OllamaDomain, reportedMemory } from './ollama-domain.js';
+import { reportedMemory, type RunningModel } from '../backend.js';
+import { displacedBy, OllamaDomain } from './ollama-domain.js';
 
 const GB = 1e9;
 

@@ -45,11 +45,6 @@ export class OllamaDomain implements MemoryDomain {
   }
 }
 
-/** The daemon's own figures for a loaded model: exact, split as it placed it. */
-export function reportedMemory(running: RunningModel): NonNullable<LoadResult['measured']> {
-  return { gpu: running.size_vram, ram: Math.max(0, running.size - running.size_vram), exact: true };
-}
-
 /** Whether `/api/ps`'s entry is this upstream model (`llama3` is `llama3:latest`). */
 export function isModel(running: { name: string; model: string }, upstream: string): boolean {
   const names = [upstream, upstream.includes(':') ? upstream : `${upstream}:latest`];
