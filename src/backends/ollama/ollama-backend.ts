@@ -89,14 +89,15 @@ export class OllamaBackend implements ManagedBackend {
 
   /**
    * Preloads, then reads `/api/ps`: the model's real size, and which models the daemon
-   * unloaded to make room (compared with `/api/ps` just before).
+   * unloaded to make room (compared with `/api/ps` just before; a list it could not give
+   * then teaches nothing, and fails no load).
    */
   async load(model: BackendModel, opts: { signal: AbortSignal }): Promise<LoadResult> {
-    const before = await this.running();
+    const before = await this.running().catch(() => undefined);
     await this.#residencyCall(model, this.#pins(model).keep_alive, opts.signal);
     const after = await this.running();
     const running = after.find((m) => isModel(m, model.upstream));
-    return { measured: running && reportedMemory(running), displaced: displacedBy(model.upstream, before, after) };
+    return { measured: running && reportedMemory(running), displaced: before && displacedBy(model.upstream, before, after) };
   }
 
   async unload(model: BackendModel): Promise<void> {
