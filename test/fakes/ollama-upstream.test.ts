@@ -183,10 +183,13 @@ describe('FakeOllama: its own VRAM', () => {
   const GB = 1e9;
   const big = [{ name: 'chat', size: 12 * GB }, { name: 'embed', kind: 'embedding' as const, size: 11 * GB }, { name: 'huge', size: 20 * GB }, { name: 'tiny', size: 1 * GB }];
 
-  it('loads a model beside others only where it fits wholly in the VRAM they leave, else unloads one', async () => {
+  beforeEach(async () => {
     await fake.close();
     fake = new FakeOllama({ models: big, vram: 16 * GB });
     ({ url } = await fake.start());
+  });
+
+  it('loads a model beside others only where it fits wholly in the VRAM they leave, else unloads one', async () => {
     await postJson('/api/generate', { model: 'chat', prompt: '' });
     await postJson('/api/generate', { model: 'tiny', prompt: '' });
     expect(fake.unloads).toEqual([]);
@@ -198,9 +201,6 @@ describe('FakeOllama: its own VRAM', () => {
   });
 
   it('runs a model larger than its VRAM alone, the rest in RAM', async () => {
-    await fake.close();
-    fake = new FakeOllama({ models: big, vram: 16 * GB });
-    ({ url } = await fake.start());
     await postJson('/api/generate', { model: 'tiny', prompt: '' });
     await postJson('/api/generate', { model: 'huge', prompt: '' });
     expect(fake.unloads).toEqual(['tiny:latest']);
