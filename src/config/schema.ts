@@ -72,8 +72,13 @@ export const modelSchema = z.object({
   /** GGUF file, for process backends. */
   file: z.string().min(1).optional(),
   type: z.enum(['chat', 'embedding']).optional(),
-  /** Load-time options pinned on every request (Ollama). Unset ones are pinned to the first value seen. */
+  /**
+   * Load-time options pinned on every request (Ollama). Unset ones are pinned to the first
+   * value seen, except `num_ctx`: set here it is fixed; unset it grows (see `max_ctx`).
+   */
   pin: loadOptions.default({}),
+  /** Largest context a growing `num_ctx` pin may reach (Ollama); default: the model's own `context_length`. */
+  max_ctx: z.number().int().positive().optional(),
   /** Context size (process backends; for Ollama, `pin.num_ctx`). */
   ctx: z.number().int().positive().optional(),
   /** Requests served at once. Default: the backend's `parallel` (Ollama), or 1 slot (process backends). */

@@ -32,6 +32,8 @@ export interface Residency {
   unload(entry: ModelEntry): Promise<void>;
   /** Load now without a request (preload, admin API). */
   load(entry: ModelEntry): Promise<void>;
+  /** The model's load options changed (its context pin grew): a load with the old ones is replaced once its requests finish. */
+  reload(entry: ModelEntry): void;
   status(): ResidencyStatus;
   /** Time left (ms) on each resident model's keep-alive, for the models whose keep-alive the gateway enforces. */
   keepAliveLeft(): ReadonlyMap<string, number>;

@@ -27,6 +27,7 @@ export class OllamaBackend implements ManagedBackend {
   readonly kind = 'ollama' as const;
   readonly dialect = 'ollama' as const;
   readonly managed = true;
+  readonly takesLoadOptions = true;
   readonly expiresIdleModels = true;
   readonly name: string;
   readonly #pool: UpstreamPool;
@@ -46,8 +47,14 @@ export class OllamaBackend implements ManagedBackend {
     return this.#pool.request(req);
   }
 
-  forward(_model: BackendModel, call: RawCall): Promise<UpstreamReply> {
-    return this.#pool.request(call);
+  /**
+   * A passthrough body's load options are the pins as they are now, not as they were when
+   * the request was prepared: a context that grew while it queued must not be sent smaller.
+   */
+  forward(model: BackendModel, call: RawCall): Promise<UpstreamReply> {
+    const body = call.body as { options?: unknown } | undefined;
+    if (typeof body?.options !== 'object' || body.options === null) return this.#pool.request(call);
+    return this.#pool.request({ ...call, body: { ...body, options: { ...body.options, ...this.#pins(model).options } } });
   }
 
   async *generate(model: BackendModel, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {

@@ -28,8 +28,8 @@ async function handle(c: Context, gw: Gateway, kind: Kind): Promise<Response> {
   const entry = await gw.resolve(body.model, c.get('record'));
   c.get('record').record.stream = body.stream !== false;
   if (isEmptyOllamaRequest(kind, body)) return residencyOnly(c, gw, entry, body, kind);
-  // Pins are fixed from the first request's options, so apply them before a load can happen.
-  const pinned = gw.prepare(entry, body, c.get('record'));
+  // Pins settle (and a context grows) from the request's options before a load can happen.
+  const pinned = await gw.prepare(entry, body, c.get('record'));
   return gw.speaks(entry, 'ollama') ? passthrough(c, gw, entry, body, pinned, kind) : translated(c, gw, entry, body, kind);
 }
 

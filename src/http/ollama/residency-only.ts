@@ -12,7 +12,7 @@ type Body = Record<string, unknown>;
  * ignored keep_alive). The reply is the daemon's own for that shape.
  */
 export async function residencyOnly(c: Context, gw: Gateway, entry: ModelEntry, body: Body, kind: 'chat' | 'generate' | 'embed'): Promise<Response> {
-  const reason = await gw.residencyOnly(entry, gw.prepare(entry, body, c.get('record')), scopeOf(c));
+  const reason = await gw.residencyOnly(entry, await gw.prepare(entry, body, c.get('record')), scopeOf(c));
   const reply: Body = kind === 'embed'
     ? { model: body.model, embeddings: [] }
     : { model: body.model, created_at: new Date().toISOString(), done: true, done_reason: reason };
