@@ -113,7 +113,7 @@ function createBackend(name: string, b: BackendConfig, deps: BackendDeps): Backe
   switch (b.kind) {
     case 'ollama': {
       const daemon = new OllamaBackend(name, {
-        url: b.url, timeouts,
+        url: b.url, timeouts, headers: b.headers,
         pins: (model) => ({ options: deps.pins.loadOptions(model), keep_alive: deps.pins.keepAlive(model, undefined).keep_alive }),
       });
       deps.daemons.push(daemon);

@@ -44,6 +44,12 @@ export const backendSchema = z.discriminatedUnion('kind', [
      * without a round trip between requests; a swap still waits for all of them to finish.
      */
     parallel: z.number().int().positive().default(4),
+    /** Headers sent on every call to the daemon (e.g. `Authorization` for an auth proxy in front of it); never logged. */
+    headers: z.record(
+      z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a header name is a token (letters, digits, -)')
+        .refine((name) => !['host', 'content-type', 'content-length', 'accept', 'connection', 'transfer-encoding'].includes(name.toLowerCase()), 'the gateway sets this header itself'),
+      z.string().regex(/^[^\r\n]*$/, 'a header value is one line'),
+    ).default({}),
   }).strict(),
   z.object({
     kind: z.literal('embedded'),

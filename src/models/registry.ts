@@ -55,6 +55,11 @@ export class ModelRegistry {
     return { entries, catalogs };
   }
 
+  /** Reads the discovering backends' catalogs now (after a pull, copy, create or delete through the gateway). */
+  async refresh(): Promise<void> {
+    await this.#refresh(true);
+  }
+
   /** Known entries without touching backends (status pages, the scheduler). */
   known(): ModelEntry[] {
     return [...this.#declared.values(), ...this.#discovered.values()];

@@ -11,6 +11,8 @@ export interface OllamaBackendOptions {
   /** The model's pinned load options and keep-alive policy, which every call carries. */
   pins: (model: BackendModel) => Omit<OllamaPins, 'model'>;
   timeouts: UpstreamTimeouts;
+  /** Sent on every call to the daemon (`backends.X.headers`). */
+  headers?: Record<string, string>;
 }
 
 /** Ollama reports a model's file size; its KV cache and buffers come on top (replaced by /api/ps after load). */
@@ -39,7 +41,7 @@ export class OllamaBackend implements ManagedBackend {
   constructor(name: string, opts: OllamaBackendOptions) {
     this.name = name;
     this.#pins = opts.pins;
-    this.#pool = new UpstreamPool(opts.url, { backend: name, timeouts: opts.timeouts });
+    this.#pool = new UpstreamPool(opts.url, { backend: name, timeouts: opts.timeouts, headers: opts.headers });
   }
 
   /** A call to the daemon's own API, for no model in particular (management routes). */
