@@ -20,10 +20,17 @@ export class Catalog {
     this.#log = log;
   }
 
-  /** Discovering daemons' lists come from the registry's refresh: each daemon is asked once. */
+  /**
+   * Discovering daemons' lists come from the registry's refresh: each daemon is asked once.
+   * Nothing to list because a daemon cannot be read is that daemon's 502, never an empty
+   * list that looks like all is well.
+   */
   async tags(): Promise<CatalogModel[]> {
     const { entries, catalogs } = await this.#registry.listWithCatalogs();
-    return this.#merge(entries, async (b) => catalogs.get(b) ?? b.catalog());
+    const tags = await this.#merge(entries, async (b) => catalogs.get(b) ?? b.catalog());
+    const down = this.#registry.unreachable()[0];
+    if (tags.length === 0 && down) throw down.error;
+    return tags;
   }
 
   /**

@@ -94,10 +94,14 @@ export class Gateway {
     return this.#parts.telemetry.start(dialect, route);
   }
 
+  /**
+   * The entry for a name; not found is Ollama's 404, unless a discovering backend cannot be
+   * read: then the name may well be its, and the answer is that backend's 502.
+   */
   async resolve(name: unknown, record: RequestTimer): Promise<ModelEntry> {
     if (typeof name !== 'string' || name === '') throw new WarmgateError('BAD_REQUEST', 'model is required');
     const entry = await this.#parts.registry.resolve(name);
-    if (!entry) throw modelNotFound(name);
+    if (!entry) throw this.#parts.registry.unreachable()[0]?.error ?? modelNotFound(name);
     record.record.model = entry.name;
     record.record.backend = entry.backend.name;
     return entry;

@@ -1,12 +1,18 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { postJson, testGateway } from '../support/gateway.js';
+import { serveProcess } from '../support/processes.js';
 import type { RunningGateway } from '../../src/app/server.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 
 /** What real clients of Ollama rely on (issue 11, section 3), against the scripted daemon. */
 const CHAT = 'llama3.2:latest';
 const EMBED = 'nomic-embed-text:latest';
+
+const chat = (url: string, model: string) => postJson(`${url}/api/chat`, { model, stream: false, messages: [{ role: 'user', content: 'hi' }] });
 
 describe('Ollama fidelity', () => {
   let upstream: FakeOllama | undefined;
@@ -24,8 +30,6 @@ describe('Ollama fidelity', () => {
     gateway = await testGateway({ backends: { ollama: { kind: 'ollama', url: upstream.url, ...backend } } });
     return { daemon: upstream, url: gateway.url };
   }
-
-  const chat = (url: string, model: string) => postJson(`${url}/api/chat`, { model, stream: false, messages: [{ role: 'user', content: 'hi' }] });
 
   it('/api/embeddings with an empty prompt answers {"embedding": []}, as Ollama does', async () => {
     const { url } = await start();
@@ -66,4 +70,63 @@ describe('Ollama fidelity', () => {
       expect(r.headers.cookie).toBeUndefined();
     }
   });
+});
+
+describe('an Ollama daemon down at start', () => {
+  let upstream: FakeOllama | undefined;
+  let gateway: RunningGateway | undefined;
+
+  afterEach(async () => {
+    await gateway?.close();
+    await upstream?.close();
+    gateway = upstream = undefined;
+  });
+
+  it('answers 502 naming the backend (never 404 or an empty list) while it is down, and recovers on the next request once it answers', async () => {
+    // A port that was just free: nothing listens there until the daemon "comes back".
+    upstream = new FakeOllama({ models: [{ name: CHAT }] });
+    const port = Number(new URL((await upstream.start()).url).port);
+    await upstream.close();
+    gateway = await testGateway({ backends: { ollama: { kind: 'ollama', url: `http://127.0.0.1:${port}` } } });
+    const url = gateway.url;
+
+    const ollama = await chat(url, CHAT);
+    expect(ollama.status).toBe(502);
+    expect(ollama.body.error).toMatch(/^backend ollama at http:\/\/127\.0\.0\.1:\d+ is unreachable/);
+    const openai = await postJson(`${url}/v1/chat/completions`, { model: CHAT, messages: [{ role: 'user', content: 'x' }] });
+    expect(openai.status).toBe(502);
+    expect(openai.body.error).toMatchObject({ message: expect.stringContaining('backend ollama'), code: 'WG_UPSTREAM_UNREACHABLE' });
+    const tags = await fetch(`${url}/api/tags`);
+    expect(tags.status).toBe(502);
+
+    await upstream.start(port);
+    expect((await chat(url, CHAT)).status).toBe(200);
+    expect(await (await fetch(`${url}/api/tags`)).json()).toMatchObject({ models: [{ name: CHAT }] });
+  });
+});
+
+it('the start banner names a daemon that is down, and its state', async () => {
+  const daemon = new FakeOllama({ models: [] });
+  const port = Number(new URL((await daemon.start()).url).port);
+  await daemon.close();
+  const dir = mkdtempSync(join(tmpdir(), 'wg-down-'));
+  const config = join(dir, 'warmgate.yaml');
+  writeFileSync(config, `backends:\n  ollama:\n    kind: ollama\n    url: http://127.0.0.1:${port}\ndata_dir: ${join(dir, 'data')}\n`);
+  const lines: string[] = [];
+  let sawState!: () => void;
+  const state = new Promise<void>((resolve) => (sawState = resolve));
+  const { child } = await serveProcess(config, {
+    onLine: (line) => {
+      lines.push(line);
+      if (line.includes('ollama (ollama):')) sawState();
+    },
+  });
+  try {
+    await state;
+    expect(lines.join('\n')).toMatch(/backends:\n\s+- ollama \(ollama\): UNREACHABLE, backend ollama at http:\/\/127\.0\.0\.1:\d+ is unreachable/);
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
 });
