@@ -15,7 +15,7 @@ export type ResidencyStatus = Omit<SchedulerSnapshot, 'models'> & {
 
 /** A granted turn on a resident model; `release` exactly once when the request is done with it. */
 export interface Lease {
-  /** Time spent waiting in the model's queue (ms). */
+  /** Time spent waiting in the model's queue (ms), not counting `loadMs`: the two add up to the whole wait. */
   queueMs: number;
   /** Time this request waited on a load (ms); 0 when the model was already warm. */
   loadMs: number;

@@ -326,7 +326,8 @@ export class ScheduledResidency implements Residency {
     }
     let released = false;
     waiter.resolve({
-      queueMs: info.queueMs + waiter.registerMs,
+      // The scheduler's wait includes the load; a lease reports the two apart (they add up).
+      queueMs: info.queueMs - info.loadMs + waiter.registerMs,
       loadMs: info.loadMs,
       release: () => {
         if (released) return;

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { postJson, testGateway } from '../support/gateway.js';
 import { serveProcess } from '../support/processes.js';
+import { requestRecords } from '../support/records.js';
 import type { RunningGateway } from '../../src/app/server.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 
@@ -56,6 +57,27 @@ describe('Ollama fidelity', () => {
     const deleted = await fetch(`${url}/api/delete`, { method: 'DELETE', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'my-copy' }) });
     expect(deleted.status).toBe(200);
     expect(await chat(url, 'my-copy')).toMatchObject({ status: 404, body: { error: "model 'my-copy' not found" } });
+  });
+
+  it('a load the gateway did for the request is in its load_duration; queue_ms never counts it again', async () => {
+    const { daemon, url } = await start();
+    const held = daemon.holdLoads(CHAT);
+    const pending = chat(url, CHAT);
+    await held;
+    daemon.releaseLoads(CHAT);
+    const reply = await pending;
+    expect(reply.status).toBe(200);
+    const record = (await requestRecords(url)).find((r) => r.route === '/api/chat')!;
+    expect(record.load_ms).toBeGreaterThan(0);
+    expect(record.queue_ms + record.load_ms).toBeLessThanOrEqual(record.total_ms);
+    expect(reply.headers.get('server-timing')).toContain(`queue;dur=${record.queue_ms}, load;dur=${record.load_ms}`);
+    // Ollama's meaning: from the handler until a runner is there, in nanoseconds.
+    expect(reply.body.load_duration).toBe(Math.round((record.queue_ms + record.load_ms) * 1e6));
+    expect(reply.body.total_duration).toBeGreaterThanOrEqual(reply.body.load_duration);
+
+    const embed = await postJson(`${url}/api/embed`, { model: EMBED, input: ['x'] });
+    const embedRecord = (await requestRecords(url)).find((r) => r.route === '/api/embed')!;
+    expect(embed.body.load_duration).toBe(Math.round((embedRecord.queue_ms + embedRecord.load_ms) * 1e6));
   });
 
   it('backends.X.headers reach the daemon on every call; a client\'s credentials never do', async () => {
