@@ -2,8 +2,8 @@ import { Ollama } from 'ollama';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { postJson, testGateway } from '../support/gateway.js';
+import { OllamaGateway } from '../support/ollama-gateway.js';
 import { requestRecords } from '../support/records.js';
-import type { RunningGateway } from '../../src/app/server.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 
 /**
@@ -16,20 +16,12 @@ const CHAT = 'llama3.2:latest';
 const LONG = 'lorem ipsum dolor sit amet '.repeat(450);
 
 describe('context pins', () => {
-  let upstream: FakeOllama | undefined;
-  let gateway: RunningGateway | undefined;
-
-  afterEach(async () => {
-    await gateway?.close();
-    await upstream?.close();
-    gateway = upstream = undefined;
-  });
+  const rig = new OllamaGateway();
+  afterEach(() => rig.close());
 
   async function start(models: ConfigInput['models'] = {}): Promise<{ ollama: Ollama; daemon: FakeOllama; url: string }> {
-    upstream = new FakeOllama({ models: [{ name: CHAT, contextLength: 32768 }] });
-    await upstream.start();
-    gateway = await testGateway({ backends: { ollama: { kind: 'ollama', url: upstream.url } }, models });
-    return { ollama: new Ollama({ host: gateway.url }), daemon: upstream, url: gateway.url };
+    const { daemon, url } = await rig.start([{ name: CHAT, contextLength: 32768 }], { models });
+    return { ollama: new Ollama({ host: url }), daemon, url };
   }
 
   /** The num_ctx of every chat call the daemon received (preloads and unloads aside). */
@@ -72,9 +64,9 @@ describe('context pins', () => {
     await ollama.chat({ model: CHAT, messages: [{ role: 'user', content: 'a' }], options: { num_ctx: 16384 }, stream: false });
     expect(chatContexts(daemon)).toEqual([8192]);
     expect((await requestRecords(url))[0].num_ctx).toEqual({ asked: 16384, pinned: 8192 });
-    await gateway?.close();
-    gateway = await testGateway({ backends: { ollama: { kind: 'ollama', url: daemon.url } } });
-    await new Ollama({ host: gateway.url }).chat({ model: CHAT, messages: [{ role: 'user', content: 'b' }], options: { num_ctx: 65536 }, stream: false });
+    await rig.gateway?.close();
+    rig.gateway = await testGateway({ backends: { ollama: { kind: 'ollama', url: daemon.url } } });
+    await new Ollama({ host: rig.gateway.url }).chat({ model: CHAT, messages: [{ role: 'user', content: 'b' }], options: { num_ctx: 65536 }, stream: false });
     expect(chatContexts(daemon).at(-1)).toBe(32768);
   });
 

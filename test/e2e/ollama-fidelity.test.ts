@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
-import { postJson, testGateway } from '../support/gateway.js';
+import { postJson } from '../support/gateway.js';
+import { OllamaGateway, type OllamaGatewayOptions } from '../support/ollama-gateway.js';
 import { serveProcess } from '../support/processes.js';
 import { requestRecords } from '../support/records.js';
-import type { RunningGateway } from '../../src/app/server.js';
-import type { ConfigInput } from '../../src/config/schema.js';
 
 /** What real clients of Ollama rely on (issue 11, section 3), against the scripted daemon. */
 const CHAT = 'llama3.2:latest';
@@ -16,21 +15,9 @@ const EMBED = 'nomic-embed-text:latest';
 const chat = (url: string, model: string) => postJson(`${url}/api/chat`, { model, stream: false, messages: [{ role: 'user', content: 'hi' }] });
 
 describe('Ollama fidelity', () => {
-  let upstream: FakeOllama | undefined;
-  let gateway: RunningGateway | undefined;
-
-  afterEach(async () => {
-    await gateway?.close();
-    await upstream?.close();
-    gateway = upstream = undefined;
-  });
-
-  async function start(backend: Partial<Extract<NonNullable<ConfigInput['backends']>[string], { kind: 'ollama' }>> = {}): Promise<{ daemon: FakeOllama; url: string }> {
-    upstream = new FakeOllama({ models: [{ name: CHAT }, { name: EMBED, kind: 'embedding' }] });
-    await upstream.start();
-    gateway = await testGateway({ backends: { ollama: { kind: 'ollama', url: upstream.url, ...backend } } });
-    return { daemon: upstream, url: gateway.url };
-  }
+  const rig = new OllamaGateway();
+  afterEach(() => rig.close());
+  const start = (backend: OllamaGatewayOptions['backend'] = {}) => rig.start([{ name: CHAT }, { name: EMBED, kind: 'embedding' }], { backend });
 
   it('/api/embeddings with an empty prompt answers {"embedding": []}, as Ollama does', async () => {
     const { url } = await start();
@@ -95,22 +82,11 @@ describe('Ollama fidelity', () => {
 });
 
 describe('an Ollama daemon down at start', () => {
-  let upstream: FakeOllama | undefined;
-  let gateway: RunningGateway | undefined;
-
-  afterEach(async () => {
-    await gateway?.close();
-    await upstream?.close();
-    gateway = upstream = undefined;
-  });
+  const rig = new OllamaGateway();
+  afterEach(() => rig.close());
 
   it('answers 502 naming the backend (never 404 or an empty list) while it is down, and recovers on the next request once it answers', async () => {
-    // A port that was just free: nothing listens there until the daemon "comes back".
-    upstream = new FakeOllama({ models: [{ name: CHAT }] });
-    const port = Number(new URL((await upstream.start()).url).port);
-    await upstream.close();
-    gateway = await testGateway({ backends: { ollama: { kind: 'ollama', url: `http://127.0.0.1:${port}` } } });
-    const url = gateway.url;
+    const { daemon, url, port } = await rig.start([{ name: CHAT }], { down: true });
 
     const ollama = await chat(url, CHAT);
     expect(ollama.status).toBe(502);
@@ -121,7 +97,7 @@ describe('an Ollama daemon down at start', () => {
     const tags = await fetch(`${url}/api/tags`);
     expect(tags.status).toBe(502);
 
-    await upstream.start(port);
+    await daemon.start(port);
     expect((await chat(url, CHAT)).status).toBe(200);
     expect(await (await fetch(`${url}/api/tags`)).json()).toMatchObject({ models: [{ name: CHAT }] });
   });
