@@ -24,6 +24,7 @@ import type { GenerationParams } from './sampling.js';
 import { SlotPool } from './slot-pool.js';
 import type { GenerationStats } from '../dialects/llama-server.js';
 import { GenerationClock } from './timings.js';
+import { TokenLimit } from './token-limit.js';
 
 /**
  * llama-server's `stop_type`: end of generation, token limit (or a full slot), a stop word.
@@ -94,12 +95,11 @@ export class Generator {
 
   /** Completes `promptTokens(...)` as is. */
   async complete(tokens: readonly Token[], params: GenerationParams, onText: OnText | undefined, signal: AbortSignal): Promise<GenerationResult> {
-    return this.#run(params, signal, async (slot, common) => {
+    return this.#run(params, onText, signal, async (slot, common) => {
       const completion = new LlamaCompletion({ contextSequence: slot.sequence });
       try {
         const { response, metadata } = await completion.generateCompletionWithMeta([...tokens], {
           ...common,
-          onTextChunk: onText,
           // Stop at a full context instead of shifting it, like llama-server without --context-shift.
           disableContextShift: true,
         });
@@ -113,10 +113,10 @@ export class Generator {
   /** Answers a conversation formatted by the model's chat template; a trailing assistant message is continued. */
   async chat(messages: readonly ChatMessage[], params: GenerationParams, onText: OnText | undefined, signal: AbortSignal): Promise<GenerationResult> {
     const history = toChatHistory(messages);
-    return this.#run(params, signal, async (slot, common) => {
+    return this.#run(params, onText, signal, async (slot, common) => {
       const chat = new LlamaChat({ contextSequence: slot.sequence, chatWrapper: this.#chatWrapper });
       try {
-        const { response, metadata } = await chat.generateResponse(history, { ...common, onTextChunk: onText });
+        const { response, metadata } = await chat.generateResponse(history, common);
         return { text: response, metadata };
       } finally {
         chat.dispose({ disposeSequence: false });
@@ -133,6 +133,7 @@ export class Generator {
 
   async #run(
     params: GenerationParams,
+    onText: OnText | undefined,
     requestSignal: AbortSignal,
     generate: (slot: Slot, common: CommonOptions) => Promise<{ text: string; metadata: Metadata }>,
   ): Promise<GenerationResult> {
@@ -141,8 +142,9 @@ export class Generator {
       const clock = new GenerationClock(slot.sequence);
       if (params.maxTokens === 0) return { text: '', stopType: 'limit', stoppingWord: '', slotId: slot.id, stats: clock.finish() };
       const tokenBias = params.ignoreEos ? this.#eogBias() : undefined;
-      const { text, metadata } = await generate(slot, commonOptions(params, signal, tokenBias, () => clock.token()));
-      return { text, ...stopOf(metadata), slotId: slot.id, stats: clock.finish() };
+      const limit = new TokenLimit(this.#model, params.maxTokens, onText, (n) => clock.token(n));
+      const { text, metadata } = await generate(slot, commonOptions(params, signal, tokenBias, limit));
+      return { text: limit.text(text), ...stopOf(metadata), slotId: slot.id, stats: clock.finish() };
     });
   }
 
@@ -160,11 +162,12 @@ export function forbidEndOfGeneration(model: LlamaModel): TokenBias {
 }
 
 /** The generation options LlamaCompletion and LlamaChat share. */
-function commonOptions(p: GenerationParams, signal: AbortSignal, tokenBias: TokenBias | undefined, onToken: () => void) {
+function commonOptions(p: GenerationParams, signal: AbortSignal, tokenBias: TokenBias | undefined, limit: TokenLimit) {
   return {
     signal,
     tokenBias,
-    onToken,
+    onToken: limit.onToken,
+    onTextChunk: limit.onTextChunk,
     maxTokens: p.maxTokens,
     temperature: p.temperature,
     topK: p.topK,

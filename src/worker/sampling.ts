@@ -3,6 +3,7 @@
  * defaults (temperature 0.8, top_k 40, top_p 0.95, min_p 0.05, no repeat penalty), mapped to
  * node-llama-cpp's generation options. Unknown fields are ignored, as llama-server does.
  */
+import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 
 /** Fields accepted by /completion, /v1/completions and /v1/chat/completions alike. */
@@ -64,7 +65,9 @@ export function toGenerationParams(s: Sampling, maxTokens: number | null | undef
     topK: s.top_k ?? 40,
     topP: s.top_p ?? 0.95,
     minP: s.min_p ?? 0.05,
-    seed: s.seed == null || s.seed < 0 ? undefined : s.seed,
+    // node-llama-cpp's own default seed follows the clock: identical requests within the same
+    // second would get identical text. llama-server draws one per request.
+    seed: s.seed == null || s.seed < 0 ? randomInt(2 ** 31) : s.seed,
     repeatPenalty: penalised
       ? { lastTokens: lastN < 0 ? contextSize : lastN, penalty, presencePenalty, frequencyPenalty }
       : false,

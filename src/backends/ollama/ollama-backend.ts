@@ -14,6 +14,8 @@ export interface OllamaBackendOptions {
   timeouts: UpstreamTimeouts;
   /** The daemon's capacity where configured (`backends.X.memory`); what is not configured is learned. */
   memory: { gpu?: number; ram?: number };
+  /** Sent on every call to the daemon (`backends.X.headers`). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -27,6 +29,7 @@ export class OllamaBackend implements ManagedBackend {
   readonly kind = 'ollama' as const;
   readonly dialect = 'ollama' as const;
   readonly managed = true;
+  readonly takesLoadOptions = true;
   readonly expiresIdleModels = true;
   readonly domain: OllamaDomain;
   readonly name: string;
@@ -39,7 +42,7 @@ export class OllamaBackend implements ManagedBackend {
   constructor(name: string, opts: OllamaBackendOptions) {
     this.name = name;
     this.#pins = opts.pins;
-    this.#pool = new UpstreamPool(opts.url, { backend: name, timeouts: opts.timeouts });
+    this.#pool = new UpstreamPool(opts.url, { backend: name, timeouts: opts.timeouts, headers: opts.headers });
     this.domain = new OllamaDomain(name, opts.memory);
   }
 
@@ -51,8 +54,14 @@ export class OllamaBackend implements ManagedBackend {
     return reply;
   }
 
-  forward(_model: BackendModel, call: RawCall): Promise<UpstreamReply> {
-    return this.#pool.request(call);
+  /**
+   * A passthrough body's load options are the pins as they are now, not as they were when
+   * the request was prepared: a context that grew while it queued must not be sent smaller.
+   */
+  forward(model: BackendModel, call: RawCall): Promise<UpstreamReply> {
+    const body = call.body as { options?: unknown } | undefined;
+    if (typeof body?.options !== 'object' || body.options === null) return this.#pool.request(call);
+    return this.#pool.request({ ...call, body: { ...body, options: { ...body.options, ...this.#pins(model).options } } });
   }
 
   async *generate(model: BackendModel, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {

@@ -28,8 +28,8 @@ async function handle(c: Context, gw: Gateway, kind: Kind): Promise<Response> {
   const entry = await gw.resolve(body.model, c.get('record'));
   c.get('record').record.stream = body.stream !== false;
   if (isEmptyOllamaRequest(kind, body)) return residencyOnly(c, gw, entry, body, kind);
-  // Pins are fixed from the first request's options, so apply them before a load can happen.
-  const pinned = gw.prepare(entry, body, c.get('record'));
+  // Pins settle (and a context grows) from the request's options before a load can happen.
+  const pinned = await gw.prepare(entry, body, c.get('record'));
   return gw.speaks(entry, 'ollama') ? passthrough(c, gw, entry, body, pinned, kind) : translated(c, gw, entry, body, kind);
 }
 
@@ -54,7 +54,8 @@ async function passthrough(c: Context, gw: Gateway, entry: ModelEntry, body: Bod
       record.finish(stream ? 200 : 500, { message: value.error, code: 'WG_UPSTREAM_ERROR' });
       return line;
     }
-    return renamed ? JSON.stringify({ ...(value as Body), model: body.model }) : line;
+    const waited = (value as Body).done === true ? gatewayWait(value as Body, record.record) : undefined;
+    return renamed || waited ? JSON.stringify({ ...(value as Body), model: body.model, ...waited }) : line;
   };
   if (!stream) {
     const { reply } = await gw.forwardWhole(entry, call, scopeOf(c), { parse: (line) => ({ line, value: ndjsonLineObject(line) }), events });
@@ -72,9 +73,23 @@ async function translated(c: Context, gw: Gateway, entry: ModelEntry, body: Body
   const renderer = new OllamaRenderer({ kind, model: String(body.model) });
   const record = c.get('record');
   // Ollama's `load_duration` runs from handler entry until a runner is acquired (queue and
-  // load), and `total_duration` is the whole request; the backend knows neither.
+  // load; the record's load_ms holds the backend's own by now), and `total_duration` is the
+  // whole request; the backend knows neither.
   const timed = (ev: GenerateEvent): GenerateEvent =>
-    ev.type === 'done' ? { ...ev, timings: { ...ev.timings, loadMs: record.record.queue_ms + (ev.timings.loadMs ?? 0), totalMs: record.elapsed() } } : ev;
+    ev.type === 'done' ? { ...ev, timings: { ...ev.timings, loadMs: record.record.queue_ms + record.record.load_ms, totalMs: record.elapsed() } } : ev;
   if (body.stream === false) return answered(c, renderer.final((await collect(events)).map(timed)));
   return streamReply(c, events, { contentType: NDJSON, piece: (ev) => ndjsonLine(renderer.chunk(timed(ev))), error: (e) => ndjsonLine({ error: e.message }) });
+}
+
+/**
+ * The daemon's `load_duration` (ns) counts only its own queue and load; the queue and the
+ * load the gateway waited for on the request's behalf go in too, and into
+ * `total_duration`. The record's load_ms already holds the daemon's load (noted first).
+ * Undefined when the gateway added nothing the record can see (under its 0.01 ms).
+ */
+function gatewayWait(o: Body, r: { queue_ms: number; load_ms: number }): Body | undefined {
+  const daemon = typeof o.load_duration === 'number' ? o.load_duration : 0;
+  const added = Math.round((r.queue_ms + r.load_ms) * 1e6) - daemon;
+  if (added < 10_000) return undefined;
+  return { load_duration: daemon + added, ...(typeof o.total_duration === 'number' ? { total_duration: o.total_duration + added } : {}) };
 }
