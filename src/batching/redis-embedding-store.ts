@@ -9,8 +9,9 @@
  *   writes, which a per-replica count could not. At connect the store warns when the
  *   server has no `maxmemory` or evicts nothing (`noeviction` makes writes fail when full).
  * - Redis down or slow never fails a request: every call has `timeoutMs`; a failed one
- *   is a miss, the outage is logged once (`StoreOutage`), lookups skip Redis while it is
- *   disconnected or within a second of a failure, and the client reconnects by itself.
+ *   is a miss, the outage is logged once (`StoreOutage`), lookups and writes skip Redis
+ *   until it answers again (a reconnect, or a PING every second), and the client reconnects
+ *   by itself.
  * - Lookups the local LRU answers entirely are synchronous and never touch Redis; Redis
  *   hits are copied into it. Writes go to both, Redis's without waiting for the reply.
  */
@@ -22,7 +23,7 @@ import type { EmbedOptions } from './request-key.js';
 import { StoreOutage } from './store-outage.js';
 
 const PREFIX = 'warmgate:embed:v1:';
-/** How long lookups skip Redis after a failure before one probes it again. */
+/** How often an unavailable Redis is asked (PING) whether it answers again. */
 const RETRY_MS = 1000;
 /** A server that does not accept a connection in this time is down; the client retries. */
 const CONNECT_TIMEOUT_MS = 2000;
@@ -47,7 +48,6 @@ export class RedisEmbeddingStore implements EmbeddingStore {
   readonly #log: RedisStoreOptions['log'];
   /** Redis's own error replies already logged (a full `noeviction` server repeats one). */
   readonly #replyErrorsLogged = new Set<string>();
-  #closing = false;
   #hits = 0;
   #misses = 0;
   #redisHits = 0;
@@ -61,6 +61,7 @@ export class RedisEmbeddingStore implements EmbeddingStore {
     const target = redisTarget(url);
     this.#outage = new StoreOutage({
       retryMs: RETRY_MS,
+      probe: () => this.#redis.ping(),
       onDown: (err) => log.warn({ redis: target, err: err.message }, 'embedding cache: Redis unavailable, embeddings are computed without it until it answers again'),
       onUp: (downMs) => log.info({ redis: target, down_ms: downMs }, 'embedding cache: Redis answers again'),
     });
@@ -74,9 +75,7 @@ export class RedisEmbeddingStore implements EmbeddingStore {
       retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
     });
     this.#redis.on('error', (err: Error) => this.#failed(err));
-    this.#redis.on('close', () => {
-      if (!this.#closing) this.#outage.failed(new Error('connection closed'));
-    });
+    this.#redis.on('close', () => this.#outage.failed(new Error('connection closed')));
     this.#redis.on('ready', () => {
       this.#outage.succeeded();
       this.#checkEviction();
@@ -119,12 +118,12 @@ export class RedisEmbeddingStore implements EmbeddingStore {
       bytes: local.bytes,
       hitRate: hitRate(this.#hits, this.#misses),
       errors: this.#errors,
-      redis: { hits: this.#redisHits, available: this.#redis.status === 'ready' && !this.#outage.down },
+      redis: { hits: this.#redisHits, available: this.#usable() },
     };
   }
 
   async close(): Promise<void> {
-    this.#closing = true;
+    this.#outage.close(); // before the disconnect, whose 'close' is no outage
     this.#redis.disconnect();
     await this.#local.close();
   }
@@ -162,7 +161,7 @@ export class RedisEmbeddingStore implements EmbeddingStore {
   }
 
   #usable(): boolean {
-    return this.#redis.status === 'ready' && this.#outage.admits();
+    return this.#redis.status === 'ready' && !this.#outage.down;
   }
 
   /** A reply error (the server answered: full, read-only...) is logged once per message; anything else is an outage. */

@@ -2,57 +2,75 @@
  * The health of a shared store as its callers see it: whether to ask it now, and one log
  * line per outage (a warning when it starts, a note when it ends), never one per request.
  *
- * A failure (a timeout, a refused connection) makes the store unavailable for `retryMs`;
- * then one call is let through to probe it, and its failure starts another wait. Requests in
- * the meantime are misses at once instead of each waiting out a timeout. The clock is
- * injected so the behaviour is tested without waiting.
+ * A failure (a timeout, a refused connection) makes the store unavailable: callers skip it
+ * (a miss at once, instead of each waiting out a timeout) until it answers again, which a
+ * probe asks every `retryMs` on its own, so recovery needs no traffic and costs no request a
+ * timeout. The store may also report success itself (a reconnect). Timers are injected so
+ * the behaviour is tested without waiting.
  */
+import type { Schedule } from './micro-batcher.js';
+
 export interface OutageOptions {
   retryMs: number;
-  now?: () => number;
+  /** Asks the store whether it answers (a PING); rejects when it does not. */
+  probe(): Promise<unknown>;
   /** Called once when an outage starts, with the error that started it. */
   onDown(err: Error): void;
   /** Called once when it ends, with how long it lasted. */
   onUp(downMs: number): void;
+  now?: () => number;
+  schedule?: Schedule;
 }
+
+/** Timers that never keep the process alive: a gateway stopping does not wait for a probe. */
+const unrefSchedule: Schedule = (fn, ms) => {
+  setTimeout(fn, ms).unref();
+};
 
 export class StoreOutage {
   readonly #options: OutageOptions;
   readonly #now: () => number;
+  readonly #schedule: Schedule;
   #downSince: number | undefined;
-  #retryAt = 0;
+  #probeDue = false;
+  #closed = false;
 
   constructor(options: OutageOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#schedule = options.schedule ?? unrefSchedule;
   }
 
   get down(): boolean {
     return this.#downSince !== undefined;
   }
 
-  /** Whether a call may go to the store now: no outage, or the wait before the next probe is over (that probe is let through alone). */
-  admits(): boolean {
-    if (this.#downSince === undefined) return true;
-    const now = this.#now();
-    if (now < this.#retryAt) return false;
-    this.#retryAt = now + this.#options.retryMs;
-    return true;
-  }
-
   failed(err: Error): void {
-    const now = this.#now();
-    this.#retryAt = now + this.#options.retryMs;
-    if (this.#downSince !== undefined) return;
-    this.#downSince = now;
+    if (this.#downSince !== undefined || this.#closed) return;
+    this.#downSince = this.#now();
     this.#options.onDown(err);
+    this.#probeLater();
   }
 
   succeeded(): void {
     if (this.#downSince === undefined) return;
     const downMs = this.#now() - this.#downSince;
     this.#downSince = undefined;
-    this.#retryAt = 0;
     this.#options.onUp(downMs);
+  }
+
+  /** Stops probing. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  #probeLater(): void {
+    if (this.#probeDue) return;
+    this.#probeDue = true;
+    this.#schedule(() => {
+      this.#probeDue = false;
+      if (this.#closed || !this.down) return;
+      this.#options.probe().then(() => this.succeeded(), () => this.#probeLater());
+    }, this.#options.retryMs);
   }
 }
