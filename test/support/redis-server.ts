@@ -6,11 +6,10 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { dieWithParent } from '../../src/backends/process/managed-process.js';
+import { dieWithParent, freePort } from '../../src/backends/process/managed-process.js';
 
 const READY = /Ready to accept connections/;
 
@@ -105,16 +104,4 @@ export class RedisServer {
 
 function onPath(name: string): string | undefined {
   return (process.env.PATH ?? '').split(delimiter).concat('/usr/sbin', '/usr/bin').map((dir) => join(dir, name)).find((path) => existsSync(path));
-}
-
-/** A port nothing listens on now (the kernel's pick for port 0). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
