@@ -35,6 +35,8 @@ export interface Assembled {
   registry: ModelRegistry;
   residency: ScheduledResidency;
   telemetry: Telemetry;
+  /** The embedding path; its cache holds a connection when it is Redis. */
+  embeddings: EmbedService;
 }
 
 interface BackendDeps {
@@ -98,14 +100,15 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Asse
   for (const b of backends.values()) if (isManaged(b)) b.onLost((model) => residency.lost(model));
   const telemetry = new Telemetry(log, config.server.records_kept);
   telemetry.metrics.watchMemory(() => residency.status());
-  const embeddings = new EmbedService(residency, config.batching);
+  const embeddings = new EmbedService(residency, config.batching, log.child({ part: 'embeddings' }));
+  telemetry.metrics.watchEmbeddingCache(() => embeddings.stats().cache);
   const gateway = new Gateway({
     config, registry, pins: deps.pins, residency, telemetry, embeddings,
     catalog: new Catalog(registry, residency, log),
     daemons: new DaemonApi(deps.daemons, registry),
     admin: new Admin({ registry, residency, telemetry, embeddings }),
   });
-  return { gateway, backends, registry, residency, telemetry };
+  return { gateway, backends, registry, residency, telemetry, embeddings };
 }
 
 function createBackend(name: string, b: BackendConfig, deps: BackendDeps): Backend {

@@ -30,12 +30,13 @@ export interface RunningGateway {
 
 /** Assembles the gateway and listens (port 0 picks a free one). `close` stops listening and releases backends. */
 export async function startGateway(config: Config, log: Logger): Promise<RunningGateway> {
-  const { gateway, backends, registry, residency, telemetry } = await assembleGateway(config, log);
+  const { gateway, backends, registry, residency, telemetry, embeddings } = await assembleGateway(config, log);
   const drain = new Drain();
   const app = createApp(gateway, log, drain);
   const release = async () => {
     await residency.close();
     await Promise.all([...backends.values()].map((b) => b.close()));
+    await embeddings.close();
   };
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, () => resolve(s));

@@ -1,4 +1,7 @@
+import { EmbeddingCache } from '../batching/embedding-cache.js';
 import { EmbeddingPipeline, type EmbeddingStats } from '../batching/embedding-pipeline.js';
+import type { EmbeddingStore } from '../batching/embedding-store.js';
+import { RedisEmbeddingStore, type RedisStoreOptions } from '../batching/redis-embedding-store.js';
 import type { Config } from '../config/schema.js';
 import type { EmbedRequest, EmbedResult } from '../dialects/canonical.js';
 import { modelNotFound, WarmgateError } from '../errors.js';
@@ -7,7 +10,7 @@ import type { Residency } from '../residency/residency.js';
 import { round, type RequestTimer } from '../telemetry/timer.js';
 
 /**
- * Embeddings for every dialect: cache -> single-flight -> micro-batch -> one residency
+ * Embeddings for every dialect: cache (in-process, or Redis shared by replicas) -> single-flight -> micro-batch -> one residency
  * lease per upstream call -> backend. The call's queue and load time are reported to each
  * request it served; a request answered from the cache never touches the scheduler.
  */
@@ -15,10 +18,10 @@ export class EmbedService {
   readonly #pipeline: EmbeddingPipeline;
   readonly #entries = new Map<string, ModelEntry>();
 
-  constructor(residency: Residency, batching: Config['batching']) {
+  constructor(residency: Residency, batching: Config['batching'], log: RedisStoreOptions['log']) {
     this.#pipeline = new EmbeddingPipeline(
       {
-        windowMs: batching.window_ms, maxInputs: batching.max_inputs, cacheBytes: batching.cache, singleFlight: batching.single_flight,
+        windowMs: batching.window_ms, maxInputs: batching.max_inputs, cache: embeddingStore(batching, log), singleFlight: batching.single_flight,
         // As many calls in flight as the model has slots: requests arriving while they are
         // all busy gather into the next batch instead of queueing at the scheduler one by one.
         maxInFlight: (model) => this.#entries.get(model)?.config.parallel ?? 1,
@@ -58,4 +61,17 @@ export class EmbedService {
   stats(): EmbeddingStats {
     return this.#pipeline.stats();
   }
+
+  /** Closes the cache's connection (Redis); the in-process cache is dropped. */
+  close(): Promise<void> {
+    return this.#pipeline.close();
+  }
+}
+
+/** `batching.cache`: a byte bound is the in-process LRU, a URL the Redis the replicas share. */
+function embeddingStore(batching: Config['batching'], log: RedisStoreOptions['log']): EmbeddingStore {
+  if (typeof batching.cache === 'number') return new EmbeddingCache(batching.cache);
+  return new RedisEmbeddingStore({
+    url: batching.cache, ttlS: batching.cache_ttl_s, timeoutMs: batching.cache_timeout_ms, localBytes: batching.cache_local, log,
+  });
 }
