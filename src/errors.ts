@@ -5,6 +5,8 @@
 export const ErrorCodes = {
   BAD_JSON: 400,
   BAD_REQUEST: 400,
+  /** A prompt longer than the largest context the model may have (its own, or the config's cap). */
+  CONTEXT_LENGTH: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   MODEL_NOT_FOUND: 404,

@@ -61,7 +61,7 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Asse
   const runDir = join(config.data_dir, 'run');
   reapLeftovers(runDir, log);
   const deps: BackendDeps = {
-    pins: new Pins(), timeouts: { firstByteMs: config.server.first_byte_timeout_s * 1000, idleMs: config.server.upstream_idle_timeout_s * 1000 }, log, daemons: [], ledger: new ChildLedger(runDir),
+    pins: new Pins(log.child({ part: 'pins' })), timeouts: { firstByteMs: config.server.first_byte_timeout_s * 1000, idleMs: config.server.upstream_idle_timeout_s * 1000 }, log, daemons: [], ledger: new ChildLedger(runDir),
     models: (backend) => registry?.known().filter((e) => e.backend === backend) ?? [],
   };
   const backends = new Map<string, Backend>();
@@ -113,7 +113,7 @@ function createBackend(name: string, b: BackendConfig, deps: BackendDeps): Backe
   switch (b.kind) {
     case 'ollama': {
       const daemon = new OllamaBackend(name, {
-        url: b.url, timeouts,
+        url: b.url, timeouts, headers: b.headers,
         pins: (model) => ({ options: deps.pins.loadOptions(model), keep_alive: deps.pins.keepAlive(model, undefined).keep_alive }),
       });
       deps.daemons.push(daemon);

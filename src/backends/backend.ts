@@ -68,6 +68,11 @@ export interface Backend {
   readonly dialect: 'ollama' | 'llama-server';
   /** Whether the gateway loads and unloads its models (a `ManagedBackend`); false for a server it does not run. */
   readonly managed: boolean;
+  /**
+   * Whether every call carries the model's pinned load options (Ollama's `num_ctx` ...), so
+   * its context follows the pin and grows; false where the context is fixed at start (`ctx`).
+   */
+  readonly takesLoadOptions: boolean;
 
   generate(model: BackendModel, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent>;
   embed(model: BackendModel, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult>;

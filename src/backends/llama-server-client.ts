@@ -3,6 +3,7 @@ import {
   canonicalEmbedToLlamaServerBody, canonicalToLlamaServerBody, LlamaServerReplyParser, llamaServerEmbeddingsToResult, llamaServerPath,
 } from '../dialects/llama-server.js';
 import { sseData } from '../dialects/sse.js';
+import { cutToLength, inputTooLong, refusedLength } from './embed-truncation.js';
 import { readText, upstreamStatusError, type UpstreamPool } from '../upstream/upstream-pool.js';
 
 /**
@@ -26,8 +27,19 @@ export async function* llamaServerGenerate(pool: UpstreamPool, backend: string, 
   yield* parser.end();
 }
 
-/** `model` is the name the server knows the model by. */
+/**
+ * `model` is the name the server knows the model by. An input over the model's context is
+ * cut to fit, unless the request says `truncate: false` (then a 400), as Ollama does.
+ */
 export async function llamaServerEmbed(pool: UpstreamPool, model: string, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
-  const reply = await pool.json({ method: 'POST', path: '/v1/embeddings', body: canonicalEmbedToLlamaServerBody({ ...req, model }), signal });
-  return llamaServerEmbeddingsToResult(reply, req);
+  const call = async (input: string[]) => llamaServerEmbeddingsToResult(
+    await pool.json({ method: 'POST', path: '/v1/embeddings', body: canonicalEmbedToLlamaServerBody({ ...req, input, model }), signal }), req);
+  try {
+    return await call(req.input);
+  } catch (err) {
+    const limit = refusedLength(err);
+    if (limit === undefined) throw err;
+    if (req.truncate === false) throw inputTooLong(limit);
+    return call(await cutToLength(pool, req.input, limit, signal));
+  }
 }

@@ -34,7 +34,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     const memory = await estimate.then((f) => `~${formatBytes(f.totalBytes)} when loaded`, () => 'size unknown');
     return `${m.name} (${m.type ?? 'model'} on ${m.backend.name}, ${memory})`;
   }));
-  process.stderr.write(banner(running.url, lines));
+  const daemons = registry.discovering().map(({ backend, error }) => `${backend.name} (${backend.kind}): ${error ? `UNREACHABLE, ${error.message}; requests answer 502 until it answers` : 'reachable'}`);
+  process.stderr.write(banner(running.url, lines, daemons));
   const warning = exposureWarning(config);
   if (warning) process.stderr.write(`${warning}\n`);
   await new Promise<void>((resolve) => {
@@ -88,13 +89,15 @@ export function exposureWarning(config: Config): string | undefined {
   return `warmgate: WARNING: listening on ${host}, beyond this machine, with no API key: anyone who can reach this port can run, load, unload, pull and delete models. Set WARMGATE_API_KEY (or server.api_keys), or listen on 127.0.0.1.`;
 }
 
-function banner(url: string, models: string[]): string {
-  const list = models.length ? models.map((m) => `    - ${m}`).join('\n') : '    (none yet: add a backend with --ollama URL or a config file)';
+/** `daemons`: each discovering backend and its state at start. */
+function banner(url: string, models: string[], daemons: string[]): string {
+  const none = daemons.length ? '    (none listed yet)' : '    (none yet: add a backend with --ollama URL or a config file)';
   return [
     `warmgate listening on ${url}`,
     `  Ollama API:  ${url}/api   OpenAI API: ${url}/v1   status: ${url}/warmgate/status`,
     '  models:',
-    list,
+    models.length ? models.map((m) => `    - ${m}`).join('\n') : none,
+    ...(daemons.length ? ['  backends:', ...daemons.map((d) => `    - ${d}`)] : []),
     '',
   ].join('\n');
 }

@@ -44,6 +44,12 @@ export const backendSchema = z.discriminatedUnion('kind', [
      * without a round trip between requests; a swap still waits for all of them to finish.
      */
     parallel: z.number().int().positive().default(4),
+    /** Headers sent on every call to the daemon (e.g. `Authorization` for an auth proxy in front of it); never logged. */
+    headers: z.record(
+      z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a header name is a token (letters, digits, -)')
+        .refine((name) => !['host', 'content-type', 'content-length', 'accept', 'connection', 'transfer-encoding'].includes(name.toLowerCase()), 'the gateway sets this header itself'),
+      z.string().regex(/^[^\r\n]*$/, 'a header value is one line'),
+    ).default({}),
   }).strict(),
   z.object({
     kind: z.literal('embedded'),
@@ -72,8 +78,13 @@ export const modelSchema = z.object({
   /** GGUF file, for process backends. */
   file: z.string().min(1).optional(),
   type: z.enum(['chat', 'embedding']).optional(),
-  /** Load-time options pinned on every request (Ollama). Unset ones are pinned to the first value seen. */
+  /**
+   * Load-time options pinned on every request (Ollama). Unset ones are pinned to the first
+   * value seen, except `num_ctx`: set here it is fixed; unset it grows (see `max_ctx`).
+   */
   pin: loadOptions.default({}),
+  /** Largest context a growing `num_ctx` pin may reach (Ollama); default: the model's own `context_length`. */
+  max_ctx: z.number().int().positive().optional(),
   /** Context size (process backends; for Ollama, `pin.num_ctx`). */
   ctx: z.number().int().positive().optional(),
   /** Requests served at once. Default: the backend's `parallel` (Ollama), or 1 slot (process backends). */

@@ -66,6 +66,8 @@ export interface GenerateRequest {
   /** JSON mode (`"json"`) or a JSON schema. */
   format?: unknown;
   tools?: unknown[];
+  /** Ollama's `think`: on/off, or an effort (OpenAI's `reasoning_effort`). */
+  think?: boolean | 'low' | 'medium' | 'high';
   /** What the client sent as Ollama `keep_alive` (absent for other dialects); the gateway applies its own policy. */
   keepAlive?: number | string;
   /** Load-time options the client sent (Ollama `options.num_ctx` ...); the gateway pins its own. */

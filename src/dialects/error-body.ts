@@ -9,14 +9,17 @@ const TYPES: Record<number, string> = {
   499: 'request_cancelled', 501: 'not_supported_error',
 };
 
+/** OpenAI's own codes, which its clients match on. */
+const OPENAI_CODES: Record<string, string> = { WG_MODEL_NOT_FOUND: 'model_not_found', WG_CONTEXT_LENGTH: 'context_length_exceeded' };
+
 /**
  * An error reply's body in a dialect: Ollama `{"error": "..."}`; OpenAI and llama-server
  * `{"error": {"message", "type", "code"}}` (llama-server's code is the HTTP status, and it
- * names a 503 `unavailable_error`; an unknown model is OpenAI's own `model_not_found`). The gateway's routes and the worker both answer with it.
+ * names a 503 `unavailable_error`; an unknown model is OpenAI's own `model_not_found`, a prompt over the context `context_length_exceeded`). The gateway's routes and the worker both answer with it.
  */
 export function errorBody(dialect: ErrorDialect, err: WarmgateError): Record<string, unknown> {
   if (dialect === 'ollama' || dialect === 'admin') return { error: err.message };
   const llama = dialect === 'llama-server';
   const type = llama && err.status === 503 ? 'unavailable_error' : TYPES[err.status] ?? (err.status >= 500 ? 'server_error' : 'invalid_request_error');
-  return { error: { message: err.message, type, code: llama ? err.status : err.code === 'WG_MODEL_NOT_FOUND' ? 'model_not_found' : err.code } };
+  return { error: { message: err.message, type, code: llama ? err.status : OPENAI_CODES[err.code] ?? err.code } };
 }

@@ -5,14 +5,29 @@ import { WarmgateError } from '../errors.js';
  * soon as its line is complete. Blank lines are skipped; a line that is not JSON throws
  * UPSTREAM_ERROR, since only an upstream produces these streams.
  */
-export async function* ndjsonObjects(body: AsyncIterable<Uint8Array>): AsyncGenerator<unknown, void, undefined> {
+export function ndjsonObjects(body: AsyncIterable<Uint8Array>): AsyncGenerator<unknown, void, undefined> {
+  return ndjsonParsed(body, (_line, value) => value);
+}
+
+/** An NDJSON line as it came (without its newline), and its object. */
+export interface NdjsonEntry {
+  line: string;
+  value: unknown;
+}
+
+/** `ndjsonObjects` keeping each line's text, for a passthrough that sends the line on as it came when it needs no edit. */
+export function ndjsonEntries(body: AsyncIterable<Uint8Array>): AsyncGenerator<NdjsonEntry, void, undefined> {
+  return ndjsonParsed(body, (line, value) => ({ line, value }));
+}
+
+async function* ndjsonParsed<T>(body: AsyncIterable<Uint8Array>, make: (line: string, value: unknown) => T): AsyncGenerator<T, void, undefined> {
   const lines = new LineSplitter();
   for await (const chunk of body) {
     lines.push(chunk);
-    for (let line = lines.shift(); line !== undefined; line = lines.shift()) if (line.trim() !== '') yield ndjsonLineObject(line);
+    for (let line = lines.shift(); line !== undefined; line = lines.shift()) if (line.trim() !== '') yield make(line, ndjsonLineObject(line));
   }
   const last = lines.end();
-  if (last !== undefined && last.trim() !== '') yield ndjsonLineObject(last);
+  if (last !== undefined && last.trim() !== '') yield make(last, ndjsonLineObject(last));
 }
 
 /** One NDJSON line: the object as JSON followed by `\n`. */

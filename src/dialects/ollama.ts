@@ -139,6 +139,7 @@ export function canonicalToOllamaBody(req: GenerateRequest, pins: OllamaPins): R
     format: req.format,
     options: { ...pins.options, ...req.sampling },
     keep_alive: pins.keep_alive,
+    think: req.think,
   };
   if (req.kind === 'chat') return { ...common, messages: (req.messages ?? []).map(toOllamaMessage), tools: req.tools };
   return { ...common, prompt: req.prompt ?? '', system: req.system, suffix: req.suffix, raw: req.raw || undefined };

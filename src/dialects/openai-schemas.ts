@@ -54,6 +54,7 @@ export const openaiChatSchema = sampling.extend({
   max_tokens: tokenLimit('max_tokens'),
   max_completion_tokens: tokenLimit('max_completion_tokens'),
   response_format: responseFormatSchema.nullish(),
+  reasoning_effort: z.enum(['none', 'minimal', 'low', 'medium', 'high'], { error: 'reasoning_effort must be "none", "minimal", "low", "medium" or "high"' }).nullish(),
   tools: z.array(z.object({ type: z.string(), function: z.object({ name: z.string() }).loose() }).loose()).nullish(),
   ...streamFields,
 }).loose();

@@ -29,7 +29,15 @@ export function openaiChatToCanonical(body: OpenAIChatBody): GenerateRequest {
     sampling: pickSampling({ ...body, num_predict: body.max_completion_tokens ?? body.max_tokens }),
     format: rf?.type === 'json_object' ? 'json' : rf?.type === 'json_schema' ? (rf.json_schema?.schema ?? 'json') : undefined,
     tools: body.tools ?? undefined,
+    think: thinkOf(body.reasoning_effort),
   };
+}
+
+/** Ollama's OpenAI layer: an effort is passed as `think`, `none` turns thinking off; `minimal` is its lowest, `low`. */
+function thinkOf(effort: OpenAIChatBody['reasoning_effort']): GenerateRequest['think'] {
+  if (effort === undefined || effort === null) return undefined;
+  if (effort === 'none') return false;
+  return effort === 'minimal' ? 'low' : effort;
 }
 
 /** OpenAI completions are raw text completion: no chat template. */

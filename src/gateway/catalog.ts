@@ -5,8 +5,8 @@ import type { Residency } from '../residency/residency.js';
 import type { Logger } from 'pino';
 
 /**
- * The merged catalog across backends, under the gateway's names: what `/api/tags`,
- * `/api/ps` and `/v1/models` list. A backend that cannot be reached is left out (and
+ * The merged catalog across backends, under the gateway's names (tagged as Ollama's are):
+ * what `/api/tags`, `/api/ps` and `/v1/models` list. A backend that cannot be reached is left out (and
  * logged) rather than failing the whole list: these routes must answer at once.
  */
 export class Catalog {
@@ -20,10 +20,17 @@ export class Catalog {
     this.#log = log;
   }
 
-  /** Discovering daemons' lists come from the registry's refresh: each daemon is asked once. */
+  /**
+   * Discovering daemons' lists come from the registry's refresh: each daemon is asked once.
+   * Nothing to list because a daemon cannot be read is that daemon's 502, never an empty
+   * list that looks like all is well.
+   */
   async tags(): Promise<CatalogModel[]> {
     const { entries, catalogs } = await this.#registry.listWithCatalogs();
-    return this.#merge(entries, async (b) => catalogs.get(b) ?? b.catalog());
+    const tags = await this.#merge(entries, async (b) => catalogs.get(b) ?? b.catalog());
+    const down = this.#registry.unreachable()[0];
+    if (tags.length === 0 && down) throw down.error;
+    return tags;
   }
 
   /**
@@ -32,7 +39,7 @@ export class Catalog {
    */
   async running(): Promise<RunningModel[]> {
     const models = await this.#merge(await this.#registry.list(), (b) => b.running());
-    const keepAliveLeft = this.#residency.keepAliveLeft();
+    const keepAliveLeft = new Map([...this.#residency.keepAliveLeft()].map(([name, ms]) => [tagged(name), ms]));
     const now = Date.now();
     return models.map((m) => {
       const left = keepAliveLeft.get(m.name);
@@ -53,10 +60,18 @@ export class Catalog {
     const out: T[] = [];
     for (const entry of entries) {
       const item = lists.get(entry.backend)?.find((m) => matches(m, entry.upstream));
-      if (item) out.push({ ...item, name: entry.name, model: entry.name });
+      if (item) out.push({ ...item, name: tagged(entry.name), model: tagged(entry.name) });
     }
     return out;
   }
+}
+
+/**
+ * Ollama lists every name with its tag, `:latest` when none was given (a colon before the
+ * last `/` is a registry's port, not a tag); the registry resolves either spelling.
+ */
+function tagged(name: string): string {
+  return name.slice(name.lastIndexOf('/') + 1).includes(':') ? name : `${name}:latest`;
 }
 
 function matches(m: CatalogModel, upstream: string): boolean {

@@ -11,10 +11,14 @@ export interface DaemonReply {
   stream?: AsyncIterable<string>;
 }
 
+/** Calls that change a daemon's catalog: the registry reads it again as soon as they end. */
+const CATALOG_CHANGES = new Set(['/api/pull', '/api/copy', '/api/create', '/api/delete']);
+
 /**
  * The Ollama daemons' own API, for no model the gateway serves yet: version, pull, push,
  * create, copy, delete and blobs. They go to the daemon that owns the named model, else the
- * first one; with no daemon configured they answer NOT_SUPPORTED.
+ * first one; with no daemon configured they answer NOT_SUPPORTED. A call that changes the
+ * catalog refreshes the registry when it ends, so the next request finds (or misses) the model.
  */
 export class DaemonApi {
   readonly #daemons: OllamaBackend[];
@@ -44,10 +48,18 @@ export class DaemonApi {
     const daemon = this.#daemons.find((d) => d === owner) ?? this.#first(`${call.path} needs`);
     const res = await daemon.call(call);
     const contentType = String(res.headers['content-type'] ?? 'application/json');
-    if (res.status !== 200 || !contentType.includes('ndjson')) return { status: res.status, contentType, text: await readText(res.body) };
+    const refresh = async () => {
+      if (CATALOG_CHANGES.has(call.path)) await this.#registry.refresh();
+    };
+    if (res.status !== 200 || !contentType.includes('ndjson')) {
+      const text = await readText(res.body);
+      await refresh();
+      return { status: res.status, contentType, text };
+    }
     const decoder = new TextDecoder();
     const stream = (async function* () {
       for await (const chunk of res.body) yield decoder.decode(chunk as Uint8Array, { stream: true });
+      await refresh();
     })();
     return { status: res.status, contentType, stream };
   }

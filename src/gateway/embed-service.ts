@@ -51,7 +51,8 @@ export class EmbedService {
     if (out.batchedWith > 1) r.batched_with = out.batchedWith;
     if (out.coalesced) r.coalesced = true;
     if (out.cached === req.input.length) r.cache_hit = true;
-    return { embeddings: out.embeddings, promptTokens: out.promptTokens, timings: { totalMs: performance.now() - t0 } };
+    // Ollama's load_duration: from the handler until a runner is there (queue and loads).
+    return { embeddings: out.embeddings, promptTokens: out.promptTokens, timings: { loadMs: r.queue_ms + r.load_ms, totalMs: performance.now() - t0 } };
   }
 
   stats(): EmbeddingStats {

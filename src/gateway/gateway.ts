@@ -4,6 +4,7 @@ import { keepAliveSeconds } from '../config/units.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../dialects/canonical.js';
 import { ollamaModelType } from '../dialects/ollama.js';
 import { modelNotFound, WarmgateError } from '../errors.js';
+import { estimateTokens, promptTexts } from '../models/context-pin.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import type { Pins } from '../models/pins.js';
 import type { ModelRegistry } from '../models/registry.js';
@@ -93,10 +94,14 @@ export class Gateway {
     return this.#parts.telemetry.start(dialect, route);
   }
 
+  /**
+   * The entry for a name; not found is Ollama's 404, unless a discovering backend cannot be
+   * read: then the name may well be its, and the answer is that backend's 502.
+   */
   async resolve(name: unknown, record: RequestTimer): Promise<ModelEntry> {
     if (typeof name !== 'string' || name === '') throw new WarmgateError('BAD_REQUEST', 'model is required');
     const entry = await this.#parts.registry.resolve(name);
-    if (!entry) throw modelNotFound(name);
+    if (!entry) throw this.#parts.registry.unreachable()[0]?.error ?? modelNotFound(name);
     record.record.model = entry.name;
     record.record.backend = entry.backend.name;
     return entry;
@@ -137,11 +142,13 @@ export class Gateway {
   }
 
   /**
-   * Pins the model's load options from what the client sent (fixed on first use) and
-   * settles its keep-alive; every replaced value is noted on the record.
+   * Pins the model's load options from what the client sent (its context grows where the
+   * request needs it; the others are fixed on first use) and settles its keep-alive; every
+   * replaced value is noted on the record.
    */
-  prepare(entry: ModelEntry, sent: { options?: unknown; keep_alive?: unknown }, record: RequestTimer): Prepared {
+  async prepare(entry: ModelEntry, sent: { options?: unknown; keep_alive?: unknown; messages?: unknown; prompt?: unknown; system?: unknown }, record: RequestTimer): Promise<Prepared> {
     const { pins } = this.#parts;
+    await this.#fitContext(entry, sent.options, promptTexts(sent), record);
     const options = pins.apply(entry, sent.options as Record<string, unknown> | undefined, record);
     const askedUnload = (typeof sent.keep_alive === 'number' || typeof sent.keep_alive === 'string') && keepAliveSeconds(sent.keep_alive) === 0;
     return { options, askedUnload, ...pins.keepAlive(entry, sent.keep_alive, record) };
@@ -153,6 +160,7 @@ export class Gateway {
    * status. The returned events replay that one, then the rest; the lease is released when they end.
    */
   async generate(entry: ModelEntry, req: GenerateRequest, scope: RequestScope): Promise<AsyncIterable<GenerateEvent>> {
+    await this.#fitContext(entry, req.loadOptions, promptTexts(req), scope.record);
     const lease = await this.#acquire(entry, scope);
     const it = entry.backend.generate(entry, req, scope.signal)[Symbol.asyncIterator]();
     let first: IteratorResult<GenerateEvent>;
@@ -214,6 +222,16 @@ export class Gateway {
   /** Unloads now (admin API, or a client's `keep_alive: 0` where the model allows it). */
   unload(entry: ModelEntry): Promise<void> {
     return this.#parts.residency.unload(entry);
+  }
+
+  /**
+   * Grows the model's context pin where the request asks for more or its prompt needs more
+   * (backends whose calls carry load options); a model loaded with the smaller one reloads.
+   */
+  async #fitContext(entry: ModelEntry, options: unknown, texts: Iterable<string>, record: RequestTimer): Promise<void> {
+    if (!entry.backend.takesLoadOptions) return;
+    const grew = await this.#parts.pins.fitContext(entry, options as Record<string, unknown> | undefined, estimateTokens(texts), record);
+    if (grew) this.#parts.residency.reload(entry);
   }
 
   async #forward(entry: ModelEntry, call: Omit<RawCall, 'signal'>, scope: RequestScope, passErrors: boolean): Promise<{ lease: Lease; res: UpstreamReply }> {

@@ -1,19 +1,31 @@
+import type { Logger } from 'pino';
 import { LOAD_OPTION_KEYS } from '../config/schema.js';
 import { keepAliveSeconds } from '../config/units.js';
 import type { RequestTimer } from '../telemetry/timer.js';
-import type { BackendModel } from '../backends/backend.js';
+import type { Backend, BackendModel } from '../backends/backend.js';
+import { ASSUMED_DEFAULT_CTX, nextContext, type ContextWant } from './context-pin.js';
 
 type Options = Record<string, unknown>;
 
 /**
- * Pinning, so clients stop forcing reloads. Each model gets ONE set of load-time options,
- * fixed the first time it is needed: the configured `pin` values, plus, for keys the config
- * leaves open, whatever the first request carried (including "not set"). Every later request,
- * the preload and the unload carry exactly that set, so Ollama never sees a change that would
- * reload the model. Sampling options pass untouched.
+ * Pinning, so clients stop forcing reloads. Each model gets ONE set of load-time options:
+ * the configured `pin` values, plus, for keys the config leaves open, whatever the first
+ * request carried (including "not set"). `num_ctx` is the exception: unless the config fixes
+ * it, it only grows, to the largest context a request asked for or a prompt needs, within
+ * `max_ctx` and the model's own `context_length` (context-pin.ts). Every request, the
+ * preload and the unload carry the current set, so Ollama reloads only when it grows.
+ * Sampling options pass untouched.
  */
 export class Pins {
   readonly #sets = new Map<string, Options>();
+  /** The model's own `context_length`, learnt from its backend once it matters. */
+  readonly #modelMax = new Map<string, number | undefined>();
+  readonly #grown = new Set<string>();
+  readonly #log: Logger | undefined;
+
+  constructor(log?: Logger) {
+    this.#log = log;
+  }
 
   /** The pinned load options for a model, fixing them from config (and `seen`) on first use. */
   loadOptions(entry: BackendModel, seen: Options = {}): Options {
@@ -21,12 +33,40 @@ export class Pins {
     if (!pinned) {
       pinned = {};
       for (const key of LOAD_OPTION_KEYS) {
-        const value = entry.config.pin[key] ?? seen[key];
+        const value = entry.config.pin[key] ?? (key === 'num_ctx' ? undefined : seen[key]);
         if (value !== undefined) pinned[key] = value;
       }
       this.#sets.set(entry.name, pinned);
     }
     return pinned;
+  }
+
+  /**
+   * Settles the model's context for a request that sent `options` and a prompt of about
+   * `promptTokens`: the pin grows when it asks for more or its prompt needs more (throws
+   * WG_CONTEXT_LENGTH past the cap). Notes what was asked and what is pinned on the record.
+   * Returns true when the pin changed, so a model loaded with the old context is stale.
+   */
+  async fitContext(entry: BackendModel & { backend: Backend }, options: Options | undefined, promptTokens: number | undefined, timer?: RequestTimer): Promise<boolean> {
+    const used = this.#sets.has(entry.name);
+    const pinned = this.loadOptions(entry, options);
+    const want: ContextWant = { asked: typeof options?.num_ctx === 'number' ? options.num_ctx : undefined, promptTokens };
+    const fixed = entry.config.pin.num_ctx;
+    // The model's own limit is asked for only when a request could reach past what is pinned.
+    const reaches = (ctx: number | undefined) => (want.asked ?? 0) > (ctx ?? 0) || (want.promptTokens ?? 0) > (ctx ?? ASSUMED_DEFAULT_CTX);
+    if (fixed === undefined && !this.#modelMax.has(entry.name) && reaches(pinned.num_ctx as number | undefined)) await this.#learnModelMax(entry);
+    // Read after the wait: another request may have grown it meanwhile.
+    const current = pinned.num_ctx as number | undefined;
+    const next = nextContext(current, want, { fixed, max: entry.config.max_ctx, modelMax: this.#modelMax.get(entry.name) });
+    if (timer) timer.record.num_ctx = { asked: want.asked ?? null, pinned: next ?? null };
+    if (next === current) return false;
+    pinned.num_ctx = next;
+    if (used && !this.#grown.has(entry.name)) {
+      this.#grown.add(entry.name);
+      this.#log?.warn({ model: entry.name, from: current ?? null, to: next, asked: want.asked ?? null, prompt_tokens: want.promptTokens ?? null },
+        'the context pin grows: the model reloads once with the larger num_ctx');
+    }
+    return true;
   }
 
   /** Client options with every load-time option replaced by the pin; each change is noted on the record. */
@@ -55,5 +95,16 @@ export class Pins {
     if (seconds === 0 && entry.config.allow_client_unload) return { keep_alive: 0, unload: true };
     if (sent !== policy) timer?.override('keep_alive', sent, policy);
     return { keep_alive: policy, unload: false };
+  }
+
+  /** `model_info["<arch>.context_length"]` from the backend's `/api/show`; unknown (and asked again later) when it cannot answer. */
+  async #learnModelMax(entry: BackendModel & { backend: Backend }): Promise<void> {
+    try {
+      const info = (await entry.backend.show(entry)).model_info as Record<string, unknown> | undefined;
+      const key = Object.keys(info ?? {}).find((k) => k.endsWith('.context_length'));
+      this.#modelMax.set(entry.name, key && typeof info?.[key] === 'number' ? (info[key] as number) : undefined);
+    } catch {
+      // unknown for now: asked again by the next request that reaches past the pin
+    }
   }
 }

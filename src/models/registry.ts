@@ -23,6 +23,8 @@ export class ModelRegistry {
   readonly #discovering: Backend[];
   #defaultParallel = new Map<Backend, number>();
   #refreshedAt = -Infinity;
+  /** Discovering backends whose last catalog read failed, with why: their names are unknown, not absent. */
+  readonly #unreachable = new Map<Backend, Error>();
   #refreshing?: Promise<ReadonlyMap<Backend, CatalogModel[]>>;
 
   constructor(config: Config, backends: Map<string, Backend>, extra: ModelEntry[] = []) {
@@ -53,6 +55,21 @@ export class ModelRegistry {
     const catalogs = await this.#refresh(true);
     const entries = [...this.#declared.values(), ...[...this.#discovered.values()].filter((e) => !this.#declared.has(e.name))];
     return { entries, catalogs };
+  }
+
+  /** Reads the discovering backends' catalogs now (after a pull, copy, create or delete through the gateway). */
+  async refresh(): Promise<void> {
+    await this.#refresh(true);
+  }
+
+  /** The discovering backends the last refresh could not read, with the error (a name not found may be theirs). */
+  unreachable(): Array<{ backend: Backend; error: Error }> {
+    return [...this.#unreachable].map(([backend, error]) => ({ backend, error }));
+  }
+
+  /** Every discovering backend, with the error of its last read when it failed (the start banner). */
+  discovering(): Array<{ backend: Backend; error?: Error }> {
+    return this.#discovering.map((backend) => ({ backend, error: this.#unreachable.get(backend) }));
   }
 
   /** Known entries without touching backends (status pages, the scheduler). */
@@ -97,18 +114,24 @@ export class ModelRegistry {
   }
 
   /**
-   * Re-reads discovering backends' catalogs; `force` skips the rate limit. Unreachable
-   * backends keep their last list. Resolves with the catalogs this refresh read (none when
-   * the rate limit skipped it); callers at the same time share one refresh.
+   * Re-reads discovering backends' catalogs; `force` skips the rate limit, and so does a
+   * backend that could not be read last time (it is retried on the next request, so the
+   * gateway recovers as soon as it answers). Unreachable backends keep their last list.
+   * Resolves with the catalogs this refresh read (none when the rate limit skipped it);
+   * callers at the same time share one refresh.
    */
   async #refresh(force: boolean): Promise<ReadonlyMap<Backend, CatalogModel[]>> {
-    if (!force && performance.now() - this.#refreshedAt < REFRESH_MS) return new Map();
+    if (!force && this.#unreachable.size === 0 && performance.now() - this.#refreshedAt < REFRESH_MS) return new Map();
     this.#refreshing ??= (async () => {
       const lists = await Promise.allSettled(this.#discovering.map(async (b) => ({ backend: b, models: await b.catalog() })));
       const read = new Map<Backend, CatalogModel[]>();
-      for (const result of lists) {
-        if (result.status !== 'fulfilled') continue;
+      for (const [i, result] of lists.entries()) {
+        if (result.status !== 'fulfilled') {
+          this.#unreachable.set(this.#discovering[i], result.reason as Error);
+          continue;
+        }
         const { backend, models } = result.value;
+        this.#unreachable.delete(backend);
         read.set(backend, models);
         for (const [name, entry] of this.#discovered) if (entry.backend === backend) this.#discovered.delete(name);
         for (const m of models) {

@@ -15,7 +15,7 @@ export type ResidencyStatus = Omit<SchedulerSnapshot, 'models'> & {
 
 /** A granted turn on a resident model; `release` exactly once when the request is done with it. */
 export interface Lease {
-  /** Time spent waiting in the model's queue (ms). */
+  /** Time spent waiting in the model's queue (ms), not counting `loadMs`: the two add up to the whole wait. */
   queueMs: number;
   /** Time this request waited on a load (ms); 0 when the model was already warm. */
   loadMs: number;
@@ -32,6 +32,8 @@ export interface Residency {
   unload(entry: ModelEntry): Promise<void>;
   /** Load now without a request (preload, admin API). */
   load(entry: ModelEntry): Promise<void>;
+  /** The model's load options changed (its context pin grew): a load with the old ones is replaced once its requests finish. */
+  reload(entry: ModelEntry): void;
   status(): ResidencyStatus;
   /** Time left (ms) on each resident model's keep-alive, for the models whose keep-alive the gateway enforces. */
   keepAliveLeft(): ReadonlyMap<string, number>;

@@ -121,6 +121,10 @@ export class ScheduledResidency implements Residency {
     return done;
   }
 
+  reload(entry: ModelEntry): void {
+    if (this.#entries.has(entry.name)) this.#event(() => this.#scheduler.reload(entry.name));
+  }
+
   /** A backend noticed the model is gone on its own (process crash, the runtime evicted it). */
   lost(model: string): void {
     if (this.#entries.has(model)) this.#event(() => this.#scheduler.unloadDone(model));
@@ -322,7 +326,8 @@ export class ScheduledResidency implements Residency {
     }
     let released = false;
     waiter.resolve({
-      queueMs: info.queueMs + waiter.registerMs,
+      // The scheduler's wait includes the load; a lease reports the two apart (they add up).
+      queueMs: info.queueMs - info.loadMs + waiter.registerMs,
       loadMs: info.loadMs,
       release: () => {
         if (released) return;

@@ -27,7 +27,7 @@ export class ModelLifecycle {
 
   startLoad({ entry, gpuLayers, bytes }: LoadDecision): void {
     const now = this.#clock.now();
-    entry.residency = { gpuLayers, estimated: bytes, measured: undefined, startedAt: now, readyAt: undefined, cancelled: false, grants: 0 };
+    entry.residency = { gpuLayers, estimated: bytes, measured: undefined, startedAt: now, readyAt: undefined, cancelled: false, stale: false, grants: 0 };
     patch(entry, { state: 'loading', deadline: now + this.#config.loadTimeoutMs, reserved: false });
     this.#counters.loads++;
     this.#effects.startLoad(entry.info.name, { gpuLayers });

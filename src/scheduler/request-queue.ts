@@ -1,5 +1,5 @@
 import { layerChoices } from './footprint.js';
-import { estimateAt, heldBytes, type ScheduledModel, type Tenure, type Waiter } from './scheduled-model.js';
+import { estimateAt, heldBytes, serving, type ScheduledModel, type Tenure, type Waiter } from './scheduled-model.js';
 import type { GrantInfo, PoolName, Rejection, SchedulerConfig, SchedulingPolicy } from './types.js';
 
 /**
@@ -34,7 +34,7 @@ function retryAfterS(entry: ScheduledModel, config: SchedulerConfig): number {
  */
 export function nextToGrant(models: Iterable<ScheduledModel>, policy: SchedulingPolicy, draining: ReadonlySet<ScheduledModel>): ScheduledModel | undefined {
   const waiting = [...models].filter((e) => e.queue.length > 0);
-  const grantable = (e: ScheduledModel) => e.state === 'ready' && e.inFlight.size < e.info.maxParallel && !draining.has(e);
+  const grantable = (e: ScheduledModel) => serving(e) && e.inFlight.size < e.info.maxParallel && !draining.has(e);
   if (policy === 'group') return waiting.find(grantable);
   const head = waiting.sort((a, b) => a.queue[0].seq - b.queue[0].seq)[0];
   return head && grantable(head) ? head : undefined;

@@ -38,6 +38,8 @@ export interface Tenure {
   readyAt: number | undefined;
   /** `cancelLoad` was sent; waiters that arrive now wait for the next load. */
   cancelled: boolean;
+  /** Loaded with options that have changed since (`reload`): grants nothing, unloaded once idle. */
+  stale: boolean;
   /** Grants served by this residency (the first one paid for the load). */
   grants: number;
 }
@@ -94,9 +96,18 @@ export function demandOf(entry: ScheduledModel): Demand | undefined {
   return admin && admin.seq < head.seq ? admin : { seq: head.seq, at: head.arrivedAt };
 }
 
-/** An admin unload waits for this: resident, nothing in flight, nothing queued. */
+/**
+ * Resident and nothing in flight, and either stale (its waiters want the next load) or an
+ * admin unload with nothing queued.
+ */
 export function unloadDue(entry: ScheduledModel): boolean {
-  return entry.unloadWanted && entry.state === 'ready' && entry.inFlight.size === 0 && entry.queue.length === 0;
+  if (entry.state !== 'ready' || entry.inFlight.size > 0) return false;
+  return entry.residency?.stale === true || (entry.unloadWanted && entry.queue.length === 0);
+}
+
+/** May be granted to: ready, and not loaded with options that have changed since. */
+export function serving(entry: ScheduledModel): boolean {
+  return entry.state === 'ready' && !entry.residency?.stale;
 }
 
 /** When an idle resident model's keep-alive runs out; undefined while busy, or without one. */

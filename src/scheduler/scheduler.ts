@@ -1,5 +1,5 @@
 import { ModelLifecycle } from './lifecycle.js';
-import { demandOf, idleExpired, idleUntil, newEntry, type ScheduledModel, type Waiter } from './scheduled-model.js';
+import { demandOf, idleExpired, idleUntil, newEntry, serving, type ScheduledModel, type Waiter } from './scheduled-model.js';
 import { plan } from './planner.js';
 import { avoidsReload, grantInfo, nextToGrant, queueFull } from './request-queue.js';
 import { newCounters, snapshotOf, type SchedulerSnapshot } from './snapshot.js';
@@ -176,6 +176,18 @@ export class Scheduler {
     });
   }
 
+  /**
+   * The model's load options changed (its context pin grew): a residency loaded or loading
+   * with the old ones is stale. It grants nothing more, is unloaded once its requests in
+   * flight finish, and its waiters load it again. Not resident: nothing to do.
+   */
+  reload(model: string): void {
+    this.#event(() => {
+      const r = this.#entry(model).residency;
+      if (r) r.stale = true;
+    });
+  }
+
   /** When the shell should call `tick` next, or undefined when no time-based decision is pending. */
   nextWakeAt(): number | undefined {
     let at = this.#planWakeAt ?? Infinity;
@@ -214,7 +226,7 @@ export class Scheduler {
    * in a quiet scheduler, is granted at once — exactly what planning and granting would do.
    */
   #servesAtOnce(entry: ScheduledModel): boolean {
-    return entry.state === 'ready' && entry.inFlight.size < entry.info.maxParallel && !entry.unloadWanted
+    return serving(entry) && entry.inFlight.size < entry.info.maxParallel && !entry.unloadWanted
       && !this.#draining.has(entry) && this.#quiet();
   }
 

@@ -82,7 +82,7 @@ export interface Rejection {
 }
 
 export interface GrantInfo {
-  /** From `request` to `grant`. */
+  /** From `request` to `grant`, the load included. */
   readonly queueMs: number;
   /** Part of the wait spent on this model's load (0 when it was already warm). */
   readonly loadMs: number;

@@ -26,6 +26,8 @@ export interface RequestRecord {
   stream: boolean;
   /** Load-time options replaced by pinned values: `{ num_ctx: { sent: 16384, pinned: 8192 } }`. */
   overrides?: Record<string, { sent: unknown; pinned: unknown }>;
+  /** The context the client asked for (`options.num_ctx`) and the one pinned for it (null: none / the runtime's default). */
+  num_ctx?: { asked: number | null; pinned: number | null };
   /** Inputs merged with other requests into one upstream embedding call. */
   batched_with?: number;
   coalesced?: boolean;

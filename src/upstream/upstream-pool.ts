@@ -37,6 +37,8 @@ export interface PoolOptions {
   timeouts: UpstreamTimeouts;
   /** Backend name, for error messages. */
   backend: string;
+  /** Sent on every call (credentials for a daemon behind an auth proxy); a client's own headers never are. */
+  headers?: Record<string, string>;
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'content-length']);
@@ -51,11 +53,13 @@ export class UpstreamPool {
   readonly origin: string;
   readonly #pool: Pool;
   readonly #backend: string;
+  readonly #headers: Record<string, string>;
 
   constructor(url: string, opts: PoolOptions) {
     const u = new URL(url);
     this.origin = u.origin;
     this.#backend = opts.backend;
+    this.#headers = opts.headers ?? {};
     this.#pool = new Pool(this.origin, {
       keepAliveTimeout: 30_000,
       headersTimeout: opts.timeouts.firstByteMs,
@@ -65,7 +69,7 @@ export class UpstreamPool {
   }
 
   async request(call: RawCall): Promise<UpstreamReply> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { ...this.#headers, accept: 'application/json' };
     let body: string | Readable | undefined;
     if (call.raw) {
       headers['content-type'] = call.raw.contentType;

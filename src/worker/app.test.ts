@@ -50,9 +50,15 @@ describe('worker command line', () => {
 });
 
 describe('sampling', () => {
+  it('draws a seed per request unless one is given (node-llama-cpp\'s default follows the clock\'s second)', () => {
+    const seeds = new Set(Array.from({ length: 20 }, () => toGenerationParams({}, 16, 512).seed));
+    expect(seeds.size).toBeGreaterThan(1);
+    expect(toGenerationParams({ seed: 0 }, 16, 512).seed).toBe(0);
+  });
+
   it('uses llama-server defaults, with no repeat penalty', () => {
     expect(toGenerationParams({}, undefined, 512)).toEqual({
-      maxTokens: 512, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, seed: undefined,
+      maxTokens: 512, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, seed: expect.any(Number),
       repeatPenalty: false, stop: [], ignoreEos: false,
     });
   });
@@ -63,7 +69,7 @@ describe('sampling', () => {
       maxTokens: 16, seed: 7, stop: ['END'],
       repeatPenalty: { lastTokens: 512, penalty: 1.1, presencePenalty: 0.5, frequencyPenalty: 0 },
     });
-    expect(toGenerationParams({ seed: -1 }, -1, 512)).toMatchObject({ seed: undefined, maxTokens: 512 });
+    expect(toGenerationParams({ seed: -1 }, -1, 512)).toMatchObject({ seed: expect.any(Number), maxTokens: 512 });
     expect(toGenerationParams({}, -2, 512).maxTokens).toBe(512);
     expect(toGenerationParams({}, 100_000, 512).maxTokens).toBe(512);
   });

@@ -24,6 +24,7 @@ import { WarmgateError } from '../errors.js';
 import type { GenerationParams } from './sampling.js';
 import { SlotPool } from './slot-pool.js';
 import { GenerationClock } from './timings.js';
+import { TokenLimit } from './token-limit.js';
 
 /**
  * A finished generation: its text, the canonical `done` event (why it stopped — end of
@@ -95,12 +96,11 @@ export class Generator {
 
   /** Completes `promptTokens(...)` as is. */
   async complete(tokens: readonly Token[], params: GenerationParams, onText: OnText | undefined, signal: AbortSignal): Promise<GenerationResult> {
-    return this.#run(params, signal, async (slot, common) => {
+    return this.#run(params, onText, signal, async (slot, common) => {
       const completion = new LlamaCompletion({ contextSequence: slot.sequence });
       try {
         const { response, metadata } = await completion.generateCompletionWithMeta([...tokens], {
           ...common,
-          onTextChunk: nonEmpty(onText),
           // Stop at a full context instead of shifting it, like llama-server without --context-shift.
           disableContextShift: true,
         });
@@ -114,10 +114,10 @@ export class Generator {
   /** Answers a conversation formatted by the model's chat template; a trailing assistant message is continued. */
   async chat(messages: readonly ChatMessage[], params: GenerationParams, onText: OnText | undefined, signal: AbortSignal): Promise<GenerationResult> {
     const history = toChatHistory(messages);
-    return this.#run(params, signal, async (slot, common) => {
+    return this.#run(params, onText, signal, async (slot, common) => {
       const chat = new LlamaChat({ contextSequence: slot.sequence, chatWrapper: this.#chatWrapper });
       try {
-        const { response, metadata } = await chat.generateResponse(history, { ...common, onTextChunk: nonEmpty(onText) });
+        const { response, metadata } = await chat.generateResponse(history, common);
         return { text: response, metadata };
       } finally {
         chat.dispose({ disposeSequence: false });
@@ -134,6 +134,7 @@ export class Generator {
 
   async #run(
     params: GenerationParams,
+    onText: OnText | undefined,
     requestSignal: AbortSignal,
     generate: (slot: Slot, common: CommonOptions) => Promise<{ text: string; metadata: Metadata }>,
   ): Promise<GenerationResult> {
@@ -142,8 +143,9 @@ export class Generator {
       const clock = new GenerationClock(slot.sequence);
       if (params.maxTokens === 0) return { text: '', done: { type: 'done', finishReason: 'length', ...clock.finish() }, slotId: slot.id };
       const tokenBias = params.ignoreEos ? this.#eogBias() : undefined;
-      const { text, metadata } = await generate(slot, commonOptions(params, signal, tokenBias, () => clock.token()));
-      return { text, done: { type: 'done', ...stopOf(metadata), ...clock.finish() }, slotId: slot.id };
+      const limit = new TokenLimit(this.#model, params.maxTokens, nonEmpty(onText), (n) => clock.token(n));
+      const { text, metadata } = await generate(slot, commonOptions(params, signal, tokenBias, limit));
+      return { text: limit.text(text), done: { type: 'done', ...stopOf(metadata), ...clock.finish() }, slotId: slot.id };
     });
   }
 
@@ -161,11 +163,12 @@ export function forbidEndOfGeneration(model: LlamaModel): TokenBias {
 }
 
 /** The generation options LlamaCompletion and LlamaChat share. */
-function commonOptions(p: GenerationParams, signal: AbortSignal, tokenBias: TokenBias | undefined, onToken: () => void) {
+function commonOptions(p: GenerationParams, signal: AbortSignal, tokenBias: TokenBias | undefined, limit: TokenLimit) {
   return {
     signal,
     tokenBias,
-    onToken,
+    onToken: limit.onToken,
+    onTextChunk: limit.onTextChunk,
     maxTokens: p.maxTokens,
     temperature: p.temperature,
     topK: p.topK,

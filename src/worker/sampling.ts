@@ -5,6 +5,7 @@
  * sampler's range are not refused, as llama-server does not: node-llama-cpp treats them as
  * llama.cpp does (temperature <= 0 is greedy, top_k <= 0 and min_p <= 0 switch that sampler off).
  */
+import { randomInt } from 'node:crypto';
 import type { LlamaSampling } from '../dialects/schema-fields.js';
 
 /** What the generator needs, in node-llama-cpp's terms. */
@@ -54,7 +55,11 @@ export function toGenerationParams(s: LlamaSampling, maxTokens: number | null | 
   };
 }
 
-/** The sampler's seed: the request's, or none (node-llama-cpp picks one) when it sends none or -1, llama-server's "random". */
-function seedOf(seed: number | null | undefined): number | undefined {
-  return seed == null || seed < 0 ? undefined : seed;
+/**
+ * The sampler's seed: the request's, or a fresh one per request when it sends none or -1
+ * (llama-server's "random"). node-llama-cpp's own default follows the clock: identical
+ * requests within the same second would get identical text.
+ */
+function seedOf(seed: number | null | undefined): number {
+  return seed == null || seed < 0 ? randomInt(2 ** 31) : seed;
 }

@@ -160,6 +160,20 @@ describe('worker on a chat model (--parallel 2)', () => {
     expect(content).toBe('hello world');
   });
 
+  it('generates exactly n_predict tokens under any seed, streamed or not (a token ending in half a character is not one too many)', async () => {
+    // Under seeds 6, 35 and 59 the 16th token of this model ends in half a UTF-8 character.
+    for (let seed = 0; seed < 60; seed++) {
+      const body = await json(await post(worker, '/completion', { prompt: 'Tell me', n_predict: 16, ignore_eos: true, seed }));
+      expect(body.tokens_predicted, `seed ${seed}`).toBe(16);
+      expect(body.timings.predicted_n, `seed ${seed}`).toBe(16);
+    }
+    const streamed = (await events(await post(worker, '/completion', { prompt: 'Tell me', n_predict: 16, ignore_eos: true, seed: 6, stream: true })))
+      .map((e) => JSON.parse(e));
+    const whole = await json(await post(worker, '/completion', { prompt: 'Tell me', n_predict: 16, ignore_eos: true, seed: 6 }));
+    expect(streamed.map((e) => e.content).join('')).toBe(whole.content);
+    expect(streamed.at(-1)).toMatchObject({ stop: true, tokens_predicted: 16 });
+  });
+
   it('runs two requests at once on two slots', async () => {
     const request = () => post(worker, '/completion', { prompt: 'Tell me', n_predict: 16, ignore_eos: true }).then(json);
     const [a, b] = await Promise.all([request(), request()]);

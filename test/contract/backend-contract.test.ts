@@ -2,7 +2,8 @@ import { Ollama } from 'ollama';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerateEvent, GenerateRequest } from '../../src/dialects/canonical.js';
 import type { ModelEntry } from '../../src/models/model-entry.js';
-import { requestRecords } from '../support/records.js';
+import type { RequestRecord } from '../../src/telemetry/record.js';
+import { requestRecords, until } from '../support/records.js';
 import { ADAPTERS, CHAT, type AdapterRig } from './adapters.js';
 
 /**
@@ -164,7 +165,10 @@ describe.each(ADAPTERS)('backend contract: $name', (harness) => {
       if (part.done) expect(part.eval_count).toBeGreaterThan(0);
     }
     expect(parts).toBeGreaterThan(1);
-    const streamed = (await requestRecords(rig.url)).find((r) => r.route === '/api/chat' && r.stream);
+    // The client stops reading at its `done` line; the gateway finishes the record when the
+    // backend's stream ends, a moment later.
+    const streamedRecord = (records: RequestRecord[]) => records.find((r) => r.route === '/api/chat' && r.stream);
+    const streamed = streamedRecord(await until(() => requestRecords(rig.url), (records) => streamedRecord(records) !== undefined));
     expect(streamed).toMatchObject({ model: CHAT, status: 200, backend: rig.backend.name });
     expect(streamed!.error).toBeUndefined();
 

@@ -38,8 +38,8 @@ describe('an external llama-server (url) in front of which the gateway cannot lo
     expect(native.status).toBe(200);
     expect(native.body.stop).toBe(true);
     const tags = await ollama.list();
-    expect(tags.models.map((m) => m.name)).toContain('ext_chat');
-    expect((await ollama.ps()).models.map((m) => m.name)).toContain('ext_chat');
+    expect(tags.models.map((m) => m.name)).toContain('ext_chat:latest');
+    expect((await ollama.ps()).models.map((m) => m.name)).toContain('ext_chat:latest');
     const status = await gatewayStatus(gw.url);
     expect(status.counters.loads).toBe(0);
     expect(status.models).toEqual([]);

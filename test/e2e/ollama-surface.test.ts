@@ -66,6 +66,20 @@ describe('the Ollama surface in front of an Ollama daemon', () => {
     expect(upstream.requests.filter((r) => r.path === '/api/tags').length - before).toBe(1);
   });
 
+  it('names the model in a passed-through reply as the client asked for it, streamed and whole', async () => {
+    for (const asked of ['llama3.2', CHAT]) {
+      const whole = await postJson(`${gw.url}/api/chat`, { model: asked, messages: [{ role: 'user', content: 'hi there' }], stream: false });
+      expect(whole.status).toBe(200);
+      expect(whole.body).toMatchObject({ model: asked, done: true, message: { content: 'You said: hi there' } });
+      const streamed = await fetch(`${gw.url}/api/generate`, { method: 'POST', body: JSON.stringify({ model: asked, prompt: 'hi there' }) });
+      const objects: Array<Record<string, unknown>> = [];
+      for await (const line of lines(streamed)) objects.push(JSON.parse(line));
+      expect(objects.length).toBeGreaterThan(1);
+      expect(objects.every((o) => o.model === asked)).toBe(true);
+      expect(objects.at(-1)).toMatchObject({ done: true });
+    }
+  });
+
   it('passes version, show and the management routes through', async () => {
     expect(await (await fetch(`${gw.url}/api/version`)).json()).toEqual({ version: '0.6.8' });
     const show = await postJson(`${gw.url}/api/show`, { model: 'llama3.2' });

@@ -47,8 +47,9 @@ describe('the embedded default, with nothing configured but data_dir', () => {
     expect((await readdir(join(dataDir, 'models'))).sort()).toEqual(['warmgate-chat.gguf', 'warmgate-embed.gguf']);
     expect(existsSync(join(dataDir, 'models', 'warmgate-chat.gguf.partial'))).toBe(false);
     const { models } = await ollama.list();
-    expect(models.map((m) => m.name).sort()).toEqual(['warmgate-chat', 'warmgate-embed']);
-    const [chat, embed] = await Promise.all([ollama.show({ model: 'warmgate-chat' }), ollama.show({ model: 'warmgate-embed' })]);
+    // Tagged as Ollama lists its own; either spelling resolves.
+    expect(models.map((m) => m.name).sort()).toEqual(['warmgate-chat:latest', 'warmgate-embed:latest']);
+    const [chat, embed] = await Promise.all([ollama.show({ model: 'warmgate-chat:latest' }), ollama.show({ model: 'warmgate-embed' })]);
     expect(chat.capabilities).toEqual(['completion']);
     expect(embed.capabilities).toEqual(['embedding']);
   });

@@ -25,7 +25,7 @@ describe('keep_alive on the embedded backend', () => {
     // /api/ps says when, as Ollama does for its own models.
     const before = Date.now();
     const ps = (await (await fetch(`${h.url}/api/ps`)).json()) as { models: Array<{ name: string; expires_at: string }> };
-    const expires = Date.parse(ps.models.find((m) => m.name === EMB)?.expires_at ?? '');
+    const expires = Date.parse(ps.models.find((m) => m.name === `${EMB}:latest`)?.expires_at ?? '');
     expect(expires).toBeGreaterThanOrEqual(before - 300);
     expect(expires).toBeLessThanOrEqual(Date.now() + 300);
 

@@ -108,8 +108,8 @@ describe('the openai@6 SDK against the embedded engine', () => {
   it('lists both models', async () => {
     const ids: string[] = [];
     for await (const model of client.models.list()) ids.push(model.id);
-    expect(ids.sort()).toEqual([CHAT, EMB]);
+    expect(ids.sort()).toEqual([`${CHAT}:latest`, `${EMB}:latest`]);
     const one = await client.models.retrieve(CHAT);
-    expect(one).toMatchObject({ id: CHAT, object: 'model' });
+    expect(one).toMatchObject({ id: `${CHAT}:latest`, object: 'model' });
   });
 });

@@ -109,10 +109,11 @@ export class FakeOllama {
     ]);
   }
 
-  async start(): Promise<{ url: string }> {
+  /** Listens on `port` (default: a free one); a daemon that comes back gets its old port. */
+  async start(port = 0): Promise<{ url: string }> {
     const server = createServer((req, res) => void this.#handle(req, res));
     this.#server = server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     return { url: this.url };
   }
 

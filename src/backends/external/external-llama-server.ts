@@ -23,6 +23,7 @@ export class ExternalLlamaServerBackend implements Backend {
   readonly kind = 'llama-server' as const;
   readonly dialect = 'llama-server' as const;
   readonly managed = false;
+  readonly takesLoadOptions = false;
   readonly name: string;
   readonly #pool: UpstreamPool;
   readonly #models: () => BackendModel[];

@@ -11,6 +11,8 @@ export interface OllamaBackendOptions {
   /** The model's pinned load options and keep-alive policy, which every call carries. */
   pins: (model: BackendModel) => Omit<OllamaPins, 'model'>;
   timeouts: UpstreamTimeouts;
+  /** Sent on every call to the daemon (`backends.X.headers`). */
+  headers?: Record<string, string>;
 }
 
 /** Ollama reports a model's file size; its KV cache and buffers come on top (replaced by /api/ps after load). */
@@ -27,6 +29,7 @@ export class OllamaBackend implements ManagedBackend {
   readonly kind = 'ollama' as const;
   readonly dialect = 'ollama' as const;
   readonly managed = true;
+  readonly takesLoadOptions = true;
   readonly expiresIdleModels = true;
   readonly name: string;
   readonly #pool: UpstreamPool;
@@ -38,7 +41,7 @@ export class OllamaBackend implements ManagedBackend {
   constructor(name: string, opts: OllamaBackendOptions) {
     this.name = name;
     this.#pins = opts.pins;
-    this.#pool = new UpstreamPool(opts.url, { backend: name, timeouts: opts.timeouts });
+    this.#pool = new UpstreamPool(opts.url, { backend: name, timeouts: opts.timeouts, headers: opts.headers });
   }
 
   /** A call to the daemon's own API, for no model in particular (management routes). */
@@ -46,8 +49,14 @@ export class OllamaBackend implements ManagedBackend {
     return this.#pool.request(req);
   }
 
-  forward(_model: BackendModel, call: RawCall): Promise<UpstreamReply> {
-    return this.#pool.request(call);
+  /**
+   * A passthrough body's load options are the pins as they are now, not as they were when
+   * the request was prepared: a context that grew while it queued must not be sent smaller.
+   */
+  forward(model: BackendModel, call: RawCall): Promise<UpstreamReply> {
+    const body = call.body as { options?: unknown } | undefined;
+    if (typeof body?.options !== 'object' || body.options === null) return this.#pool.request(call);
+    return this.#pool.request({ ...call, body: { ...body, options: { ...body.options, ...this.#pins(model).options } } });
   }
 
   async *generate(model: BackendModel, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {

@@ -45,6 +45,7 @@ interface Running {
 export class ProcessBackend implements ManagedBackend {
   readonly dialect = 'llama-server' as const;
   readonly managed = true;
+  readonly takesLoadOptions = false;
   /** Nothing expires a process on its own: the scheduler unloads it after the model's keep-alive. */
   readonly expiresIdleModels = false;
   readonly name: string;

@@ -26,8 +26,8 @@ async function handle(c: Context, gw: Gateway, kind: 'embed' | 'embeddings'): Pr
   const req = ollamaEmbedToCanonical(body as never);
   req.model = entry.name;
   // Ollama's preload shape: an empty input loads the model (or unloads it with keep_alive 0).
-  if (req.input.length === 0) return residencyOnly(c, gw, entry, body, 'embed');
-  const pinned = gw.prepare(entry, body, record);
+  if (req.input.length === 0) return residencyOnly(c, gw, entry, body, kind);
+  const pinned = await gw.prepare(entry, body, record);
   if (kind === 'embeddings' && gw.speaks(entry, 'ollama')) {
     const out = { ...body, model: entry.upstream, options: pinned.options, keep_alive: pinned.keep_alive };
     const { reply } = await gw.forwardWhole(entry, { method: 'POST', path: '/api/embeddings', body: out }, scopeOf(c), { parse: JSON.parse });

@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono';
 import type { Gateway, ModelEntry, Prepared } from '../../gateway/gateway.js';
 import type { GenerateEvent } from '../../dialects/canonical.js';
-import { ndjsonLine, ndjsonLineObject, ndjsonObjects } from '../../dialects/ndjson.js';
+import { ndjsonEntries, ndjsonLine, ndjsonLineObject, type NdjsonEntry } from '../../dialects/ndjson.js';
 import { isEmptyOllamaRequest, OllamaRenderer, ollamaChatToCanonical, ollamaGenerateToCanonical, ollamaObjectToEvents } from '../../dialects/ollama.js';
 import { ollamaChatSchema, ollamaGenerateSchema } from '../../dialects/ollama-schemas.js';
 import { readBody } from '../body.js';
@@ -28,34 +28,41 @@ async function handle(c: Context, gw: Gateway, kind: Kind): Promise<Response> {
   const entry = await gw.resolve(body.model, c.get('record'));
   c.get('record').record.stream = body.stream !== false;
   if (isEmptyOllamaRequest(kind, body)) return residencyOnly(c, gw, entry, body, kind);
-  // Pins are fixed from the first request's options, so apply them before a load can happen.
-  const pinned = gw.prepare(entry, body, c.get('record'));
+  // Pins settle (and a context grows) from the request's options before a load can happen.
+  const pinned = await gw.prepare(entry, body, c.get('record'));
   return gw.speaks(entry, 'ollama') ? passthrough(c, gw, entry, body, pinned, kind) : translated(c, gw, entry, body, kind);
 }
 
 /**
- * The daemon's own reply, as the client will see it (model name put back): NDJSON objects
- * streamed, or the one object of a non-streamed reply. An `{"error"}` object is recorded
- * (a non-streamed one answers 500, as Ollama does).
+ * The daemon's own reply, as the client will see it: NDJSON lines streamed, or the one
+ * object of a non-streamed reply. Each is parsed (its figures go on the record) and sent
+ * on as it came, unless the daemon names the model otherwise than the client did (an
+ * alias, a name without its tag): then it is re-serialised with the client's name. An
+ * `{"error"}` object is recorded (a non-streamed one answers 500, as Ollama does).
  */
 async function passthrough(c: Context, gw: Gateway, entry: ModelEntry, body: Body, pinned: Prepared, kind: Kind): Promise<Response> {
   const out = { ...body, model: entry.upstream, options: pinned.options, keep_alive: pinned.keep_alive };
   const call = { method: 'POST', path: `/api/${kind}`, body: out } as const;
-  const events = (obj: unknown) => (typeof (obj as Body).error === 'string' ? [] : ollamaObjectToEvents(obj));
   const record = c.get('record');
   const stream = body.stream !== false;
-  const named = (obj: unknown): Body => {
-    const o = obj as Body;
-    if (typeof o.error !== 'string') return { ...o, model: body.model };
-    record.finish(stream ? 200 : 500, { message: o.error, code: 'WG_UPSTREAM_ERROR' });
-    return o;
+  const renamed = body.model !== entry.upstream;
+  const failed = (value: unknown): value is { error: string } => typeof (value as Body).error === 'string';
+  const events = ({ value }: NdjsonEntry) => (failed(value) ? [] : ollamaObjectToEvents(value));
+  /** The line to send for one reply object (without its newline). */
+  const text = ({ line, value }: NdjsonEntry): string => {
+    if (failed(value)) {
+      record.finish(stream ? 200 : 500, { message: value.error, code: 'WG_UPSTREAM_ERROR' });
+      return line;
+    }
+    const waited = (value as Body).done === true ? gatewayWait(value as Body, record.record) : undefined;
+    return renamed || waited ? JSON.stringify({ ...(value as Body), model: body.model, ...waited }) : line;
   };
   if (!stream) {
-    const reply = named((await gw.forwardWhole(entry, call, scopeOf(c), { parse: ndjsonLineObject, events })).reply);
-    return typeof reply.error === 'string' ? c.json(reply, 500) : answered(c, reply);
+    const { reply } = await gw.forwardWhole(entry, call, scopeOf(c), { parse: (line) => ({ line, value: ndjsonLineObject(line) }), events });
+    return failed(reply.value) ? c.body(text(reply), 500, { 'content-type': 'application/json' }) : answered(c, text(reply));
   }
-  const pieces = await gw.forward(entry, call, scopeOf(c), { read: ndjsonObjects, events });
-  return streamReply(c, pieces, { contentType: NDJSON, piece: (obj) => ndjsonLine(named(obj)), error: (e) => ndjsonLine({ error: e.message }) });
+  const pieces = await gw.forward(entry, call, scopeOf(c), { read: ndjsonEntries, events });
+  return streamReply(c, pieces, { contentType: NDJSON, piece: (reply) => `${text(reply)}\n`, error: (e) => ndjsonLine({ error: e.message }) });
 }
 
 /** Any other backend: canonical events rendered as Ollama's objects, with the gateway's own load and total times. */
@@ -66,9 +73,23 @@ async function translated(c: Context, gw: Gateway, entry: ModelEntry, body: Body
   const renderer = new OllamaRenderer({ kind, model: String(body.model) });
   const record = c.get('record');
   // Ollama's `load_duration` runs from handler entry until a runner is acquired (queue and
-  // load), and `total_duration` is the whole request; the backend knows neither.
+  // load; the record's load_ms holds the backend's own by now), and `total_duration` is the
+  // whole request; the backend knows neither.
   const timed = (ev: GenerateEvent): GenerateEvent =>
-    ev.type === 'done' ? { ...ev, timings: { ...ev.timings, loadMs: record.record.queue_ms + (ev.timings.loadMs ?? 0), totalMs: record.elapsed() } } : ev;
+    ev.type === 'done' ? { ...ev, timings: { ...ev.timings, loadMs: record.record.queue_ms + record.record.load_ms, totalMs: record.elapsed() } } : ev;
   if (body.stream === false) return answered(c, renderer.final((await collect(events)).map(timed)));
   return streamReply(c, events, { contentType: NDJSON, piece: (ev) => ndjsonLine(renderer.chunk(timed(ev))), error: (e) => ndjsonLine({ error: e.message }) });
+}
+
+/**
+ * The daemon's `load_duration` (ns) counts only its own queue and load; the queue and the
+ * load the gateway waited for on the request's behalf go in too, and into
+ * `total_duration`. The record's load_ms already holds the daemon's load (noted first).
+ * Undefined when the gateway added nothing the record can see (under its 0.01 ms).
+ */
+function gatewayWait(o: Body, r: { queue_ms: number; load_ms: number }): Body | undefined {
+  const daemon = typeof o.load_duration === 'number' ? o.load_duration : 0;
+  const added = Math.round((r.queue_ms + r.load_ms) * 1e6) - daemon;
+  if (added < 10_000) return undefined;
+  return { load_duration: daemon + added, ...(typeof o.total_duration === 'number' ? { total_duration: o.total_duration + added } : {}) };
 }

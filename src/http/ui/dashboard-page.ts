@@ -42,7 +42,7 @@ function table(el, head, rows) {
     + (rows.length ? rows.join('') : '<tr><td class="muted" colspan="' + head.length + '">none</td></tr>');
 }
 function timing(r) {
-  const phases = [['queue', r.queue_ms - r.load_ms], ['load', r.load_ms], ['prompt', r.prompt_ms], ['gen', r.gen_ms]];
+  const phases = [['queue', r.queue_ms], ['load', r.load_ms], ['prompt', r.prompt_ms], ['gen', r.gen_ms]];
   const total = Math.max(r.total_ms, 1);
   return '<div class="bar">' + phases.filter(([, v]) => v > 0).map(([k, v]) => '<span class="' + k + '" title="' + k + ' ' + v + ' ms" style="width:' + (100 * v / total).toFixed(1) + '%"></span>').join('') + '</div>';
 }
