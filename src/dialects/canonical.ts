@@ -91,7 +91,14 @@ export interface Usage {
 
 export type GenerateEvent =
   | { type: 'delta'; content: string; thinking?: string; toolCalls?: ToolCall[] }
-  | { type: 'done'; finishReason: FinishReason; usage: Usage; timings: BackendTimings };
+  | {
+      type: 'done';
+      finishReason: FinishReason;
+      usage: Usage;
+      timings: BackendTimings;
+      /** The stop string that ended the generation (`finishReason` 'stop'), where the backend says (llama-server's `stopping_word`). */
+      stopWord?: string;
+    };
 
 export interface EmbedRequest {
   model: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FakeShell, type ShellBehaviour } from './testing/fake-shell.js';
-import { cpuModel, GiB, gpuModel, harness } from './testing/harness.js';
+import { FakeShell, type ShellBehaviour } from '../../test/support/scheduler-fake-shell.js';
+import { cpuModel, GiB, gpuModel, harness } from '../../test/support/scheduler-harness.js';
 import type { ModelRegistration, SchedulerConfig } from './types.js';
 
 /** mulberry32: a tiny seeded PRNG, so every run replays the same storms. */

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
-import { Scheduler } from '../scheduler.js';
-import type { Clock, Effects, GrantInfo, StartLoadOptions, ModelRegistration, Rejection, SchedulerConfig } from '../types.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
+import type { Clock, Effects, GrantInfo, StartLoadOptions, ModelRegistration, Rejection, SchedulerConfig } from '../../src/scheduler/types.js';
 
 /**
  * Test support: a manual clock, a recording Effects fake, model builders, and a wrapper
