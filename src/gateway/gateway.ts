@@ -85,8 +85,14 @@ export class Gateway {
     this.admin = parts.admin;
   }
 
+  /** The config in force: the one it started with, or the last reload's. */
   get config(): Config {
     return this.#parts.config;
+  }
+
+  /** A reload applied `config` (the models were reconfigured before): what the next request reads. */
+  reconfigure(config: Config): void {
+    this.#parts.config = config;
   }
 
   /** A new request's record. */
