@@ -41,11 +41,11 @@ afterAll(async () => {
 });
 
 async function writeConfig(models: Record<string, Record<string, unknown>>): Promise<void> {
-  const base = { backend: 'embedded', threads: 1 };
+  const base = { backend: 'embedded', threads: 1, file: chatFile, type: 'chat' };
   const all = { emb: { file: embFile, type: 'embedding' }, ...models };
   await writeFile(file, JSON.stringify({
     data_dir: dir, log: { level: 'silent' }, backends: { embedded: { kind: 'embedded' } },
-    models: Object.fromEntries(Object.entries(all).map(([name, m]) => [name, { ...base, file: chatFile, type: 'chat', ...m }])),
+    models: Object.fromEntries(Object.entries(all).map(([name, m]) => [name, { ...base, ...m }])),
   }));
 }
 
