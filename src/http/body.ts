@@ -78,11 +78,13 @@ function readIncoming(c: Context, incoming: IncomingMessage, limit: number | und
       cleanup();
       resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8'));
     };
+    // A client that closes mid-body makes Node emit 'error' (`aborted`, ECONNRESET) before
+    // 'close': the client left (499), whatever the error says.
     const onError = (err: Error) => {
       cleanup();
-      reject(err);
+      reject(incoming.complete ? err : clientClosed(err));
     };
-    const onAborted = () => onError(new WarmgateError('CLIENT_CLOSED', 'the client closed the connection while sending its request'));
+    const onAborted = () => onError(clientClosed());
     const cleanup = () => {
       watched?.setTimeout(0).off('timeout', onIdle);
       incoming.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
@@ -92,7 +94,12 @@ function readIncoming(c: Context, incoming: IncomingMessage, limit: number | und
       if (!incoming.complete) onAborted();
     };
     incoming.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+    if (incoming.destroyed && !incoming.complete) onAborted(); // closed before the read began: no event will come
   });
+}
+
+function clientClosed(cause?: Error): WarmgateError {
+  return new WarmgateError('CLIENT_CLOSED', 'the client closed the connection while sending its request', { cause });
 }
 
 /**
