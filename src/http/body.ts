@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { WarmgateError } from '../errors.js';
+import { clientClosed, WarmgateError } from '../errors.js';
 import { nodeBindings } from './node-request.js';
 
 /** Set by the body-limit middleware; read by `readJson`. */
@@ -98,9 +98,6 @@ function readIncoming(c: Context, incoming: IncomingMessage, limit: number | und
   });
 }
 
-function clientClosed(cause?: Error): WarmgateError {
-  return new WarmgateError('CLIENT_CLOSED', 'the client closed the connection while sending its request', { cause });
-}
 
 /**
  * Deepest nesting of arrays and objects a body may have. Real requests (messages, tool

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { keepAliveSeconds } from '../config/units.js';
-import { WarmgateError } from '../errors.js';
+import { clientClosed, shuttingDown, WarmgateError } from '../errors.js';
 import { isManaged, type ManagedBackend } from '../backends/backend.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type ModelRegistration, type StartLoadOptions, type Rejection, type SchedulerConfig } from '../scheduler/index.js';
@@ -95,7 +95,7 @@ export class ScheduledResidency implements Residency {
       if (!this.#waiters.has(id)) return;
       signal.addEventListener('abort', () => {
         if (!this.#waiters.delete(id)) return;
-        reject(new WarmgateError('CLIENT_CLOSED', 'request cancelled while waiting for the model'));
+        reject(clientClosed());
         this.#event(() => this.#scheduler.cancel(id));
       }, { once: true });
     });
@@ -225,7 +225,7 @@ export class ScheduledResidency implements Residency {
     for (const ac of this.#loads.values()) ac.abort();
     for (const [id, w] of this.#waiters) {
       this.#waiters.delete(id);
-      w.reject(new WarmgateError('UNAVAILABLE', 'the gateway is shutting down'));
+      w.reject(shuttingDown());
     }
   }
 
