@@ -8,6 +8,10 @@ import { createLogger } from '../telemetry/logger.js';
 
 /** `warmgate serve [--config FILE] [--ollama URL] [--port N] [--host H]`: runs until SIGINT/SIGTERM; SIGHUP reloads the config. */
 export async function serveCommand(argv: string[]): Promise<number> {
+  // Node's default for SIGHUP is to exit: from the start, one is remembered and applied once the gateway runs.
+  let hangupWhileStarting = false;
+  const starting = () => (hangupWhileStarting = true);
+  process.on('SIGHUP', starting);
   let config;
   let flags;
   try {
@@ -50,8 +54,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
       process.stderr.write(`warmgate: config reload refused; the running config stays: ${err.message}\n`);
     },
   );
-  // SIGHUP reloads the config (Node's default for it is to exit).
+  process.off('SIGHUP', starting);
   process.on('SIGHUP', reload);
+  if (hangupWhileStarting) void reload();
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
