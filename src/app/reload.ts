@@ -79,7 +79,8 @@ export class ConfigReloader {
       added: names(changes.added), removed: names(changes.removed), changed: names(changes.changed),
       updated: names(changes.updated), kept: names(changes.kept), restart_needed: restartNeeded,
     };
-    log.info(report, 'config reloaded');
+    // A setting that waits for a restart is worth an operator's attention.
+    log[restartNeeded.length ? 'warn' : 'info'](report, 'config reloaded');
     return report;
   }
 }
