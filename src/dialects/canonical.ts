@@ -1,4 +1,4 @@
-import { WarmgateError } from '../errors.js';
+import { replyCutShort, WarmgateError } from '../errors.js';
 
 /**
  * dialects/ is the one home of every wire format (Ollama, OpenAI, llama-server's native
@@ -143,7 +143,7 @@ export function collectReply(events: readonly GenerateEvent[]): CollectedReply {
     if (ev.thinking) thinking = (thinking ?? '') + ev.thinking;
     if (ev.toolCalls) toolCalls.push(...ev.toolCalls);
   }
-  if (!done) throw new WarmgateError('UPSTREAM_ERROR', 'upstream reply ended before its final chunk');
+  if (!done) throw replyCutShort();
   return { content, thinking, toolCalls, done };
 }
 

@@ -1,4 +1,4 @@
-import { WarmgateError } from '../errors.js';
+import { replyCutShort, WarmgateError } from '../errors.js';
 import {
   throwIfUpstreamError, type BackendTimings, type ChatMessage, type EmbedRequest, type EmbedResult, type FinishReason, type GenerateEvent,
   type GenerateRequest, type ToolCall, type Usage,
@@ -121,7 +121,7 @@ export class LlamaServerReplyParser {
 
   end(): GenerateEvent[] {
     if (this.#done) return [];
-    if (!this.#finish) throw new WarmgateError('UPSTREAM_ERROR', 'llama-server reply ended before its final chunk');
+    if (!this.#finish) throw replyCutShort();
     return [this.#doneEvent()];
   }
 

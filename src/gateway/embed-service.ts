@@ -16,7 +16,11 @@ import { round, type RequestTimer } from '../telemetry/timer.js';
  */
 export class EmbedService {
   readonly #pipeline: EmbeddingPipeline;
+  /** The pipeline's model keys, to their entries. */
   readonly #entries = new Map<string, ModelEntry>();
+  /** Each entry's key: its name, then `name#N` for an entry a config reload replaced. */
+  readonly #keys = new WeakMap<ModelEntry, string>();
+  #generation = 0;
 
   constructor(residency: Residency, batching: Config['batching'], log: RedisStoreOptions['log']) {
     this.#pipeline = new EmbeddingPipeline(
@@ -31,7 +35,7 @@ export class EmbedService {
         if (!entry) throw modelNotFound(model);
         const lease = await residency.acquire(entry, signal);
         try {
-          const result = await entry.backend.embed(entry, { model, input: inputs, ...opts }, signal);
+          const result = await entry.backend.embed(entry, { model: entry.name, input: inputs, ...opts }, signal);
           if (result.embeddings.length !== inputs.length) {
             throw new WarmgateError('UPSTREAM_ERROR', `backend ${entry.backend.name} returned ${result.embeddings.length} embeddings for ${inputs.length} inputs`);
           }
@@ -44,9 +48,8 @@ export class EmbedService {
   }
 
   async embed(entry: ModelEntry, req: EmbedRequest, timer: RequestTimer, signal: AbortSignal): Promise<EmbedResult> {
-    this.#entries.set(entry.name, entry);
     const t0 = performance.now();
-    const out = await this.#pipeline.embed(entry.name, { truncate: req.truncate, dimensions: req.dimensions }, req.input, signal);
+    const out = await this.#pipeline.embed(this.#keyOf(entry), { truncate: req.truncate, dimensions: req.dimensions }, req.input, signal);
     const r = timer.record;
     r.prompt_tokens = out.promptTokens;
     r.queue_ms = round(out.meta?.queueMs ?? 0);
@@ -56,6 +59,21 @@ export class EmbedService {
     if (out.cached === req.input.length) r.cache_hit = true;
     // Ollama's load_duration: from the handler until a runner is there (queue and loads).
     return { embeddings: out.embeddings, promptTokens: out.promptTokens, timings: { loadMs: r.queue_ms + r.load_ms, totalMs: performance.now() - t0 } };
+  }
+
+  /**
+   * One key per entry object: a model whose load settings a reload changed is a new entry,
+   * so it never shares a cached vector or a batch with the model it replaced.
+   */
+  #keyOf(entry: ModelEntry): string {
+    let key = this.#keys.get(entry);
+    if (key === undefined) {
+      const current = this.#entries.get(entry.name);
+      key = current === undefined || current === entry ? entry.name : `${entry.name}#${++this.#generation}`;
+      this.#keys.set(entry, key);
+      this.#entries.set(key, entry);
+    }
+    return key;
   }
 
   stats(): EmbeddingStats {
