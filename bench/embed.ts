@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- embed [--json] [--clients 32] [--per-client 16] [--rounds 2] [--window-ms 2]
- *   [--max-phase-s 25] [--threads N] [--parallel N] [--backend embedded|llama-server] [--server-slots N] [--layers N] [--embd N]`
+ *   [--max-phase-s 25] [--threads N] [--parallel N] [--backend embedded|llama-server] [--server-slots N] [--layers N] [--embd N]
+ *   [--cache redis://host:port/db]`
  *
  * Issue 6 measured: embedding micro-batching and the cache in front of a REAL backend, the
  * gateway's embedded node-llama-cpp worker serving a generated embedding model
@@ -25,7 +26,9 @@
  *   the cache) and again: every second request must be a cache hit. cache_hit_p50/p99_ms are
  *   client round trips of those hits sent one at a time (the latency of a hit, not of a
  *   queue); `cache_hit_concurrent` repeats them from all clients at once, and
- *   `cache_hit_gateway_p50_ms` is the gateway's own `total_ms` for them.
+ *   `cache_hit_gateway_p50_ms` is the gateway's own `total_ms` for them. With `--cache URL`
+ *   that gateway's cache is that Redis with no local LRU in front (`cache_local: 0`), so
+ *   every hit is a Redis round trip: what a replica pays for a vector another one fetched.
  *
  * Threads (`--threads`): by default the worker picks its thread count (the cores it may
  * use). On a small shared machine llama.cpp's spinning threads collapse when oversubscribed;
@@ -64,6 +67,8 @@ interface Settings {
   /** llama-server's own slots (`-np`), apart from the gateway's `parallel`: it decodes the inputs of one call together. */
   serverSlots: number | undefined;
   spec: ModelSpec;
+  /** A Redis URL for the cache phase; the in-process cache without it. */
+  cache: string | undefined;
 }
 
 function settings(args: string[]): Settings {
@@ -81,6 +86,7 @@ function settings(args: string[]): Settings {
       'server-slots': { type: 'string' },
       layers: { type: 'string' },
       embd: { type: 'string' },
+      cache: { type: 'string' },
     },
   });
   const positive = (name: string, v: string | undefined): number | undefined => {
@@ -92,6 +98,7 @@ function settings(args: string[]): Settings {
   const base = defaultEmbeddingSpec();
   const layers = positive('layers', values.layers);
   const embd = positive('embd', values.embd);
+  if (values.cache !== undefined && !/^rediss?:\/\//.test(values.cache)) throw new Error('--cache must be a redis:// URL');
   const spec = parseModelSpec({ ...base, ...(layers ? { layers } : {}), ...(embd ? { embd, ff: embd * 3 } : {}) });
   return {
     clients: positive('clients', values.clients)!,
@@ -104,6 +111,7 @@ function settings(args: string[]): Settings {
     backend: backendKind(values.backend!),
     serverSlots: positive('server-slots', values['server-slots']),
     spec,
+    cache: values.cache,
   };
 }
 
@@ -290,12 +298,14 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     if (b) for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
   }
 
-  const cached = await startSide('cached', model.path, s, { window_ms: s.windowMs });
+  const cached = await startSide('cached', model.path, s, { window_ms: s.windowMs, ...(s.cache ? { cache: s.cache, cache_local: 0 } : {}) });
   let cache: BenchResult;
   try {
     await embedOne(cached, 'warm-up for cached');
     const served = new Map<string, number[]>();
-    const fill = await phase(cached, inputs, s.clients, s.maxPhaseMs, served);
+    // Redis outlives the run: texts of this run only, so the fill is made of misses.
+    const fillInputs = s.cache ? texts(requests, `doc ${Date.now()}`) : inputs;
+    const fill = await phase(cached, fillInputs, s.clients, s.maxPhaseMs, served);
     opts.log(`cache fill: ${fill.completed} requests in ${Math.round(fill.wallMs)} ms`);
     const filled = [...served.keys()];
     const hitsBefore = (await gatewayStatus(cached.gw.url)).embeddings.cache.hits;
@@ -321,6 +331,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
         p99_ms: round(p(concurrent.latencies, 99)),
       },
       cache_hit_rate: round(stats.hitRate),
+      cache: stats.kind,
     };
   } finally {
     await cached.close();

@@ -26,7 +26,10 @@ import { llamaServerCommand, expandCommand } from '../src/backends/process/comma
 import { freePort } from '../src/backends/process/managed-process.js';
 import type { ProcessBackend } from '../src/backends/process/process-backend.js';
 import { contextOf } from '../src/backends/process/process-footprint.js';
+import { sseData } from '../src/dialects/sse.js';
 import { llamaGateway, llamaModels, requireLlamaServer } from '../test/contract/llama-rig.js';
+import { postJson } from '../test/support/gateway.js';
+import { latestRecord } from '../test/support/records.js';
 import type { BenchOptions, BenchResult } from './run.js';
 import { percentiles, round } from './util.js';
 
@@ -69,28 +72,18 @@ function requestBody(model: string, maxTokens: number): Record<string, unknown> 
 async function firstToken(url: string, body: unknown): Promise<{ at: number; rest: Promise<void> }> {
   const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (res.status !== 200 || !res.body) throw new Error(`${url}/v1/chat/completions: ${res.status} ${await res.text()}`);
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = '';
+  const events = sseData(res.body)[Symbol.asyncIterator]();
   for (;;) {
-    const { value, done } = await reader.read();
+    const { value, done } = await events.next();
     if (done) throw new Error('the stream ended before any token');
-    buf += value;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl).trim();
-      buf = buf.slice(nl + 1);
-      if (!line.startsWith('data:')) continue;
-      const data = line.slice(5).trim();
-      if (data === '[DONE]') throw new Error('the stream ended before any token');
-      const chunk = JSON.parse(data) as { choices?: Array<{ delta?: { content?: string | null } }>; error?: unknown };
-      if (chunk.error) throw new Error(`stream error: ${JSON.stringify(chunk.error)}`);
-      if (chunk.choices?.[0]?.delta?.content) {
-        const at = performance.now();
-        const rest = (async () => {
-          while (!(await reader.read()).done);
-        })();
-        return { at, rest };
-      }
+    const chunk = JSON.parse(value) as { choices?: Array<{ delta?: { content?: string | null } }>; error?: unknown };
+    if (chunk.error) throw new Error(`stream error: ${JSON.stringify(chunk.error)}`);
+    if (chunk.choices?.[0]?.delta?.content) {
+      const at = performance.now();
+      const rest = (async () => {
+        while (!(await events.next()).done);
+      })();
+      return { at, rest };
     }
   }
 }
@@ -135,19 +128,18 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   };
 
   const viaGateway = async (): Promise<GatewayRun> => {
-    const unload = await fetch(`${gw.url}/warmgate/models/${MODEL}/unload`, { method: 'POST' });
-    if (unload.status !== 200) throw new Error(`unload: ${unload.status} ${await unload.text()}`);
+    const unload = await postJson(`${gw.url}/warmgate/models/${MODEL}/unload`, {});
+    if (unload.status !== 200) throw new Error(`unload: ${unload.status} ${JSON.stringify(unload.body)}`);
     if (backend.pids().size !== 0) throw new Error('a llama-server process is still alive before a cold start');
     loadCalled = loadDone = 0;
     const t0 = performance.now();
     const { at, rest } = await firstToken(gw.url, body);
     await rest;
     if (!loadCalled) throw new Error('the gateway did not load the model: not a cold start');
-    const records = (await (await fetch(`${gw.url}/warmgate/requests?limit=5`)).json()) as { requests: Array<Record<string, number | string>> };
-    const r = records.requests.find((x) => x.route === '/v1/chat/completions')!;
+    const r = await latestRecord(gw.url, '/v1/chat/completions');
     return {
       total: at - t0, preLoad: loadCalled - t0, load: loadDone - loadCalled, postLoad: at - loadDone,
-      record: { queue_ms: r.queue_ms as number, load_ms: r.load_ms as number, ttft_ms: r.ttft_ms as number },
+      record: { queue_ms: r.queue_ms, load_ms: r.load_ms, ttft_ms: r.ttft_ms },
     };
   };
 

@@ -48,6 +48,27 @@ export class WarmgateError extends Error {
   }
 }
 
+/*
+ * One wording per failure: each failure that can reach a client on several routes (or be
+ * found at several places on its way) is made here, so every route and dialect says it
+ * the same way (the dialects differ only in the error's shape).
+ */
+
+/** The client went away (closed its connection, or cancelled) before its reply was complete. */
+export function clientClosed(cause?: unknown): WarmgateError {
+  return new WarmgateError('CLIENT_CLOSED', 'the client closed the request', { cause });
+}
+
+/** Stopping: every request refused or cut short by a stop; Retry-After 5 s, about what a restart takes. */
+export function shuttingDown(): WarmgateError {
+  return new WarmgateError('UNAVAILABLE', 'the gateway is shutting down', { retryAfter: 5 });
+}
+
+/** A backend ended its reply cleanly but before its final piece (its runner quit, a proxy cut it): not a complete answer. */
+export function replyCutShort(): WarmgateError {
+  return new WarmgateError('UPSTREAM_ERROR', 'the backend ended its reply before its final piece', { status: 502 });
+}
+
 /** Ollama's own wording (clients match on it to offer a pull); OpenAI's `code` is `model_not_found` (see dialects/error-body.ts). */
 export function modelNotFound(name: string): WarmgateError {
   return new WarmgateError('MODEL_NOT_FOUND', `model '${name}' not found`);
@@ -60,9 +81,7 @@ export function isWarmgateError(err: unknown): err is WarmgateError {
 /** Normalises anything thrown into a WarmgateError, keeping the original as `cause`. */
 export function toWarmgateError(err: unknown): WarmgateError {
   if (err instanceof WarmgateError) return err;
-  if (err instanceof Error && err.name === 'AbortError') {
-    return new WarmgateError('CLIENT_CLOSED', 'request cancelled', { cause: err });
-  }
+  if (err instanceof Error && err.name === 'AbortError') return clientClosed(err);
   if ((err as { code?: unknown } | undefined)?.code === 'UND_ERR_BODY_TIMEOUT') {
     return new WarmgateError('UPSTREAM_TIMEOUT', 'the backend went silent in the middle of its reply (server.upstream_idle_timeout_s)', { cause: err });
   }

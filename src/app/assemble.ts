@@ -9,6 +9,7 @@ import { EMBEDDED_COMMAND, llamaServerCommand } from '../backends/process/comman
 import { ChildLedger, reapLeftovers } from '../backends/process/leftovers.js';
 import { ProcessBackend } from '../backends/process/process-backend.js';
 import { defaultLlamaServerBinary, llamaServerHasAmx } from '../backends/process/llama-server-binary.js';
+import { ConfigError } from '../config/load.js';
 import type { BackendConfig, Config } from '../config/schema.js';
 import { Admin } from '../gateway/admin.js';
 import { Catalog } from '../gateway/catalog.js';
@@ -24,6 +25,7 @@ import { ModelRegistry } from '../models/registry.js';
 import { detectBudgets, GPU_POOL } from '../residency/budgets.js';
 import { ScheduledResidency } from '../residency/scheduled-residency.js';
 import { Telemetry } from '../telemetry/telemetry.js';
+import { ConfigReloader } from './reload.js';
 
 /** The backend `models_dir` and the embedded default put their models on. */
 export const EMBEDDED = 'embedded';
@@ -35,6 +37,9 @@ export interface Assembled {
   registry: ModelRegistry;
   residency: ScheduledResidency;
   telemetry: Telemetry;
+  /** The embedding path; its cache holds a connection when it is Redis. */
+  embeddings: EmbedService;
+  reloader: ConfigReloader;
 }
 
 interface BackendDeps {
@@ -55,7 +60,7 @@ interface BackendDeps {
  * model configured it serves the embedded default: a small generated chat model and
  * embedding model (written once into `data_dir`) plus every GGUF in `./models`.
  */
-export async function assembleGateway(config: Config, log: Logger): Promise<Assembled> {
+export async function assembleGateway(config: Config, log: Logger, opts: { reread?: () => Config } = {}): Promise<Assembled> {
   let registry: ModelRegistry | undefined;
   // Workers a dead gateway left behind go before this one starts any.
   const runDir = join(config.data_dir, 'run');
@@ -105,14 +110,22 @@ export async function assembleGateway(config: Config, log: Logger): Promise<Asse
   }
   const telemetry = new Telemetry(log, config.server.records_kept);
   telemetry.metrics.watchMemory(() => residency.status());
-  const embeddings = new EmbedService(residency, config.batching);
+  const embeddings = new EmbedService(residency, config.batching, log.child({ part: 'embeddings' }));
+  telemetry.metrics.watchEmbeddingCache(() => embeddings.stats().cache);
+  let reloader: ConfigReloader | undefined;
   const gateway = new Gateway({
     config, registry, pins: deps.pins, residency, telemetry, embeddings,
     catalog: new Catalog(registry, residency, log),
     daemons: new DaemonApi(deps.daemons, registry),
-    admin: new Admin({ registry, residency, telemetry, embeddings }),
+    admin: new Admin({ registry, residency, telemetry, embeddings, reload: () => reloader!.reload() }),
   });
-  return { gateway, backends, registry, residency, telemetry };
+  reloader = new ConfigReloader({
+    config, gateway, registry, residency, pins: deps.pins, log,
+    reread: opts.reread ?? (() => {
+      throw new ConfigError('this gateway was started without a config to read again');
+    }),
+  });
+  return { gateway, backends, registry, residency, telemetry, embeddings, reloader };
 }
 
 function domainBudgets(backends: ReadonlyMap<string, Backend>): Record<string, number> {

@@ -3,13 +3,16 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Backend } from '../backends/backend.js';
 import type { Config } from '../config/schema.js';
+import type { ReloadReport } from '../gateway/admin.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { createApp } from '../http/app.js';
-import { Drain, shuttingDown } from '../http/drain.js';
+import { shuttingDown } from '../errors.js';
+import { Drain } from '../http/drain.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ScheduledResidency } from '../residency/scheduled-residency.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { assembleGateway } from './assemble.js';
+import { preload } from './reload.js';
 
 export interface RunningGateway {
   gateway: Gateway;
@@ -18,6 +21,10 @@ export interface RunningGateway {
   registry: ModelRegistry;
   residency: ScheduledResidency;
   telemetry: Telemetry;
+  /** Re-reads and applies the config (SIGHUP); throws ConfigError and keeps the running one if it is refused. */
+  reload(): Promise<ReloadReport>;
+  /** The config in force (the last reload's). */
+  config(): Config;
   url: string;
   port: number;
   /**
@@ -29,16 +36,20 @@ export interface RunningGateway {
 }
 
 /** Assembles the gateway and listens (port 0 picks a free one). `close` stops listening and releases backends. */
-export async function startGateway(config: Config, log: Logger): Promise<RunningGateway> {
-  const { gateway, backends, registry, residency, telemetry } = await assembleGateway(config, log);
+export async function startGateway(config: Config, log: Logger, opts: { reread?: () => Config } = {}): Promise<RunningGateway> {
+  const { gateway, backends, registry, residency, telemetry, embeddings, reloader } = await assembleGateway(config, log, opts);
   const drain = new Drain();
-  const app = createApp(gateway, log, drain);
+  // A reload builds the app again, so the checks and limits it reads once (origins, keys,
+  // body limits) are the new config's; requests already in flight finish on the old one.
+  let app = createApp(gateway, log, drain);
+  reloader.onApplied(() => (app = createApp(gateway, log, drain)));
   const release = async () => {
     await residency.close();
     await Promise.all([...backends.values()].map((b) => b.close()));
+    await embeddings.close();
   };
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.server.host, port: config.server.port }, () => resolve(s));
+    const s = serve({ fetch: (req, env) => app.fetch(req, env), hostname: config.server.host, port: config.server.port }, () => resolve(s));
     s.once('error', reject);
   }).catch(async (err: unknown) => {
     await release(); // a port in use must not leave the parts running
@@ -46,13 +57,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
   });
   // Generations can stream for many minutes: no server-side request timeout.
   if ('requestTimeout' in server) server.requestTimeout = 0;
-  // Models with `preload: true` load at start, in the background: a failure is logged, not fatal.
-  for (const entry of registry.known().filter((e) => e.config.preload)) {
-    residency.load(entry).then(
-      () => log.info({ model: entry.name }, 'preloaded'),
-      (err: Error) => log.error({ model: entry.name, err: err.message }, 'preload failed'),
-    );
-  }
+  preload(residency, registry.known(), log);
   const { port } = server.address() as AddressInfo;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   return {
@@ -61,6 +66,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Running
     registry,
     residency,
     telemetry,
+    reload: () => reloader.reload(),
+    config: () => reloader.current,
     url: `http://${host}:${port}`,
     port,
     async close({ drainMs = 0 } = {}) {

@@ -34,7 +34,7 @@ describe('EmbeddingCache', () => {
     expect(cache.get('m', { truncate: true, dimensions: 2 }, 'b')).toBeUndefined();
     expect(cache.get('m', { truncate: false, dimensions: 2 }, 'a')).toBeUndefined();
     expect(cache.get('m', { truncate: true }, 'a')).toBeUndefined();
-    expect(cache.stats()).toEqual({ hits: 1, misses: 4, entries: 1, bytes: 16 + embedKey('m', { truncate: true, dimensions: 2 }).length + 43, hitRate: 0.2 });
+    expect(cache.stats()).toEqual({ kind: 'memory', errors: 0, hits: 1, misses: 4, entries: 1, bytes: 16 + embedKey('m', { truncate: true, dimensions: 2 }).length + 43, hitRate: 0.2 });
   });
 
   it('stays within its byte bound, evicting the least recently used', () => {
@@ -57,7 +57,7 @@ describe('EmbeddingCache', () => {
     cache.set('m', {}, 'a', [1]);
     expect(cache.get('m', {}, 'a')).toBeUndefined();
     expect(cache.lookup('m', {}, ['a']).missing).toEqual(['a']);
-    expect(cache.stats()).toEqual({ hits: 0, misses: 0, entries: 0, bytes: 0, hitRate: 0 });
+    expect(cache.stats()).toEqual({ kind: 'off', hits: 0, misses: 0, entries: 0, bytes: 0, hitRate: 0, errors: 0 });
   });
 
   it('serves a request partly, fetching each missing input once, and merges in order', () => {

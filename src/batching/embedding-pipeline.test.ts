@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { EmbeddingCache } from './embedding-cache.js';
 import { EmbeddingPipeline, type EmbeddingPipelineOptions } from './embedding-pipeline.js';
 import { FakeEmbedder, ManualSchedule, settle, vectorFor } from '../../test/fakes/fake-embedder.js';
 
@@ -6,7 +7,7 @@ function setup(options: Partial<EmbeddingPipelineOptions> = {}) {
   const clock = new ManualSchedule();
   const upstream = new FakeEmbedder();
   const pipeline = new EmbeddingPipeline(
-    { windowMs: 2, maxInputs: 256, cacheBytes: 1 << 20, singleFlight: true, schedule: clock.schedule, ...options },
+    { windowMs: 2, maxInputs: 256, cache: new EmbeddingCache(1 << 20), singleFlight: true, schedule: clock.schedule, ...options },
     (model, opts, inputs, signal) => upstream.embed(inputs, signal, `${model}:${JSON.stringify(opts)}`),
   );
   return { clock, upstream, pipeline };

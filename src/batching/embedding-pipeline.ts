@@ -1,6 +1,7 @@
 /**
  * The embedding path: cache lookup -> single-flight on the missing inputs -> micro-batcher
- * -> upstream `run`, filling the cache on the way back.
+ * -> upstream `run`, filling the cache on the way back. The cache is any `EmbeddingStore`
+ * (in-process, or Redis shared by replicas); the pipeline closes it in `close`.
  *
  * Contracts:
  * - Only the inputs the cache lacks go upstream, each distinct one once per request.
@@ -12,7 +13,7 @@
  * - Embeddings handed to coalesced callers are the same arrays: treat them as read-only.
  */
 import type { EmbedResult } from '../dialects/canonical.js';
-import { EmbeddingCache, type CacheStats } from './embedding-cache.js';
+import type { CacheStats, EmbeddingStore } from './embedding-store.js';
 import { MicroBatcher, type BatchedResult, type BatchStats, type CallMeta, type Schedule } from './micro-batcher.js';
 import { canonicalJson, digest, embedKey, type EmbedOptions } from './request-key.js';
 import { SingleFlight, type FlightStats } from './single-flight.js';
@@ -31,8 +32,8 @@ export interface EmbeddingPipelineOptions {
   maxInputs: number;
   /** Cap on the characters of one upstream call; default unlimited. */
   maxChars?: number;
-  /** Cache bound in bytes; 0 disables the cache. */
-  cacheBytes: number;
+  /** Where vectors are kept: `new EmbeddingCache(0)` keeps none. */
+  cache: EmbeddingStore;
   singleFlight: boolean;
   /** Most upstream calls in flight at once per model and options (see the micro-batcher); default unlimited. */
   maxInFlight?: (model: string) => number;
@@ -67,13 +68,13 @@ interface Group {
 type Fetched = BatchedResult<number[]>;
 
 export class EmbeddingPipeline {
-  readonly #cache: EmbeddingCache;
+  readonly #cache: EmbeddingStore;
   readonly #flights = new SingleFlight<Fetched>();
   readonly #singleFlight: boolean;
   readonly #batcher: MicroBatcher<Group, string, number[]>;
 
   constructor(options: EmbeddingPipelineOptions, run: EmbedRun) {
-    this.#cache = new EmbeddingCache(options.cacheBytes);
+    this.#cache = options.cache;
     this.#singleFlight = options.singleFlight;
     this.#batcher = new MicroBatcher<Group, string, number[]>({
       run: async ({ model, opts }, inputs, signal) => {
@@ -91,7 +92,9 @@ export class EmbeddingPipeline {
   }
 
   async embed(model: string, opts: EmbedOptions, inputs: string[], signal?: AbortSignal): Promise<EmbedOutcome> {
-    const lookup = this.#cache.lookup(model, opts, inputs);
+    const found = this.#cache.lookup(model, opts, inputs);
+    // Only a store that must ask elsewhere answers with a promise: the in-process path stays synchronous.
+    const lookup = found instanceof Promise ? await found : found;
     const { cached, missing } = lookup;
     if (missing.length === 0) {
       return { embeddings: lookup.merge([]), promptTokens: 0, cached, batchedWith: 0, coalesced: false };
@@ -104,13 +107,17 @@ export class EmbeddingPipeline {
     return { embeddings: lookup.merge(outputs), promptTokens, cached, batchedWith, coalesced, meta };
   }
 
+  close(): Promise<void> {
+    return this.#cache.close();
+  }
+
   stats(): EmbeddingStats {
     return { batching: this.#batcher.stats(), singleFlight: this.#flights.stats(), cache: this.#cache.stats() };
   }
 
   async #fetch(group: Group, inputs: string[], signal: AbortSignal | undefined): Promise<Fetched> {
     const fetched = await this.#batcher.submit(group, inputs, signal);
-    fetched.outputs.forEach((embedding, i) => this.#cache.set(group.model, group.opts, inputs[i], embedding));
+    this.#cache.fill(group.model, group.opts, inputs, fetched.outputs);
     return fetched;
   }
 }

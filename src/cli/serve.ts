@@ -1,15 +1,22 @@
 import { ConfigError, loadConfig, parseServeFlags } from '../config/load.js';
+import { describeReload } from '../app/reload.js';
 import { startGateway } from '../app/server.js';
 import { isManaged } from '../backends/backend.js';
 import type { Config } from '../config/schema.js';
 import { isLoopbackListen } from '../http/security/local-address.js';
 import { createLogger } from '../telemetry/logger.js';
 
-/** `warmgate serve [--config FILE] [--ollama URL] [--port N] [--host H]`: runs until SIGINT/SIGTERM. */
+/** `warmgate serve [--config FILE] [--ollama URL] [--port N] [--host H]`: runs until SIGINT/SIGTERM; SIGHUP reloads the config. */
 export async function serveCommand(argv: string[]): Promise<number> {
+  // Node's default for SIGHUP is to exit: from the start, one is remembered and applied once the gateway runs.
+  let hangupWhileStarting = false;
+  const starting = () => (hangupWhileStarting = true);
+  process.on('SIGHUP', starting);
   let config;
+  let flags;
   try {
-    config = loadConfig(parseServeFlags(argv));
+    flags = parseServeFlags(argv);
+    config = loadConfig(flags);
   } catch (err) {
     if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`warmgate: ${(err as Error).message}\n`);
@@ -20,7 +27,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const log = createLogger(config.log.level);
   let running;
   try {
-    running = await startGateway(config, log);
+    running = await startGateway(config, log, { reread: () => loadConfig(flags) });
   } catch (err) {
     const line = startFailure(err, config.server);
     if (!line) throw err;
@@ -38,14 +45,28 @@ export async function serveCommand(argv: string[]): Promise<number> {
   process.stderr.write(banner(running.url, lines, daemons));
   const warning = exposureWarning(config);
   if (warning) process.stderr.write(`${warning}\n`);
+  const gateway = running;
+  const reload = () => gateway.reload().then(
+    (report) => process.stderr.write(`warmgate: ${describeReload(report)}\n`),
+    (err: Error) => {
+      if (!(err instanceof ConfigError)) log.error({ err }, 'config reload failed');
+      else log.error({ err: err.message }, 'config reload refused; the running config stays');
+      process.stderr.write(`warmgate: config reload refused; the running config stays: ${err.message}\n`);
+    },
+  );
+  process.off('SIGHUP', starting);
+  process.on('SIGHUP', reload);
+  if (hangupWhileStarting) void reload();
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     watchLauncher(stop);
   });
-  process.stderr.write(`warmgate: shutting down (requests in flight get up to ${config.server.drain_s} s)\n`);
-  await running.close({ drainMs: config.server.drain_s * 1000 });
+  process.off('SIGHUP', reload);
+  const { drain_s } = running.config().server;
+  process.stderr.write(`warmgate: shutting down (requests in flight get up to ${drain_s} s)\n`);
+  await running.close({ drainMs: drain_s * 1000 });
   return 0;
 }
 

@@ -42,3 +42,14 @@ describe('security config', () => {
     expect(() => loadConfig({}, { WARMGATE_API_KEY: 'secret' })).toThrow(/WARMGATE_API_KEY: an API key must be at least 16 characters .*; got a 6-character key/);
   });
 });
+
+describe('embedding cache config', () => {
+  it('batching.cache is a size (the in-process LRU) or a Redis URL; a bad one is refused without its password', () => {
+    expect(validateConfig({ batching: { cache: '8MiB' } }, 't').batching.cache).toBe(8 * 1024 ** 2);
+    expect(validateConfig({ batching: { cache: 'rediss://user:pw@cache.internal:6380/2' } }, 't').batching).toMatchObject({
+      cache: 'rediss://user:pw@cache.internal:6380/2', cache_ttl_s: 86400, cache_timeout_ms: 50, cache_local: 16 * 1024 ** 2,
+    });
+    expect(() => validateConfig({ batching: { cache: 'redis://user:pw@cache.internal/db' } }, 't')).toThrow(/batching.cache: expected a Redis URL like redis:\/\/host:6379\/0 .*; got "redis:\/\/user:\*\*\*@cache.internal\/db"/);
+    expect(() => validateConfig({ batching: { cache: 'memcached://h' } }, 't')).toThrow(/expected a size like 64MiB \(0 disables the cache\) or a Redis URL/);
+  });
+});

@@ -111,7 +111,7 @@ function formatIssues(error: z.ZodError, raw: unknown, source: string): string {
     }
     const key = issue.path.map(String).join('.') || '(top level)';
     const value = valueAt(raw, issue.path);
-    const got = isApiKeyPath(issue.path) ? describeKey(raw, issue.path) : value === undefined ? 'nothing' : JSON.stringify(value);
+    const got = isApiKeyPath(issue.path) ? describeKey(raw, issue.path) : value === undefined ? 'nothing' : withoutPassword(JSON.stringify(value));
     return [`  - ${key}: ${issue.message}; got ${got}`];
   });
   return `invalid config (${source}):\n${lines.join('\n')}`;
@@ -120,6 +120,11 @@ function formatIssues(error: z.ZodError, raw: unknown, source: string): string {
 /** `server.api_keys...`: a key is never echoed, even a rejected one (error output ends up in logs). */
 function isApiKeyPath(path: PropertyKey[]): boolean {
   return path[0] === 'server' && path[1] === 'api_keys' && path.length > 2;
+}
+
+/** A URL's password (`redis://user:secret@host`) is never echoed either. */
+function withoutPassword(text: string): string {
+  return text.replace(/(\/\/[^/:@"]*:)[^/@"]*@/g, '$1***@');
 }
 
 function describeKey(raw: unknown, path: PropertyKey[]): string {

@@ -1,10 +1,27 @@
 import { z } from 'zod';
-import { bytes, keepAlive } from './units.js';
+import { bytes, keepAlive, parseBytes } from './units.js';
 
 /**
  * The configuration file. Every key has a default so an empty file (or none) is valid;
  * `config/warmgate.example.yaml` documents each one. Types are inferred from this schema.
  */
+
+/**
+ * The embedding cache: a byte bound for the in-process LRU (0 disables it), or the URL of a
+ * Redis the replicas share (`redis://`, `rediss://` for TLS, the database index as its path).
+ */
+const embeddingCache = z.union([z.number(), z.string()]).transform((v, ctx): number | string => {
+  if (typeof v === 'string' && /^rediss?:/i.test(v)) {
+    if (redisUrl.safeParse(v).success) return v;
+    ctx.addIssue({ code: 'custom', message: 'expected a Redis URL like redis://host:6379/0 (the path is a database index)' });
+    return z.NEVER;
+  }
+  const size = parseBytes(v);
+  if (size !== undefined) return size;
+  ctx.addIssue({ code: 'custom', message: 'expected a size like 64MiB (0 disables the cache) or a Redis URL like redis://host:6379/0' });
+  return z.NEVER;
+});
+const redisUrl = z.url({ protocol: /^rediss?$/, hostname: /^.+$/ }).refine((url) => /^\/?\d*$/.test(new URL(url).pathname));
 
 /** Load-time options that make Ollama reload a model when they change (RUNTIMES.md). */
 export const LOAD_OPTION_KEYS = [
@@ -187,8 +204,16 @@ export const configSchema = z.object({
     /** Milliseconds to gather concurrent embedding requests; 0 disables. */
     window_ms: z.number().nonnegative().default(2),
     max_inputs: z.number().int().positive().default(256),
-    cache: bytes.default(64 * 1024 * 1024),
     single_flight: z.boolean().default(true),
+    // The embedding cache (one block: issue 15's shared store).
+    /** In-process LRU bound in bytes (0 disables), or `redis://host:port/db` shared by replicas. */
+    cache: embeddingCache.default(64 * 1024 * 1024),
+    /** Redis only: seconds an entry lives in Redis (and in the LRU in front of it). */
+    cache_ttl_s: z.number().int().positive().default(24 * 3600),
+    /** Redis only: the most a cache lookup or write waits; past it the request is a miss. */
+    cache_timeout_ms: z.number().int().positive().default(50),
+    /** Redis only: bytes of the in-process LRU in front of Redis; 0 asks Redis every time. */
+    cache_local: bytes.default(16 * 1024 * 1024),
   }).strict().prefault({}),
 }).strict();
 

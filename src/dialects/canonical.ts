@@ -1,4 +1,4 @@
-import { WarmgateError } from '../errors.js';
+import { replyCutShort, WarmgateError } from '../errors.js';
 
 /**
  * dialects/ is the one home of every wire format (Ollama, OpenAI, llama-server's native
@@ -91,7 +91,14 @@ export interface Usage {
 
 export type GenerateEvent =
   | { type: 'delta'; content: string; thinking?: string; toolCalls?: ToolCall[] }
-  | { type: 'done'; finishReason: FinishReason; usage: Usage; timings: BackendTimings };
+  | {
+      type: 'done';
+      finishReason: FinishReason;
+      usage: Usage;
+      timings: BackendTimings;
+      /** The stop string that ended the generation (`finishReason` 'stop'), where the backend says (llama-server's `stopping_word`). */
+      stopWord?: string;
+    };
 
 export interface EmbedRequest {
   model: string;
@@ -136,7 +143,7 @@ export function collectReply(events: readonly GenerateEvent[]): CollectedReply {
     if (ev.thinking) thinking = (thinking ?? '') + ev.thinking;
     if (ev.toolCalls) toolCalls.push(...ev.toolCalls);
   }
-  if (!done) throw new WarmgateError('UPSTREAM_ERROR', 'upstream reply ended before its final chunk');
+  if (!done) throw replyCutShort();
   return { content, thinking, toolCalls, done };
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { collectReply, type DoneEvent, type EmbedRequest, type EmbedResult, type GenerateEvent, type GenerateRequest } from './canonical.js';
-import { llamaTimings } from './llama-server.js';
+import { doneTimings } from './llama-timings.js';
 import { pickSampling, samplingShape, singleText, textOrTexts, theText } from './schema-fields.js';
 
 /**
@@ -20,12 +20,19 @@ export const llamaCompletionSchema = z.object(samplingShape).omit({ num_predict:
   json_schema: z.record(z.string(), z.unknown()).nullish(),
 }).loose();
 
-/** `/embedding`: llama-server reads `input`, or else `content`. */
-export const llamaEmbeddingSchema = z.object({
+/** `/embedding`'s fields: llama-server reads `input`, or else `content`. */
+export const llamaEmbeddingFields = z.object({
   model: z.string().nullish(),
   input: textOrTexts('input').nullish(),
   content: textOrTexts('content').nullish(),
-}).loose().refine((b) => (b.input ?? b.content) != null, { message: '"input" or "content" must be provided' });
+}).loose();
+
+/** An `/embedding` schema that requires one of its inputs. */
+export function requireEmbeddingInput<T extends z.ZodType<{ input?: unknown; content?: unknown }>>(fields: T) {
+  return fields.refine((b) => (b.input ?? b.content) != null, { message: '"input" or "content" must be provided' });
+}
+
+export const llamaEmbeddingSchema = requireEmbeddingInput(llamaEmbeddingFields);
 
 export type LlamaCompletionBody = z.infer<typeof llamaCompletionSchema>;
 export type LlamaEmbeddingBody = z.infer<typeof llamaEmbeddingSchema>;
@@ -52,7 +59,9 @@ export function llamaEmbeddingToCanonical(body: LlamaEmbeddingBody, model: strin
 /**
  * `/completion` replies: streamed, one `{content, stop: false}` object per delta (sent as
  * SSE `data:` events, with no `[DONE]`), then a last object with `stop: true`, the token
- * counts, `stop_type` and `timings`; non-streamed, that last object with all the content.
+ * counts, `stop_type` (`word` and its `stopping_word` when a stop string ended it) and
+ * `timings`; non-streamed, that last object with all the content. The worker adds the
+ * `id_slot` that served it.
  */
 export class LlamaCompletionRenderer {
   readonly #model: string;
@@ -79,13 +88,11 @@ export class LlamaCompletionRenderer {
       model: this.#model,
       tokens_predicted: done.usage.completionTokens,
       tokens_evaluated: done.usage.promptTokens,
-      stop_type: done.finishReason === 'length' ? 'limit' : 'eos',
-      stopping_word: '',
+      tokens_cached: 0,
       truncated: false,
-      // 0 where the backend did not say.
-      timings: llamaTimings({
-        promptTokens: done.usage.promptTokens, predictedTokens: done.usage.completionTokens, promptMs: done.timings.promptMs ?? 0, predictedMs: done.timings.genMs ?? 0,
-      }),
+      stop_type: done.finishReason === 'length' ? 'limit' : done.stopWord === undefined ? 'eos' : 'word',
+      stopping_word: done.stopWord ?? '',
+      timings: doneTimings(done),
     };
   }
 }

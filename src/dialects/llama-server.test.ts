@@ -160,6 +160,15 @@ describe('llama-server native routes', () => {
     expect(r.final(events)).toMatchObject({ content: 'ab', stop: true });
   });
 
+  it('names the stop string that ended a completion, and reads it back', () => {
+    const r = new LlamaCompletionRenderer({ model: 'qwen' });
+    const worded: GenerateEvent = { ...expectedDone, stopWord: 'END' };
+    const last = r.chunk(worded);
+    expect(last).toMatchObject({ stop_type: 'word', stopping_word: 'END', tokens_cached: 0 });
+    expect(new LlamaServerReplyParser().push(last)).toEqual([worded]);
+    expect(r.chunk(expectedDone)).toMatchObject({ stop_type: 'eos', stopping_word: '' });
+  });
+
   it('renders /embedding replies as llama-server does', () => {
     expect(llamaEmbeddingReply({ embeddings: [[1, 2], [3, 4]], promptTokens: 2, timings: {} })).toEqual([
       { index: 0, embedding: [[1, 2]] }, { index: 1, embedding: [[3, 4]] },

@@ -1,9 +1,10 @@
-import { WarmgateError } from '../errors.js';
+import { replyCutShort, WarmgateError } from '../errors.js';
 import {
   throwIfUpstreamError, type BackendTimings, type ChatMessage, type EmbedRequest, type EmbedResult, type FinishReason, type GenerateEvent,
   type GenerateRequest, type ToolCall, type Usage,
 } from './canonical.js';
 import { base64Float32, fitDimensions } from './embedding-vectors.js';
+import type { LlamaTimings } from './llama-timings.js';
 import { openaiToolCall, parseToolArguments } from './openai.js';
 import { openaiSamplingFields } from './schema-fields.js';
 
@@ -66,45 +67,6 @@ function toOpenAIMessage(m: ChatMessage): Record<string, unknown> {
 
 // ---- replies
 
-/** llama-server's per-request `timings` object (milliseconds). */
-export interface LlamaTimings {
-  cache_n: number;
-  prompt_n: number;
-  prompt_ms: number;
-  prompt_per_token_ms: number;
-  prompt_per_second: number;
-  predicted_n: number;
-  predicted_ms: number;
-  predicted_per_token_ms: number;
-  predicted_per_second: number;
-}
-
-/** The counts and times a `timings` object is made of. */
-export interface GenerationStats {
-  promptTokens: number;
-  predictedTokens: number;
-  promptMs: number;
-  predictedMs: number;
-}
-
-const perToken = (ms: number, n: number) => (n > 0 ? ms / n : 0);
-const perSecond = (ms: number, n: number) => (ms > 0 ? (1000 * n) / ms : 0);
-
-/** llama-server's `timings` (the gateway's native renderer and the worker both send it). */
-export function llamaTimings(s: GenerationStats): LlamaTimings {
-  return {
-    cache_n: 0,
-    prompt_n: s.promptTokens,
-    prompt_ms: s.promptMs,
-    prompt_per_token_ms: perToken(s.promptMs, s.promptTokens),
-    prompt_per_second: perSecond(s.promptMs, s.promptTokens),
-    predicted_n: s.predictedTokens,
-    predicted_ms: s.predictedMs,
-    predicted_per_token_ms: perToken(s.predictedMs, s.predictedTokens),
-    predicted_per_second: perSecond(s.predictedMs, s.predictedTokens),
-  };
-}
-
 interface ToolCallDelta {
   index?: number;
   id?: string;
@@ -126,6 +88,7 @@ interface LlamaReplyObject {
   content?: string;
   stop?: boolean;
   stop_type?: string;
+  stopping_word?: string;
   tokens_predicted?: number;
   tokens_evaluated?: number;
 }
@@ -144,6 +107,7 @@ export class LlamaServerReplyParser {
   #finish: FinishReason | undefined;
   #usage: Usage | undefined;
   #timings: Partial<LlamaTimings> | undefined;
+  #stopWord: string | undefined;
   #done = false;
   readonly #toolCalls = new Map<number, { id?: string; name: string; args: string }>();
 
@@ -157,7 +121,7 @@ export class LlamaServerReplyParser {
 
   end(): GenerateEvent[] {
     if (this.#done) return [];
-    if (!this.#finish) throw new WarmgateError('UPSTREAM_ERROR', 'llama-server reply ended before its final chunk');
+    if (!this.#finish) throw replyCutShort();
     return [this.#doneEvent()];
   }
 
@@ -182,6 +146,7 @@ export class LlamaServerReplyParser {
     pushDelta(events, o.content ?? '', undefined);
     if (o.stop) {
       this.#finish = o.stop_type === 'limit' ? 'length' : 'stop';
+      if (o.stop_type === 'word') this.#stopWord = o.stopping_word;
       this.#usage = { promptTokens: o.tokens_evaluated ?? 0, completionTokens: o.tokens_predicted ?? 0 };
       events.push(this.#doneEvent());
     }
@@ -192,7 +157,8 @@ export class LlamaServerReplyParser {
     this.#done = true;
     const t = this.#timings ?? {};
     const usage = this.#usage ?? { promptTokens: (t.prompt_n ?? 0) + (t.cache_n ?? 0), completionTokens: t.predicted_n ?? 0 };
-    return { type: 'done', finishReason: this.#finish ?? 'stop', usage, timings: timingsFromLlama(t) };
+    const stopWord = this.#stopWord === undefined ? {} : { stopWord: this.#stopWord };
+    return { type: 'done', finishReason: this.#finish ?? 'stop', usage, timings: timingsFromLlama(t), ...stopWord };
   }
 
   #addToolCall(tc: ToolCallDelta, index: number): void {

@@ -97,6 +97,32 @@ describe('OpenAIStreamRenderer', () => {
   });
 });
 
+describe('rendering as llama-server (the worker)', () => {
+  const timedDone: GenerateEvent = { ...done, timings: { promptMs: 18, genMs: 40 } };
+  const timings = expect.objectContaining({ cache_n: 0, prompt_n: 9, prompt_ms: 18, predicted_n: 2, predicted_ms: 40, predicted_per_second: 50 });
+
+  it('opens a chat stream with the role alone, puts timings on the closing chunks and sends no usage: null', () => {
+    const r = new OpenAIStreamRenderer({ kind: 'chat', ...meta, includeUsage: true, llamaServer: true });
+    const out = [{ type: 'delta', content: 'Hi' } as const, timedDone].flatMap((ev) => r.chunks(ev));
+    const head = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-local' };
+    expect(out).toEqual([
+      { ...head, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
+      { ...head, choices: [{ index: 0, delta: { content: 'Hi' }, finish_reason: null }] },
+      { ...head, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], timings },
+      { ...head, choices: [], usage: { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 }, timings },
+    ]);
+  });
+
+  it('adds timings to whole replies and to the end of text completion streams', () => {
+    expect(openaiFinal('chat', [{ type: 'delta', content: 'x' }, timedDone], { ...meta, llamaServer: true })).toMatchObject({
+      choices: [{ message: { content: 'x' } }], timings,
+    });
+    const text = new OpenAIStreamRenderer({ kind: 'completion', model: 'm', llamaServer: true });
+    expect(text.chunks({ type: 'delta', content: 'a' })).toHaveLength(1);
+    expect(text.chunks(timedDone)).toEqual([expect.objectContaining({ choices: [expect.objectContaining({ text: '', finish_reason: 'stop' })], timings })]);
+  });
+});
+
 describe('openaiFinal', () => {
   it('builds chat.completion and text_completion replies with usage', () => {
     expect(openaiFinal('chat', [{ type: 'delta', content: 'Hel' }, { type: 'delta', content: 'lo' }, done], meta)).toEqual({

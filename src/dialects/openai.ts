@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { WarmgateError, type ErrorCode } from '../errors.js';
 import {
-  collectReply, type ChatMessage, type EmbedRequest, type EmbedResult, type FinishReason, type GenerateEvent, type GenerateRequest,
-  type ToolCall, type Usage,
+  collectReply, type ChatMessage, type DoneEvent, type EmbedRequest, type EmbedResult, type FinishReason, type GenerateEvent,
+  type GenerateRequest, type ToolCall, type Usage,
 } from './canonical.js';
 import { float32Base64 } from './embedding-vectors.js';
+import { doneTimings } from './llama-timings.js';
 import type { OpenAIChatBody, OpenAICompletionBody, OpenAIEmbeddingsBody, OpenAIMessage } from './openai-schemas.js';
 import { pickSampling, theText } from './schema-fields.js';
 
@@ -23,7 +24,7 @@ export function openaiChatToCanonical(body: OpenAIChatBody): GenerateRequest {
   return {
     kind: 'chat',
     model: body.model,
-    messages: body.messages.map(fromOpenAIMessage),
+    messages: body.messages.map(openaiMessageToCanonical),
     stream: body.stream ?? false,
     sampling: pickSampling({ ...body, num_predict: body.max_completion_tokens ?? body.max_tokens }),
     format: rf?.type === 'json_object' ? 'json' : rf?.type === 'json_schema' ? (rf.json_schema?.schema ?? 'json') : undefined,
@@ -61,7 +62,7 @@ export function openaiEmbeddingsToCanonical(body: OpenAIEmbeddingsBody): EmbedRe
 }
 
 /** Text parts are joined with newlines; `image_url` parts must be base64 `data:` URLs (nothing is fetched). */
-function fromOpenAIMessage(m: OpenAIMessage): ChatMessage {
+export function openaiMessageToCanonical(m: OpenAIMessage): ChatMessage {
   const parts = Array.isArray(m.content) ? m.content : undefined;
   const images = parts?.flatMap((p) => (p.type === 'image_url' && p.image_url !== undefined ? [imageData(p.image_url)] : []));
   return {
@@ -90,6 +91,13 @@ export interface OpenAIReplyMeta {
   id?: string;
   /** Unix seconds; defaults to now. */
   created?: number;
+  /**
+   * Answer as llama-server does on these paths (the worker answers as it): the objects that
+   * close a reply (the whole reply, the chunk with `finish_reason`, the usage chunk) carry
+   * its `timings`; a chat stream opens with a chunk of its own, `{role: "assistant",
+   * content: ""}`, and no chunk carries OpenAI's `usage: null`.
+   */
+  llamaServer?: boolean;
 }
 
 export interface OpenAIStreamOptions extends OpenAIReplyMeta {
@@ -103,27 +111,35 @@ export interface OpenAIStreamOptions extends OpenAIReplyMeta {
  * `role: "assistant"`) or `text_completion` objects sharing one id and `created`; `done`
  * becomes the chunk with `finish_reason`, then — only with `includeUsage` — a chunk with
  * empty `choices` and the usage (every other chunk then has `usage: null`, as OpenAI's).
- * The route writes `data: [DONE]` after the last event.
+ * The route writes `data: [DONE]` after the last event. `llamaServer` changes the framing
+ * (see `OpenAIReplyMeta`).
  */
 export class OpenAIStreamRenderer {
   readonly #kind: Kind;
   readonly #head: Record<string, unknown>;
   readonly #includeUsage: boolean;
+  readonly #llamaServer: boolean;
   #started = false;
   #toolCalls = 0;
 
   constructor(opts: OpenAIStreamOptions) {
     this.#kind = opts.kind;
     this.#includeUsage = opts.includeUsage ?? false;
+    this.#llamaServer = opts.llamaServer ?? false;
     this.#head = head(opts.kind, opts, opts.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion');
   }
 
   chunks(ev: GenerateEvent): Record<string, unknown>[] {
-    if (ev.type === 'delta') return [this.#deltaChunk(ev)];
     const out: Record<string, unknown>[] = [];
-    if (this.#kind === 'chat' && !this.#started) out.push(this.#deltaChunk({ type: 'delta', content: '' }));
-    out.push(this.#chunk(this.#kind === 'chat' ? {} : { text: '' }, finishReason(ev.finishReason, this.#toolCalls > 0)));
-    if (this.#includeUsage) out.push({ ...this.#head, choices: [], usage: usageObject(ev.usage) });
+    // A chat stream names the role even when nothing was generated; llama-server in a chunk of its own.
+    if (this.#kind === 'chat' && !this.#started && (ev.type === 'done' || this.#llamaServer)) out.push(this.#deltaChunk({ type: 'delta', content: '' }));
+    if (ev.type === 'delta') {
+      out.push(this.#deltaChunk(ev));
+      return out;
+    }
+    const closing = closingFields(this.#llamaServer, ev);
+    out.push({ ...this.#chunk(this.#kind === 'chat' ? {} : { text: '' }, finishReason(ev.finishReason, this.#toolCalls > 0)), ...closing });
+    if (this.#includeUsage) out.push({ ...this.#head, choices: [], usage: usageObject(ev.usage), ...closing });
     return out;
   }
 
@@ -141,7 +157,7 @@ export class OpenAIStreamRenderer {
     const choice = this.#kind === 'chat'
       ? { index: 0, delta: fields, finish_reason: finish }
       : { ...fields, index: 0, logprobs: null, finish_reason: finish };
-    return { ...this.#head, choices: [choice], ...(this.#includeUsage ? { usage: null } : {}) };
+    return { ...this.#head, choices: [choice], ...(this.#includeUsage && !this.#llamaServer ? { usage: null } : {}) };
   }
 }
 
@@ -161,7 +177,12 @@ export function openaiFinal(kind: Kind, events: readonly GenerateEvent[], meta: 
         finish_reason: finish,
       }
     : { text: reply.content, index: 0, logprobs: null, finish_reason: finish };
-  return { ...head(kind, meta, kind === 'chat' ? 'chat.completion' : 'text_completion'), choices: [choice], usage: usageObject(reply.done.usage) };
+  return {
+    ...head(kind, meta, kind === 'chat' ? 'chat.completion' : 'text_completion'),
+    choices: [choice],
+    usage: usageObject(reply.done.usage),
+    ...closingFields(meta.llamaServer ?? false, reply.done),
+  };
 }
 
 /** `/v1/embeddings` reply; `base64` is each vector's little-endian float32 bytes. */
@@ -181,6 +202,11 @@ export function openaiEmbeddingsReply(result: EmbedResult, opts: { model: string
 function head(kind: Kind, meta: OpenAIReplyMeta, object: string): Record<string, unknown> {
   const id = meta.id ?? `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`;
   return { id, object, created: meta.created ?? Math.floor(Date.now() / 1000), model: meta.model };
+}
+
+/** What llama-server adds to the objects that close a reply: its `timings`. */
+function closingFields(llamaServer: boolean, done: DoneEvent): Record<string, unknown> {
+  return llamaServer ? { timings: doneTimings(done) } : {};
 }
 
 /** OpenAI has no load/unload; a reply that called tools finishes with `tool_calls`. */

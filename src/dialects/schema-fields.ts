@@ -80,6 +80,20 @@ export const samplingShape = {
 /** Anything carrying sampling fields under Ollama's names (an Ollama `options`, a renamed OpenAI body). */
 export type SamplingInput = { [K in NumericKey]?: number | null } & { stop?: string | string[] | null };
 
+/**
+ * llama-server's sampling fields beyond the shared ones, read on its native and
+ * OpenAI-compatible paths alike (the worker honours them; the gateway passes them through).
+ */
+export const llamaSamplingShape = {
+  /** How many recent tokens the penalties look at; -1 = the whole context. */
+  repeat_last_n: z.number().int().min(-1).nullish(),
+  /** Keep generating past end-of-generation tokens (benchmarks use it for fixed lengths). */
+  ignore_eos: z.boolean().nullish(),
+};
+
+/** Sampling as llama-server reads it: the shared fields and its own. */
+export type LlamaSampling = SamplingInput & z.infer<z.ZodObject<typeof llamaSamplingShape>>;
+
 /** The canonical sampling options found in `src`; unset and null fields are left out. */
 export function pickSampling(src: SamplingInput): SamplingOptions {
   const out: SamplingOptions = {};

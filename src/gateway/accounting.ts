@@ -1,5 +1,5 @@
 import type { GenerateEvent } from '../dialects/canonical.js';
-import { WarmgateError } from '../errors.js';
+import { replyCutShort } from '../errors.js';
 import type { Lease } from '../residency/residency.js';
 import { round, type RequestTimer } from '../telemetry/timer.js';
 
@@ -35,17 +35,18 @@ function count(n: number): number | undefined {
 }
 
 /**
- * A generation's events, failing when they end without the final one: a backend whose reply
- * stopped early (its runner quit, a proxy cut it cleanly) must not look like a complete
- * answer, so the client gets its dialect's error instead of a normal end (`[DONE]`).
+ * A reply's events or pieces, failing when they end without the final one (`final` says
+ * whether the piece just read, or one before it, was): a backend whose reply stopped early
+ * (its runner quit, a proxy cut it cleanly) must not look like a complete answer, so the
+ * client gets its dialect's error instead of a normal end (`[DONE]`, a silent close).
  */
-export async function* ending(events: AsyncIterable<GenerateEvent>): AsyncGenerator<GenerateEvent, void, undefined> {
+export async function* ending<T>(pieces: AsyncIterable<T>, final: (piece: T) => boolean): AsyncGenerator<T, void, undefined> {
   let done = false;
-  for await (const ev of events) {
-    done ||= ev.type === 'done';
-    yield ev;
+  for await (const piece of pieces) {
+    done ||= final(piece);
+    yield piece;
   }
-  if (!done) throw new WarmgateError('UPSTREAM_ERROR', 'the backend ended its reply before its final piece', { status: 502 });
+  if (!done) throw replyCutShort();
 }
 
 /**

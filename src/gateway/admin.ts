@@ -1,10 +1,27 @@
 import type { EmbeddingStats } from '../batching/embedding-pipeline.js';
-import { modelNotFound } from '../errors.js';
+import { ConfigError } from '../config/load.js';
+import { modelNotFound, WarmgateError } from '../errors.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { Residency, ResidencyStatus } from '../residency/residency.js';
 import type { RequestRecord } from '../telemetry/record.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { EmbedService } from './embed-service.js';
+
+/**
+ * What a config reload did (`POST /warmgate/reload`, SIGHUP): models by what happened to
+ * them, and the settings that changed in the file but wait for a restart.
+ */
+export interface ReloadReport {
+  added: string[];
+  removed: string[];
+  /** Load settings changed: unloaded once idle, loaded afresh on the next request. */
+  changed: string[];
+  /** Only the gateway's policies for them changed (aliases, keep_alive, ...): they keep running. */
+  updated: string[];
+  kept: string[];
+  /** Keys that changed but take effect only after a restart (they keep their running value). */
+  restart_needed: string[];
+}
 
 /** `GET /warmgate/status`: the residency's status plus the embedding pipeline's counters. */
 export type AdminStatus = ResidencyStatus & { embeddings: EmbeddingStats };
@@ -16,7 +33,10 @@ export class Admin {
   readonly #telemetry: Telemetry;
   readonly #embeddings: EmbedService;
 
-  constructor(parts: { registry: ModelRegistry; residency: Residency; telemetry: Telemetry; embeddings: EmbedService }) {
+  readonly #reload: () => Promise<ReloadReport>;
+
+  constructor(parts: { registry: ModelRegistry; residency: Residency; telemetry: Telemetry; embeddings: EmbedService; reload: () => Promise<ReloadReport> }) {
+    this.#reload = parts.reload;
     this.#registry = parts.registry;
     this.#residency = parts.residency;
     this.#telemetry = parts.telemetry;
@@ -36,6 +56,15 @@ export class Admin {
   async metrics(): Promise<{ text: string; contentType: string }> {
     const { metrics } = this.#telemetry;
     return { text: await metrics.text(), contentType: metrics.registry.contentType };
+  }
+
+  /** Re-reads the config file and applies it; a config start-up would refuse is a 400 with the same message, and the old config stays. */
+  async reload(): Promise<ReloadReport> {
+    try {
+      return await this.#reload();
+    } catch (err) {
+      throw err instanceof ConfigError ? new WarmgateError('BAD_REQUEST', err.message, { cause: err }) : err;
+    }
   }
 
   /** Loads or unloads a model now; resolves with its public name when done. */

@@ -1,4 +1,7 @@
+import { EmbeddingCache } from '../batching/embedding-cache.js';
 import { EmbeddingPipeline, type EmbeddingStats } from '../batching/embedding-pipeline.js';
+import type { EmbeddingStore } from '../batching/embedding-store.js';
+import { RedisEmbeddingStore, type RedisStoreOptions } from '../batching/redis-embedding-store.js';
 import type { Config } from '../config/schema.js';
 import type { EmbedRequest, EmbedResult } from '../dialects/canonical.js';
 import { modelNotFound, WarmgateError } from '../errors.js';
@@ -7,18 +10,22 @@ import type { Residency } from '../residency/residency.js';
 import { round, type RequestTimer } from '../telemetry/timer.js';
 
 /**
- * Embeddings for every dialect: cache -> single-flight -> micro-batch -> one residency
+ * Embeddings for every dialect: cache (in-process, or Redis shared by replicas) -> single-flight -> micro-batch -> one residency
  * lease per upstream call -> backend. The call's queue and load time are reported to each
  * request it served; a request answered from the cache never touches the scheduler.
  */
 export class EmbedService {
   readonly #pipeline: EmbeddingPipeline;
+  /** The pipeline's model keys, to their entries. */
   readonly #entries = new Map<string, ModelEntry>();
+  /** Each entry's key: its name, then `name#N` for an entry a config reload replaced. */
+  readonly #keys = new WeakMap<ModelEntry, string>();
+  #generation = 0;
 
-  constructor(residency: Residency, batching: Config['batching']) {
+  constructor(residency: Residency, batching: Config['batching'], log: RedisStoreOptions['log']) {
     this.#pipeline = new EmbeddingPipeline(
       {
-        windowMs: batching.window_ms, maxInputs: batching.max_inputs, cacheBytes: batching.cache, singleFlight: batching.single_flight,
+        windowMs: batching.window_ms, maxInputs: batching.max_inputs, cache: embeddingStore(batching, log), singleFlight: batching.single_flight,
         // As many calls in flight as the model has slots: requests arriving while they are
         // all busy gather into the next batch instead of queueing at the scheduler one by one.
         maxInFlight: (model) => this.#entries.get(model)?.config.parallel ?? 1,
@@ -28,7 +35,7 @@ export class EmbedService {
         if (!entry) throw modelNotFound(model);
         const lease = await residency.acquire(entry, signal);
         try {
-          const result = await entry.backend.embed(entry, { model, input: inputs, ...opts }, signal);
+          const result = await entry.backend.embed(entry, { model: entry.name, input: inputs, ...opts }, signal);
           if (result.embeddings.length !== inputs.length) {
             throw new WarmgateError('UPSTREAM_ERROR', `backend ${entry.backend.name} returned ${result.embeddings.length} embeddings for ${inputs.length} inputs`);
           }
@@ -41,9 +48,8 @@ export class EmbedService {
   }
 
   async embed(entry: ModelEntry, req: EmbedRequest, timer: RequestTimer, signal: AbortSignal): Promise<EmbedResult> {
-    this.#entries.set(entry.name, entry);
     const t0 = performance.now();
-    const out = await this.#pipeline.embed(entry.name, { truncate: req.truncate, dimensions: req.dimensions }, req.input, signal);
+    const out = await this.#pipeline.embed(this.#keyOf(entry), { truncate: req.truncate, dimensions: req.dimensions }, req.input, signal);
     const r = timer.record;
     r.prompt_tokens = out.promptTokens;
     r.queue_ms = round(out.meta?.queueMs ?? 0);
@@ -55,7 +61,35 @@ export class EmbedService {
     return { embeddings: out.embeddings, promptTokens: out.promptTokens, timings: { loadMs: r.queue_ms + r.load_ms, totalMs: performance.now() - t0 } };
   }
 
+  /**
+   * One key per entry object: a model whose load settings a reload changed is a new entry,
+   * so it never shares a cached vector or a batch with the model it replaced.
+   */
+  #keyOf(entry: ModelEntry): string {
+    let key = this.#keys.get(entry);
+    if (key === undefined) {
+      const current = this.#entries.get(entry.name);
+      key = current === undefined || current === entry ? entry.name : `${entry.name}#${++this.#generation}`;
+      this.#keys.set(entry, key);
+      this.#entries.set(key, entry);
+    }
+    return key;
+  }
+
   stats(): EmbeddingStats {
     return this.#pipeline.stats();
   }
+
+  /** Closes the cache's connection (Redis); the in-process cache is dropped. */
+  close(): Promise<void> {
+    return this.#pipeline.close();
+  }
+}
+
+/** `batching.cache`: a byte bound is the in-process LRU, a URL the Redis the replicas share. */
+function embeddingStore(batching: Config['batching'], log: RedisStoreOptions['log']): EmbeddingStore {
+  if (typeof batching.cache === 'number') return new EmbeddingCache(batching.cache);
+  return new RedisEmbeddingStore({
+    url: batching.cache, ttlS: batching.cache_ttl_s, timeoutMs: batching.cache_timeout_ms, localBytes: batching.cache_local, log,
+  });
 }

@@ -85,8 +85,14 @@ export class Gateway {
     this.admin = parts.admin;
   }
 
+  /** The config in force: the one it started with, or the last reload's. */
   get config(): Config {
     return this.#parts.config;
+  }
+
+  /** A reload applied `config` (the models were reconfigured before): what the next request reads. */
+  reconfigure(config: Config): void {
+    this.#parts.config = config;
   }
 
   /** A new request's record. */
@@ -170,7 +176,7 @@ export class Gateway {
       lease.release();
       throw err;
     }
-    return ending(accounted(it, first, lease, (ev) => noteEvent(scope.record, ev)));
+    return ending(accounted(it, first, lease, (ev) => noteEvent(scope.record, ev)), (ev) => ev.type === 'done');
   }
 
   embed(entry: ModelEntry, req: EmbedRequest, scope: RequestScope): Promise<EmbedResult> {
@@ -180,14 +186,19 @@ export class Gateway {
   /**
    * Passthrough, streamed: a raw call in the backend's own dialect, to the server that
    * holds the model, under a lease held until the reply's pieces are all read (or the
-   * reading stops). An error status throws, with the upstream's message.
+   * reading stops). An error status throws, with the upstream's message; so does a reply
+   * that ends before its final piece (as `generate` does).
    */
   async forward<T>(entry: ModelEntry, call: Omit<RawCall, 'signal'>, scope: RequestScope, tap: StreamTap<T>): Promise<AsyncIterable<T>> {
     const { lease, res } = await this.#forward(entry, call, scope, false);
+    let done = false;
     const note = (piece: T) => {
-      for (const ev of tap.events(piece)) noteEvent(scope.record, ev);
+      for (const ev of tap.events(piece)) {
+        done ||= ev.type === 'done';
+        noteEvent(scope.record, ev);
+      }
     };
-    return accounted(tap.read(res.body)[Symbol.asyncIterator](), undefined, lease, note);
+    return ending(accounted(tap.read(res.body)[Symbol.asyncIterator](), undefined, lease, note), () => done);
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { WarmgateError } from '../errors.js';
+import { clientClosed, WarmgateError } from '../errors.js';
 import { nodeBindings } from './node-request.js';
 
 /** Set by the body-limit middleware; read by `readJson`. */
@@ -78,11 +78,13 @@ function readIncoming(c: Context, incoming: IncomingMessage, limit: number | und
       cleanup();
       resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8'));
     };
+    // A client that closes mid-body makes Node emit 'error' (`aborted`, ECONNRESET) before
+    // 'close': the client left (499), whatever the error says.
     const onError = (err: Error) => {
       cleanup();
-      reject(err);
+      reject(incoming.complete ? err : clientClosed(err));
     };
-    const onAborted = () => onError(new WarmgateError('CLIENT_CLOSED', 'the client closed the connection while sending its request'));
+    const onAborted = () => onError(clientClosed());
     const cleanup = () => {
       watched?.setTimeout(0).off('timeout', onIdle);
       incoming.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
@@ -92,18 +94,45 @@ function readIncoming(c: Context, incoming: IncomingMessage, limit: number | und
       if (!incoming.complete) onAborted();
     };
     incoming.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+    if (incoming.destroyed && !incoming.complete) onAborted(); // closed before the read began: no event will come
   });
 }
 
-/** Reads and parses a JSON body; malformed JSON is a 400 that says what was wrong. */
+
+/**
+ * Deepest nesting of arrays and objects a body may have. Real requests (messages, tool
+ * schemas) nest a few levels; a body thousands deep overflows the stack of whatever walks
+ * it recursively (the passthrough's re-serialisation here, a backend's parser there).
+ */
+export const MAX_JSON_DEPTH = 512;
+
+/** Reads and parses a JSON body; malformed JSON, or JSON nested past MAX_JSON_DEPTH, is a 400 that says what was wrong. */
 export async function readJson(c: Context): Promise<unknown> {
   const text = await readText(c);
   if (text.trim() === '') throw new WarmgateError('BAD_JSON', 'request body is empty; expected a JSON object');
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new WarmgateError('BAD_JSON', `request body is not valid JSON: ${(err as Error).message}`);
   }
+  if (!withinDepth(value, MAX_JSON_DEPTH)) throw new WarmgateError('BAD_JSON', `request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  return value;
+}
+
+/** Whether no array or object in `value` sits deeper than `limit` (iterative: the walk itself must not overflow). */
+function withinDepth(value: unknown, limit: number): boolean {
+  const pending: Array<[object, number]> = [];
+  const visit = (v: unknown, depth: number) => {
+    if (v !== null && typeof v === 'object') pending.push([v, depth]);
+  };
+  visit(value, 1);
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [node, depth] = next;
+    if (depth > limit) return false;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) visit(child, depth + 1);
+  }
+  return true;
 }
 
 /** A body that must be a JSON object (`null`, an array or a number is a 400, not a crash further on). */

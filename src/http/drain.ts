@@ -1,5 +1,5 @@
 import type { Context, Next } from 'hono';
-import { WarmgateError } from '../errors.js';
+import { shuttingDown, type WarmgateError } from '../errors.js';
 import { refuse, type Check } from './admission.js';
 import { nodeBindings } from './node-request.js';
 
@@ -16,16 +16,8 @@ declare module 'hono' {
   }
 }
 
-/** Seconds a client is told to wait (Retry-After) while the gateway stops: a restart takes about this. */
-const RETRY_AFTER_S = 5;
-
 /** How long requests ended by a stop get to send their error reply. */
 const END_GRACE_MS = 2_000;
-
-/** The error every request refused or cut short by a stop is answered with. */
-export function shuttingDown(): WarmgateError {
-  return new WarmgateError('UNAVAILABLE', 'the gateway is shutting down', { retryAfter: RETRY_AFTER_S });
-}
 
 /** Why a stop ended this request (what it must answer), if one did. */
 export function stopReason(c: Context): WarmgateError | undefined {

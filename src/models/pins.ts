@@ -41,6 +41,13 @@ export class Pins {
     return pinned;
   }
 
+  /** A config reload changed or removed the model: its next use pins afresh (and learns its own context limit again). */
+  forget(name: string): void {
+    this.#sets.delete(name);
+    this.#modelMax.delete(name);
+    this.#grown.delete(name);
+  }
+
   /**
    * Settles the model's context for a request that sent `options` and a prompt of about
    * `promptTokens`: the pin grows when it asks for more or its prompt needs more (throws

@@ -16,8 +16,10 @@ const REFRESH_MS = 2_000;
  * model entries: the ones declared in config, plus every model a discovering backend lists.
  */
 export class ModelRegistry {
-  readonly #declared = new Map<string, ModelEntry>();
-  readonly #aliases = new Map<string, string>();
+  #declared = new Map<string, ModelEntry>();
+  #aliases = new Map<string, string>();
+  /** Local models (models_dir, the embedded default): found at start, kept across reloads. */
+  readonly #local: ModelEntry[];
   readonly #discovered = new Map<string, ModelEntry>();
   readonly #backends: Map<string, Backend>;
   readonly #discovering: Backend[];
@@ -29,17 +31,55 @@ export class ModelRegistry {
 
   constructor(config: Config, backends: Map<string, Backend>, extra: ModelEntry[] = []) {
     this.#backends = backends;
+    this.#local = extra;
     this.#discovering = Object.entries(config.backends)
       .filter(([, b]) => b.kind === 'ollama' && b.discover)
       .map(([name]) => backends.get(name)!)
       .filter(Boolean);
+    this.#defaultParallel = new Map(this.#discovering.map((b) => [b, backendParallel(config, b)]));
+    [this.#declared, this.#aliases] = this.#declare(config);
+  }
+
+  /**
+   * A config reload: the declared models become `config`'s (its backends must be the
+   * running ones). All or nothing: a config the registry refuses (ConfigError) changes
+   * nothing. A model whose settings are equal keeps its entry; one whose only changes
+   * leave its load alone (`RELOAD_FREE_KEYS`) keeps its entry with the new config; any
+   * other change is a new entry. Discovered catalogs are read afresh on the next lookup.
+   */
+  reconfigure(config: Config): ModelChanges {
+    const [declared, aliases] = this.#declare(config);
+    const changes: ModelChanges = { added: [], removed: [], changed: [], updated: [], kept: [] };
+    for (const [name, next] of declared) {
+      // A discovered model the config now declares is a new entry (its registration and pins were the discovered one's).
+      const before = this.#declared.get(name) ?? this.#discovered.get(name);
+      const change = !before ? 'added' : before.discovered && !next.discovered ? 'changed' : compareEntries(before, next);
+      if (change === 'kept' || change === 'updated') {
+        before!.config = next.config;
+        declared.set(name, before!);
+      }
+      changes[change].push(declared.get(name)!);
+    }
+    for (const [name, before] of this.#declared) if (!declared.has(name)) changes.removed.push(before);
+    [this.#declared, this.#aliases] = [declared, aliases];
+    this.#refreshedAt = -Infinity;
+    return changes;
+  }
+
+  #declare(config: Config): [Map<string, ModelEntry>, Map<string, string>] {
+    const declared = new Map<string, ModelEntry>();
+    const aliases = new Map<string, string>();
+    const add = (entry: ModelEntry) => {
+      declared.set(entry.name, entry);
+      for (const alias of entry.config.aliases) aliases.set(alias, entry.name);
+    };
     for (const [name, model] of Object.entries(config.models)) {
       const backend = this.#backendFor(name, model.backend);
       const parallel = model.parallel ?? backendParallel(config, backend);
-      this.#add({ name, upstream: model.upstream ?? name, backend, config: { ...model, parallel }, type: model.type, discovered: false });
+      add({ name, upstream: model.upstream ?? name, backend, config: { ...model, parallel }, type: model.type, discovered: false });
     }
-    this.#defaultParallel = new Map(this.#discovering.map((b) => [b, backendParallel(config, b)]));
-    for (const entry of extra) if (!this.#declared.has(entry.name)) this.#add(entry);
+    for (const entry of this.#local) if (!declared.has(entry.name)) add(entry);
+    return [declared, aliases];
   }
 
   /** Every model served now: declared first, then discovered ones (refreshed). */
@@ -93,11 +133,6 @@ export class ModelRegistry {
     return undefined;
   }
 
-  #add(entry: ModelEntry): void {
-    this.#declared.set(entry.name, entry);
-    for (const alias of entry.config.aliases) this.#aliases.set(alias, entry.name);
-  }
-
   /** A declared model that already stands for this upstream name (so it gets one pin set, not two). */
   #declaredFor(backend: Backend, upstream: string): ModelEntry | undefined {
     for (const e of this.#declared.values()) {
@@ -107,7 +142,12 @@ export class ModelRegistry {
   }
 
   #backendFor(model: string, wanted: string | undefined): Backend {
-    if (wanted) return this.#backends.get(wanted)!;
+    if (wanted) {
+      const backend = this.#backends.get(wanted);
+      // Only a reload can name one that is not running: backends are built at start.
+      if (!backend) throw new ConfigError(`invalid config: models.${model}.backend: backend ${JSON.stringify(wanted)} is not running; backends change only on a restart`);
+      return backend;
+    }
     if (this.#backends.size === 1) return [...this.#backends.values()][0];
     const names = [...this.#backends.keys()].map((n) => JSON.stringify(n)).join(', ');
     throw new ConfigError(`invalid config: models.${model}.backend is required when there is not exactly one backend; allowed: ${names || 'declare a backend first'}`);
@@ -147,6 +187,41 @@ export class ModelRegistry {
     });
     return this.#refreshing;
   }
+}
+
+/** What a config reload did to the served models (each list holds the entries now served, or the removed ones). */
+export interface ModelChanges {
+  added: ModelEntry[];
+  removed: ModelEntry[];
+  /** Load settings changed: a new entry; the running model is replaced once idle. */
+  changed: ModelEntry[];
+  /** Only settings that leave the loaded model alone changed: same entry, new config. */
+  updated: ModelEntry[];
+  kept: ModelEntry[];
+}
+
+/**
+ * Model settings a running model can take without being loaded again: names, the
+ * gateway's own policies. Any other key (file, ctx, pin, parallel, gpu_layers, threads,
+ * mmap, extra_args, upstream, type, backend) is how the model is loaded.
+ */
+export const RELOAD_FREE_KEYS = ['aliases', 'keep_alive', 'allow_client_unload', 'preload', 'pinned'] as const;
+
+function compareEntries(before: ModelEntry, next: ModelEntry): 'kept' | 'updated' | 'changed' {
+  if (before.backend !== next.backend || before.upstream !== next.upstream) return 'changed';
+  const loadPart = (e: ModelEntry) => {
+    const rest: Record<string, unknown> = { ...e.config };
+    for (const key of RELOAD_FREE_KEYS) delete rest[key];
+    return canonical(rest);
+  };
+  if (loadPart(before) !== loadPart(next)) return 'changed';
+  return canonical(before.config) === canonical(next.config) ? 'kept' : 'updated';
+}
+
+/** JSON with object keys sorted, so equal settings compare equal whatever their order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v));
 }
 
 /** Ollama treats `llama3` and `llama3:latest` as the same model. */

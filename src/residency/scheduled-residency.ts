@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { keepAliveSeconds } from '../config/units.js';
-import { WarmgateError } from '../errors.js';
+import { clientClosed, shuttingDown, WarmgateError } from '../errors.js';
 import { isManaged, reportedMemory, type Backend, type LoadResult, type ManagedBackend, type RunningModel } from '../backends/backend.js';
 import type { ModelEntry } from '../models/model-entry.js';
-import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type StartLoadOptions, type Rejection, type SchedulerConfig } from '../scheduler/index.js';
+import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type ModelRegistration, type StartLoadOptions, type Rejection, type SchedulerConfig } from '../scheduler/index.js';
 import type { Lease, Residency, ResidencyStatus } from './residency.js';
 
 export interface ScheduledResidencyOptions {
@@ -44,6 +44,8 @@ export class ScheduledResidency implements Residency {
   readonly #scheduler: Scheduler;
   readonly #opts: ScheduledResidencyOptions;
   readonly #entries = new Map<string, ManagedEntry>();
+  /** The entry each model's current residency was loaded as (a reload may have replaced `#entries`' since): its unload and checks use it. */
+  readonly #loadedAs = new Map<string, ManagedEntry>();
   readonly #registering = new Map<string, Promise<void>>();
   readonly #waiters = new Map<string, Waiter>();
   /** Set by `refuseQueued`: the answer to every request from then on. */
@@ -95,7 +97,7 @@ export class ScheduledResidency implements Residency {
       if (!this.#waiters.has(id)) return;
       signal.addEventListener('abort', () => {
         if (!this.#waiters.delete(id)) return;
-        reject(new WarmgateError('CLIENT_CLOSED', 'request cancelled while waiting for the model'));
+        reject(clientClosed());
         this.#event(() => this.#scheduler.cancel(id));
       }, { once: true });
     });
@@ -129,7 +131,37 @@ export class ScheduledResidency implements Residency {
 
   /** A backend noticed the model is gone on its own (process crash, the runtime evicted it). */
   lost(model: string): void {
-    if (this.#entries.has(model)) this.#event(() => this.#scheduler.unloadDone(model));
+    if (this.#modelState(model) !== undefined) this.#event(() => this.#scheduler.unloadDone(model));
+  }
+
+  /**
+   * A config reload. Removed models are retired (queued requests refused, unloaded once
+   * idle); changed ones (new entries) are estimated again and renewed (in-flight requests
+   * finish on the old load, the rest get a fresh one); updated ones (same entry, new
+   * policies) are re-registered at once. Models never asked for register on first use as
+   * before; models not named are untouched. Resolves once every change reached the scheduler.
+   */
+  async reconfigure(change: { removed: ModelEntry[]; changed: ModelEntry[]; updated: ModelEntry[] }): Promise<void> {
+    const gone = [...change.removed, ...change.changed.filter((e) => !managed(e))];
+    for (const entry of gone) {
+      this.#forget(entry.name);
+      const message = change.removed.includes(entry) ? `model '${entry.name}' was removed from the configuration` : `model '${entry.name}' moved to a backend Warmgate does not run; ask again`;
+      this.#event(() => this.#scheduler.retireModel(entry.name, message));
+    }
+    for (const entry of change.updated.filter(managed)) {
+      const memory = this.#estimates.get(entry.name);
+      if (memory) this.#event(() => this.#scheduler.registerModel(registration(entry, memory)));
+    }
+    await Promise.all(change.changed.filter(managed).filter((e) => this.#registering.has(e.name)).map(async (entry) => {
+      const before = this.#estimates.get(entry.name);
+      // `#entries` keeps the old entry until the new one is registered: a load started meanwhile is the old one's.
+      this.#registering.delete(entry.name);
+      await this.#register(entry).catch((err: Error) => {
+        // No estimate for the new settings: the old load goes all the same, and the next request tries again (and says why).
+        this.#opts.log.error({ model: entry.name, err: err.message }, 'cannot estimate the reloaded model');
+        if (before) this.#event(() => this.#scheduler.renewModel(registration(entry, before)));
+      });
+    }));
   }
 
   /**
@@ -152,7 +184,7 @@ export class ScheduledResidency implements Residency {
   async reconcile(): Promise<void> {
     const served = (await this.#opts.served?.()) ?? [];
     const before = this.#scheduler.snapshot().models;
-    const ready = before.filter((m) => m.state === 'ready' && m.inFlight === 0).map((m) => this.#entries.get(m.name)!);
+    const ready = before.filter((m) => m.state === 'ready' && m.inFlight === 0).map((m) => this.#loadedAs.get(m.name)!);
     const unloaded = served.filter(managed)
       .filter((e) => e.backend.domain && (before.find((m) => m.name === e.name)?.state ?? 'unloaded') === 'unloaded');
     const backends = [...new Set([...ready, ...unloaded].map((e) => e.backend))];
@@ -214,7 +246,7 @@ export class ScheduledResidency implements Residency {
     for (const ac of this.#loads.values()) ac.abort();
     for (const [id, w] of this.#waiters) {
       this.#waiters.delete(id);
-      w.reject(new WarmgateError('UNAVAILABLE', 'the gateway is shutting down'));
+      w.reject(shuttingDown());
     }
   }
 
@@ -225,28 +257,39 @@ export class ScheduledResidency implements Residency {
     } catch {
       return; // no estimate now (the daemon went away meanwhile): the next reconciliation tries again
     }
-    if (this.#modelState(entry.name) !== 'unloaded') return; // a load of ours began meanwhile
+    const registered = this.#entries.get(entry.name);
+    if (!registered || this.#modelState(entry.name) !== 'unloaded') return; // a load of ours began meanwhile
+    this.#loadedAs.set(entry.name, registered);
     this.#opts.log.info({ model: entry.name, size: running.size, size_vram: running.size_vram }, 'model is resident at its backend without a load of ours; counting it');
     this.#event(() => this.#scheduler.adopt(entry.name, reportedMemory(running)));
   }
 
+  /**
+   * Estimates the model and registers it with the scheduler, once per entry. A model the
+   * scheduler still holds is one a reload changed, or removed and added back: renewed.
+   */
   #register(entry: ManagedEntry): Promise<void> {
     let pending = this.#registering.get(entry.name);
     if (!pending) {
-      pending = entry.backend.estimate(entry, this.#opts.gpuPool).then((memory) => {
+      const registering: Promise<void> = entry.backend.estimate(entry, this.#opts.gpuPool).then((memory) => {
+        // A reload replaced or removed the model while it was estimated: that registration wins.
+        if (this.#registering.get(entry.name) !== registering) return;
         this.#entries.set(entry.name, entry);
         this.#estimates.set(entry.name, memory);
-        // A runtime with its own memory domain places the layers itself: its models are admitted whole.
-        const gpuLayers = entry.backend.domain ? (memory.gpu?.layers ?? 0) : entry.config.gpu_layers;
-        this.#scheduler.registerModel({
-          name: entry.name, pinned: entry.config.pinned, maxParallel: entry.config.parallel,
-          reloadCostMs: Math.max(100, memory.totalBytes / 2e6), memory, gpuLayers, idleUnloadMs: idleUnloadMs(entry),
-        });
+        const info = registration(entry, memory);
+        const known = this.#modelState(entry.name) !== undefined;
+        this.#event(() => (known ? this.#scheduler.renewModel(info) : this.#scheduler.registerModel(info)));
       });
-      pending.catch(() => this.#registering.delete(entry.name));
+      pending = registering;
+      pending.catch(() => this.#registering.get(entry.name) === registering && this.#registering.delete(entry.name));
       this.#registering.set(entry.name, pending);
     }
     return pending;
+  }
+
+  #forget(model: string): void {
+    this.#registering.delete(model);
+    this.#entries.delete(model);
   }
 
   #modelState(model: string): string | undefined {
@@ -291,6 +334,7 @@ export class ScheduledResidency implements Residency {
 
   #startLoad(model: string, options: StartLoadOptions): void {
     const entry = this.#entries.get(model)!;
+    this.#loadedAs.set(model, entry);
     const ac = new AbortController();
     this.#loads.set(model, ac);
     const t0 = performance.now();
@@ -350,7 +394,7 @@ export class ScheduledResidency implements Residency {
   }
 
   #startUnload(model: string): void {
-    const entry = this.#entries.get(model)!;
+    const entry = this.#loadedAs.get(model)!;
     this.#opts.log.info({ model }, 'unloading model');
     entry.backend.unload(entry).then(
       () => this.#later(() => {
@@ -403,6 +447,15 @@ function managed(entry: ModelEntry): entry is ManagedEntry {
 function runsAs(entry: ModelEntry, running: { name: string; model: string }): boolean {
   const names = [entry.name, entry.upstream, `${entry.upstream}:latest`];
   return names.includes(running.name) || names.includes(running.model);
+}
+
+function registration(entry: ManagedEntry, memory: Footprint): ModelRegistration {
+  return {
+    name: entry.name, pinned: entry.config.pinned, maxParallel: entry.config.parallel,
+    reloadCostMs: Math.max(100, memory.totalBytes / 2e6), memory, idleUnloadMs: idleUnloadMs(entry),
+    // A runtime with its own memory domain places the layers itself: its models are admitted whole.
+    gpuLayers: entry.backend.domain ? (memory.gpu?.layers ?? 0) : entry.config.gpu_layers,
+  };
 }
 
 /** The model's keep-alive, where the gateway must enforce it: a runtime that does not expire its own models. */

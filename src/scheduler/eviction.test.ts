@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpuModel, GiB, harness } from './testing/harness.js';
+import { cpuModel, GiB, harness } from '../../test/support/scheduler-harness.js';
 
 describe('admission and eviction', () => {
   it('a busy model is not evicted: the load waits until it is idle', () => {

@@ -45,7 +45,7 @@ export function occupants(
   const rank = { freeing: 0, evict: 1, drain: 2, wait: 2 } as const;
   return models
     .filter((e) => e !== candidate && e.state !== 'unloaded')
-    .filter((e) => !(e.info.pinned && (e.state === 'ready' || e.state === 'loading') && !unloadDue(e)))
+    .filter((e) => !(e.info.pinned && (e.state === 'ready' || e.state === 'loading') && !unloadDue(e, now)))
     .filter((e) => partners.has(e.info.name) || pools.some((pool) => (heldBytes(e)[pool] ?? 0) > 0))
     .map((entry) => ({ entry, obstacle: obstacleOf(entry, candidate, config, now) }))
     .sort((a, b) =>
@@ -55,7 +55,7 @@ export function occupants(
 }
 
 function obstacleOf(entry: ScheduledModel, candidate: ScheduledModel, config: SchedulerConfig, now: number): Obstacle {
-  if (entry.state === 'unloading' || unloadDue(entry)) return { kind: 'freeing' };
+  if (entry.state === 'unloading' || unloadDue(entry, now)) return { kind: 'freeing' };
   if (entry.state === 'loading') return { kind: 'wait' };
   // Grouping: a resident model with queued work keeps its turn for maxHoldMs, counted from
   // when the candidate started waiting or when this model got its turn, whichever is later.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpuModel, GiB, harness } from './testing/harness.js';
+import { cpuModel, GiB, harness } from '../../test/support/scheduler-harness.js';
 
 const models = [cpuModel('embed', 3), cpuModel('chat', 8)];
 const budgets = { ram: 10 * GiB };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpuModel, GiB, harness } from './testing/harness.js';
+import { cpuModel, GiB, harness } from '../../test/support/scheduler-harness.js';
 
 // An embedder and an LLM that cannot both fit in 10 GiB of RAM: the RAG case.
 const models = [cpuModel('embed', 3), cpuModel('chat', 8)];

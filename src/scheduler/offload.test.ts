@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bytesAt, layerChoices } from './footprint.js';
-import { cpuModel, GiB, gpuModel, harness } from './testing/harness.js';
+import { cpuModel, GiB, gpuModel, harness } from '../../test/support/scheduler-harness.js';
 
 // 30 layers of 0.25 GiB each, plus 0.5 GiB of KV cache and buffers once on the GPU.
 const chat = gpuModel('chat', { totalGiB: 8, offloadGiB: 7.5, layers: 30, overheadGiB: 0.5 });

@@ -1,7 +1,7 @@
 import type { Conflicts } from './conflicts.js';
 import { chooseEvictions, occupants, type Occupant } from './eviction.js';
 import { fitsIn, layerChoices, poolsHeld, poolsOf } from './footprint.js';
-import { demandOf, estimateAt, heldBytes, idleExpired, unloadDue, type ScheduledModel } from './scheduled-model.js';
+import { demandOf, estimateAt, heldBytes, idleExpired, staleIdle, unloadDue, type ScheduledModel } from './scheduled-model.js';
 import type { PoolBytes, PoolName, SchedulerConfig } from './types.js';
 
 /**
@@ -27,7 +27,7 @@ export interface LoadDecision {
 export interface Plan {
   /** Wanted models that cannot fit even beside nothing but the pinned models. */
   readonly unfit: ScheduledModel[];
-  /** Admin unloads whose model went idle, and idle models past their keep-alive. */
+  /** Admin unloads whose model went idle, stale residencies gone idle, and idle models past their keep-alive. */
   readonly unloads: ScheduledModel[];
   readonly loads: LoadDecision[];
   /** Idle models to unload now to make room. */
@@ -49,8 +49,10 @@ interface Candidate {
 export function plan(input: PlanInput): Plan {
   const out = {
     unfit: [] as ScheduledModel[], loads: [] as LoadDecision[], evictions: [] as ScheduledModel[], reserve: [] as ScheduledModel[],
-    unloads: input.models.filter((e) => unloadDue(e) || idleExpired(e, input.now)),
-    draining: new Set<ScheduledModel>(), wakeAt: undefined as number | undefined,
+    unloads: input.models.filter((e) => unloadDue(e, input.now) || idleExpired(e, input.now)),
+    draining: new Set<ScheduledModel>(),
+    // A stale residency whose unload failed is retried once its back-off ends.
+    wakeAt: minOf(input.models.filter((e) => staleIdle(e) && e.unloadRetryAt > input.now).map((e) => e.unloadRetryAt)),
   };
   const used = new Map<PoolName, number>();
   for (const [pool, bytes] of input.models.flatMap((e) => Object.entries(heldBytes(e)))) used.set(pool, (used.get(pool) ?? 0) + bytes);
@@ -107,6 +109,10 @@ function fitLayers(entry: ScheduledModel, free: (pool: PoolName) => number): Can
     if (fitsIn(bytes, free)) return { gpuLayers, bytes };
   }
   return undefined;
+}
+
+function minOf(times: number[]): number | undefined {
+  return times.length ? Math.min(...times) : undefined;
 }
 
 export function usedIn(models: readonly ScheduledModel[], pool: PoolName): number {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Scheduler } from './scheduler.js';
-import { cpuModel, GiB, harness } from './testing/harness.js';
+import { cpuModel, GiB, harness } from '../../test/support/scheduler-harness.js';
 
 const models = [cpuModel('embed', 3), cpuModel('chat', 8)];
 const budgets = { ram: 10 * GiB };

@@ -63,13 +63,18 @@ export interface ScheduledModel {
   /** The last measurement, reused as the estimate for a load with the same layer count. */
   lastMeasured: { readonly gpuLayers: number | undefined; readonly bytes: PoolBytes } | undefined;
   lastError: string | undefined;
+  /**
+   * Removed by a config reload (the message its requests are refused with): it takes no
+   * requests, and the scheduler forgets it once its memory is released.
+   */
+  retired: string | undefined;
 }
 
 export function newEntry(info: ModelRegistration, now: number): ScheduledModel {
   return {
     info, state: 'unloaded', queue: [], inFlight: new Set(), residency: undefined, deadline: undefined,
     adminLoad: undefined, unloadWanted: false, reserved: false, lastUsedAt: now, unloadRetryAt: 0,
-    lastMeasured: undefined, lastError: undefined,
+    lastMeasured: undefined, lastError: undefined, retired: undefined,
   };
 }
 
@@ -97,12 +102,18 @@ export function demandOf(entry: ScheduledModel): Demand | undefined {
 }
 
 /**
- * Resident and nothing in flight, and either stale (its waiters want the next load) or an
- * admin unload with nothing queued.
+ * Resident and nothing in flight, and either stale (its waiters want the next load; after
+ * the back-off of a failed unload, so a stuck unload is not retried in a loop) or an admin
+ * unload with nothing queued.
  */
-export function unloadDue(entry: ScheduledModel): boolean {
+export function unloadDue(entry: ScheduledModel, now: number): boolean {
   if (entry.state !== 'ready' || entry.inFlight.size > 0) return false;
-  return entry.residency?.stale === true || (entry.unloadWanted && entry.queue.length === 0);
+  return (staleIdle(entry) && now >= entry.unloadRetryAt) || (entry.unloadWanted && entry.queue.length === 0);
+}
+
+/** A stale residency with nothing in flight: it only waits to be unloaded. */
+export function staleIdle(entry: ScheduledModel): boolean {
+  return entry.residency?.stale === true && entry.state === 'ready' && entry.inFlight.size === 0;
 }
 
 /** May be granted to: ready, and not loaded with options that have changed since. */

@@ -59,6 +59,36 @@ export class Scheduler {
   }
 
   /**
+   * A config reload changed the model's load settings: `info` applies from its next load,
+   * and its current residency turns stale, as `reload` does. Undoes a pending `retireModel`.
+   */
+  renewModel(info: ModelRegistration): void {
+    this.registerModel(info);
+    this.#event(() => {
+      const entry = this.#entry(info.name);
+      entry.retired = undefined;
+      if (entry.residency) entry.residency.stale = true;
+    });
+  }
+
+  /**
+   * A config reload removed the model: queued waiters and new requests are rejected
+   * UNAVAILABLE with `message`; requests in flight finish; the residency turns stale (a
+   * load nobody waits for is cancelled) and is unloaded once idle; then the model is
+   * forgotten. Unknown names are ignored.
+   */
+  retireModel(model: string, message: string): void {
+    this.#event(() => {
+      const entry = this.#models.get(model);
+      if (!entry) return;
+      entry.retired = message;
+      entry.unloadWanted = false;
+      if (entry.residency) entry.residency.stale = true;
+      this.#failDemand(entry, 'UNAVAILABLE', message);
+    });
+  }
+
+  /**
    * Bytes models may use in `pool`; a pool without a budget has none (no GPU: no GPU pool).
    * `Infinity`: a capacity nobody knows (an Ollama daemon's until configured), where models
    * are never refused for size nor evicted for room, only for learned conflicts.
@@ -102,6 +132,7 @@ export class Scheduler {
       if (this.#requests.has(req.id)) throw new Error(`request id ${req.id} is already queued or granted`);
       const entry = this.#models.get(req.model);
       if (!entry) return this.#reject(req.id, { code: 'UNAVAILABLE', message: `model ${req.model} is not registered` });
+      if (entry.retired) return this.#reject(req.id, { code: 'UNAVAILABLE', message: entry.retired });
       const full = queueFull(entry, this.#models.values(), this.#config);
       if (full) return this.#reject(req.id, full);
       const fast = this.#servesAtOnce(entry);
@@ -135,7 +166,7 @@ export class Scheduler {
       if (!entry?.inFlight.delete(id)) return;
       this.#requests.delete(id);
       entry.lastUsedAt = this.#now();
-      if (!entry.unloadWanted && !idleExpired(entry, this.#now()) && this.#quiet()) return SETTLED;
+      if (!entry.unloadWanted && !entry.residency?.stale && !idleExpired(entry, this.#now()) && this.#quiet()) return SETTLED;
     });
   }
 
@@ -241,7 +272,10 @@ export class Scheduler {
     if (this.#inEvent) throw new Error('Scheduler events must not be fed back from inside an effect; queue them');
     this.#inEvent = true;
     try {
-      if (apply() !== SETTLED) this.#pump();
+      if (apply() !== SETTLED) {
+        this.#pump();
+        this.#forgetRetired();
+      }
     } finally {
       this.#inEvent = false;
     }
@@ -263,6 +297,15 @@ export class Scheduler {
   #servesAtOnce(entry: ScheduledModel): boolean {
     return serving(entry) && entry.inFlight.size < entry.info.maxParallel && !entry.unloadWanted
       && !this.#draining.has(entry) && this.#quiet();
+  }
+
+  /** A retired model whose memory is released (nothing queued or in flight by then) is gone, and so are its conflicts. */
+  #forgetRetired(): void {
+    for (const [name, entry] of this.#models) {
+      if (!entry.retired || entry.state !== 'unloaded' || entry.inFlight.size > 0) continue;
+      this.#models.delete(name);
+      this.#conflicts.forget([name]);
+    }
   }
 
   /**

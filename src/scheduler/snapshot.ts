@@ -51,6 +51,10 @@ export interface ModelSnapshot {
   readonly oldestWaitMs: number | undefined;
   readonly adminLoad: boolean;
   readonly unloadWanted: boolean;
+  /** Resident with settings a config reload replaced: unloaded once idle, then loaded afresh. */
+  readonly stale: boolean;
+  /** Removed by a config reload; listed until its memory is released. */
+  readonly retired: boolean;
   /**
    * A ready model's time left on its keep-alive (`idleUnloadMs`): the whole keep-alive while
    * it serves or has waiters, counted down from its last use when idle; undefined without one.
@@ -124,6 +128,8 @@ function modelSnapshot(e: ScheduledModel, now: number): ModelSnapshot {
     oldestWaitMs: demand ? now - demand.at : undefined,
     adminLoad: e.adminLoad !== undefined,
     unloadWanted: e.unloadWanted,
+    stale: e.residency?.stale === true,
+    retired: e.retired !== undefined,
     expiresInMs: expiresIn(e, now),
     lastError: e.lastError,
   };

@@ -31,6 +31,16 @@ export interface MemoryView {
   models: ReadonlyArray<{ name: string; heldBytes: Readonly<Record<string, number>>; residentRam?: { anon: number; file: number } }>;
 }
 
+/** What the embedding cache's series read at each scrape (the embedding cache's stats have this shape). */
+export interface CacheView {
+  kind: string;
+  hits: number;
+  misses: number;
+  errors: number;
+  bytes: number;
+  redis?: { available: boolean };
+}
+
 /** Prometheus metrics fed from finished request records (`GET /metrics`), and memory gauges read at scrape time. */
 export class Metrics {
   readonly registry = new Registry();
@@ -87,6 +97,27 @@ export class Metrics {
         g.set({ model: m.name, kind: 'file' }, m.residentRam.file);
       }
     });
+  }
+
+  /** Reads `view` at each scrape: the embedding cache's kind, lookups, errors, local bytes and whether Redis answers. */
+  watchEmbeddingCache(view: () => CacheView): void {
+    const registers = [this.registry];
+    /** A series set from `view` at each scrape; `put` is `inc` for a counter, `set` for a gauge. */
+    const series = (type: typeof Counter | typeof Gauge, name: string, help: string, labelNames: string[], fill: (put: (labels: Record<string, string>, value: number) => void, v: CacheView) => void) =>
+      new (type as typeof Gauge)({
+        name, help, labelNames, registers,
+        collect() {
+          this.reset();
+          fill((labels, value) => (type === Counter ? this.inc(labels, value) : this.set(labels, value)), view());
+        },
+      });
+    series(Counter, 'warmgate_embedding_cache_lookups_total', 'Embedding cache lookups per input, by cache kind (memory, redis, off) and result (hit, miss)', ['kind', 'result'], (put, v) => {
+      put({ kind: v.kind, result: 'hit' }, v.hits);
+      put({ kind: v.kind, result: 'miss' }, v.misses);
+    });
+    series(Counter, 'warmgate_embedding_cache_errors_total', 'Calls to the shared embedding cache (Redis) that failed or timed out, and its connection errors', ['kind'], (put, v) => put({ kind: v.kind }, v.errors));
+    series(Gauge, 'warmgate_embedding_cache_bytes', 'Bytes the embedding cache holds in this process (the in-process cache, or the LRU in front of Redis)', ['kind'], (put, v) => put({ kind: v.kind }, v.bytes));
+    series(Gauge, 'warmgate_embedding_cache_available', 'Whether lookups go to the shared embedding cache now (1) or are misses while it is unreachable (0); 1 in-process', ['kind'], (put, v) => put({ kind: v.kind }, v.redis?.available === false ? 0 : 1));
   }
 
   constructor() {

@@ -1,6 +1,6 @@
 import { Pool, errors as undiciErrors } from 'undici';
 import { Readable } from 'node:stream';
-import { WarmgateError } from '../errors.js';
+import { clientClosed, WarmgateError } from '../errors.js';
 
 /*
  * upstream/ owns the HTTP client side: pools, raw calls, reading and mapping errors. It
@@ -104,7 +104,7 @@ export class UpstreamPool {
 
   #mapError(err: unknown): Error {
     if (err instanceof Error && (err.name === 'AbortError' || err instanceof undiciErrors.RequestAbortedError)) {
-      return new WarmgateError('CLIENT_CLOSED', 'request cancelled', { cause: err });
+      return clientClosed(err);
     }
     if (err instanceof undiciErrors.HeadersTimeoutError) {
       return new WarmgateError('UPSTREAM_TIMEOUT', `backend ${this.#backend} (${this.origin}) sent no reply in time`, { cause: err });

@@ -5,15 +5,12 @@
  * stops between inputs.
  */
 import type { LlamaEmbeddingContext, Token } from 'node-llama-cpp';
+import type { EmbedResult } from '../dialects/canonical.js';
+import { normalize } from '../dialects/embedding-vectors.js';
 import { WarmgateError } from '../errors.js';
 
-export type EmbeddingInput = string | readonly Token[];
-
-export interface EmbeddingResult {
-  vectors: number[][];
-  /** Tokens evaluated over all inputs (special tokens included). */
-  promptTokens: number;
-}
+/** Text, or token ids. */
+export type EmbeddingInput = string | readonly number[];
 
 export class Embedder {
   readonly #context: LlamaEmbeddingContext;
@@ -24,20 +21,21 @@ export class Embedder {
     this.#contextSize = contextSize;
   }
 
-  async embed(inputs: readonly EmbeddingInput[], signal: AbortSignal): Promise<EmbeddingResult> {
+  /** The vectors in input order; `promptTokens` counts every input's tokens, special tokens included. */
+  async embed(inputs: readonly EmbeddingInput[], signal: AbortSignal): Promise<EmbedResult> {
     const lengths = inputs.map((input, i) => this.#checkedLength(input, i));
-    const vectors: number[][] = [];
+    const embeddings: number[][] = [];
     for (const input of inputs) {
       signal.throwIfAborted();
-      const embedding = await this.#context.getEmbeddingFor(typeof input === 'string' ? input : [...input]);
-      vectors.push(normalise(embedding.vector));
+      const embedding = await this.#context.getEmbeddingFor(asInput(input));
+      embeddings.push(normalize(embedding.vector));
     }
-    return { vectors, promptTokens: lengths.reduce((a, b) => a + b, 0) };
+    return { embeddings, promptTokens: lengths.reduce((a, b) => a + b, 0), timings: {} };
   }
 
   #checkedLength(input: EmbeddingInput, index: number): number {
     if (input.length === 0) throw new WarmgateError('BAD_REQUEST', `input ${index} is empty`);
-    const length = this.#context.calculateInputLength(typeof input === 'string' ? input : [...input]);
+    const length = this.#context.calculateInputLength(asInput(input));
     if (length >= this.#contextSize) {
       throw new WarmgateError('BAD_REQUEST', `input ${index} (${length} tokens) is too large to process; the context holds ${this.#contextSize}`);
     }
@@ -45,7 +43,7 @@ export class Embedder {
   }
 }
 
-function normalise(vector: readonly number[]): number[] {
-  const norm = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
-  return norm > 0 ? vector.map((x) => x / norm) : [...vector];
+/** node-llama-cpp brands token ids. */
+function asInput(input: EmbeddingInput): string | Token[] {
+  return typeof input === 'string' ? input : ([...input] as Token[]);
 }

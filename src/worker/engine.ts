@@ -111,9 +111,9 @@ export class Engine {
     return addSpecial && bos !== null && this.#model.tokens.shouldPrependBosToken && tokens[0] !== bos ? [bos, ...tokens] : tokens;
   }
 
-  /** `after`: tokens that precede `tokens` in the text (they decide leading spaces). */
-  detokenize(tokens: readonly Token[], after: readonly Token[] = []): string {
-    return this.#model.detokenize(tokens, true, after);
+  /** `after`: tokens that precede `tokens` in the text (they decide leading spaces). Ids as clients send them. */
+  detokenize(tokens: readonly number[], after: readonly number[] = []): string {
+    return this.#model.detokenize(tokens as readonly Token[], true, after as readonly Token[]);
   }
 
   /** Aborts generations in flight and queued, then frees the context, the model and the backend. */

@@ -19,26 +19,22 @@ import {
   type LlamaModel,
   type Token,
 } from 'node-llama-cpp';
+import type { DoneEvent, GenerateEvent } from '../dialects/canonical.js';
 import { WarmgateError } from '../errors.js';
 import type { GenerationParams } from './sampling.js';
 import { SlotPool } from './slot-pool.js';
-import type { GenerationStats } from '../dialects/llama-server.js';
 import { GenerationClock } from './timings.js';
 import { TokenLimit } from './token-limit.js';
 
 /**
- * llama-server's `stop_type`: end of generation, token limit (or a full slot), a stop word.
- * An aborted generation has none: it throws the abort reason.
+ * A finished generation: its text, the canonical `done` event (why it stopped — end of
+ * generation, the token limit or a full slot, a stop string — with usage and timings), and
+ * the slot that served it. An aborted generation has none: it throws the abort reason.
  */
-export type StopType = 'eos' | 'limit' | 'word';
-
 export interface GenerationResult {
   text: string;
-  stopType: StopType;
-  /** The stop word that ended the generation ('' unless `stopType` is 'word'). */
-  stoppingWord: string;
+  done: DoneEvent;
   slotId: number;
-  stats: GenerationStats;
 }
 
 export interface ChatMessage {
@@ -46,8 +42,13 @@ export interface ChatMessage {
   content: string;
 }
 
-/** Receives generated text as it is produced (for streaming). */
+/** Receives each non-empty piece of generated text as it is produced (for streaming). */
 export type OnText = (text: string) => void;
+
+/** A finished generation as canonical events, for a whole reply: its text as one delta, then `done`. */
+export function replyEvents(r: GenerationResult): GenerateEvent[] {
+  return [{ type: 'delta', content: r.text }, r.done];
+}
 
 interface Slot {
   id: number;
@@ -83,8 +84,8 @@ export class Generator {
    * without the BOS token that LlamaCompletion prepends itself. Throws a 400 when the prompt
    * is empty or does not fit the slot, so routes can call it before a stream starts.
    */
-  promptTokens(prompt: string | readonly Token[]): Token[] {
-    const tokens = typeof prompt === 'string' ? this.#model.tokenize(prompt, true) : [...prompt];
+  promptTokens(prompt: string | readonly number[]): Token[] {
+    const tokens = typeof prompt === 'string' ? this.#model.tokenize(prompt, true) : ([...prompt] as Token[]);
     if (tokens.length > 0 && tokens[0] === this.#model.tokens.bos) tokens.shift();
     if (tokens.length === 0) throw new WarmgateError('BAD_REQUEST', 'the prompt is empty');
     if (tokens.length + 1 >= this.#contextSize) {
@@ -140,11 +141,11 @@ export class Generator {
     const signal = AbortSignal.any([requestSignal, this.#shutdown.signal]);
     return this.#pool.use(signal, async (slot) => {
       const clock = new GenerationClock(slot.sequence);
-      if (params.maxTokens === 0) return { text: '', stopType: 'limit', stoppingWord: '', slotId: slot.id, stats: clock.finish() };
+      if (params.maxTokens === 0) return { text: '', done: { type: 'done', finishReason: 'length', ...clock.finish() }, slotId: slot.id };
       const tokenBias = params.ignoreEos ? this.#eogBias() : undefined;
-      const limit = new TokenLimit(this.#model, params.maxTokens, onText, (n) => clock.token(n));
+      const limit = new TokenLimit(this.#model, params.maxTokens, nonEmpty(onText), (n) => clock.token(n));
       const { text, metadata } = await generate(slot, commonOptions(params, signal, tokenBias, limit));
-      return { text: limit.text(text), ...stopOf(metadata), slotId: slot.id, stats: clock.finish() };
+      return { text: limit.text(text), done: { type: 'done', ...stopOf(metadata), ...clock.finish() }, slotId: slot.id };
     });
   }
 
@@ -179,15 +180,21 @@ function commonOptions(p: GenerationParams, signal: AbortSignal, tokenBias: Toke
   };
 }
 
-function stopOf(metadata: Metadata): Pick<GenerationResult, 'stopType' | 'stoppingWord'> {
+function stopOf(metadata: Metadata): Pick<DoneEvent, 'finishReason' | 'stopWord'> {
   switch (metadata.stopReason) {
     case 'customStopTrigger':
-      return { stopType: 'word', stoppingWord: metadata.customStopTrigger.filter((p) => typeof p === 'string').join('') };
+      return { finishReason: 'stop', stopWord: metadata.customStopTrigger.filter((p) => typeof p === 'string').join('') };
     case 'maxTokens':
-      return { stopType: 'limit', stoppingWord: '' };
+      return { finishReason: 'length' };
     default:
-      return { stopType: 'eos', stoppingWord: '' };
+      return { finishReason: 'stop' };
   }
+}
+
+function nonEmpty(onText: OnText | undefined): OnText | undefined {
+  return onText && ((text) => {
+    if (text !== '') onText(text);
+  });
 }
 
 function toChatHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {

@@ -1,18 +1,16 @@
 /**
  * What the worker's routes share: the Hono environment (the ready Engine, set by the
  * loading gate in app.ts), the engine's generator/embedder with llama-server's 501 when the
- * worker was started for the other kind of work, the token and embedding-input schemas,
- * and Server-Sent Events streaming.
+ * worker was started for the other kind of work, and Server-Sent Events streaming. The
+ * bodies they parse and the replies they render are `dialects/`'s.
  */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { Token } from 'node-llama-cpp';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { WarmgateError } from '../errors.js';
 import { errorBody } from '../dialects/error-body.js';
 import { toApiError } from './api-error.js';
-import type { Embedder, EmbeddingInput } from './embedder.js';
+import type { Embedder } from './embedder.js';
 import type { Engine } from './engine.js';
 import type { Generator } from './generator.js';
 
@@ -21,16 +19,6 @@ export interface WorkerEnv {
 }
 
 export type WorkerContext = Context<WorkerEnv>;
-
-/** Token ids as sent by clients (node-llama-cpp brands them). */
-export const TokenIdsSchema = z.array(z.number().int().min(0)).transform((ids) => ids as Token[]);
-
-const someTokens = TokenIdsSchema.refine((ids) => ids.length > 0, 'a token array must not be empty');
-
-/** Embedding input in both dialects: a string, strings, a token array or token arrays; as a list. */
-export const EmbeddingInputSchema = z
-  .union([z.string(), z.array(z.string()).min(1), someTokens, z.array(someTokens).min(1)])
-  .transform((input): EmbeddingInput[] => (typeof input === 'string' || typeof input[0] === 'number' ? [input as EmbeddingInput] : (input as EmbeddingInput[])));
 
 export function generatorOf(c: WorkerContext): Generator {
   const generator = c.get('engine').generator;

@@ -4,38 +4,14 @@
  * worker's measured memory (that is how a worker reports its footprint to the gateway).
  */
 import { Hono } from 'hono';
-import { z } from 'zod';
+import {
+  detokenizeSchema, llamaServerCompletionSchema, llamaServerEmbeddingSchema, tokenizeSchema,
+} from '../dialects/llama-server-bodies.js';
+import { LlamaCompletionRenderer, llamaEmbeddingReply } from '../dialects/llama-server-native.js';
 import { readBody } from './api-error.js';
-import type { GenerationResult } from './generator.js';
-import { clientSignal, EmbeddingInputSchema, embedderOf, generatorOf, streamEvents, TokenIdsSchema, type WorkerContext, type WorkerEnv } from './route-kit.js';
-import { samplingFields, toGenerationParams } from './sampling.js';
-import { llamaTimings } from '../dialects/llama-server.js';
-
-const CompletionBody = z.object({
-  prompt: z.union([z.string(), TokenIdsSchema]),
-  n_predict: z.number().int().nullish(),
-  max_tokens: z.number().int().nullish(),
-  stream: z.boolean().nullish(),
-  ...samplingFields,
-});
-
-/** llama-server takes the input as `content` (or `input`). */
-const EmbeddingBody = z
-  .object({ content: EmbeddingInputSchema.optional(), input: EmbeddingInputSchema.optional() })
-  .transform((b, ctx) => {
-    const input = b.content ?? b.input;
-    if (input !== undefined) return input;
-    ctx.addIssue({ code: 'custom', message: '"content" is required', path: ['content'] });
-    return z.NEVER;
-  });
-
-const TokenizeBody = z.object({
-  content: z.string(),
-  add_special: z.boolean().default(false),
-  with_pieces: z.boolean().default(false),
-});
-
-const DetokenizeBody = z.object({ tokens: TokenIdsSchema });
+import { replyEvents } from './generator.js';
+import { clientSignal, embedderOf, generatorOf, streamEvents, type WorkerEnv } from './route-kit.js';
+import { toGenerationParams } from './sampling.js';
 
 export function nativeRoutes(): Hono<WorkerEnv> {
   const app = new Hono<WorkerEnv>();
@@ -54,29 +30,31 @@ export function nativeRoutes(): Hono<WorkerEnv> {
     });
   });
 
+  // The last object also names the slot that served the request, as llama-server's does.
   app.post('/completion', async (c) => {
-    const body = await readBody(c, CompletionBody);
+    const body = await readBody(c, llamaServerCompletionSchema);
     const generator = generatorOf(c);
     const tokens = generator.promptTokens(body.prompt);
     const params = toGenerationParams(body, body.n_predict ?? body.max_tokens, c.get('engine').info.contextSize);
-    if (!body.stream) return c.json(completionReply(c, await generator.complete(tokens, params, undefined, clientSignal(c))));
+    const renderer = new LlamaCompletionRenderer({ model: c.get('engine').info.alias });
+    if (!body.stream) {
+      const r = await generator.complete(tokens, params, undefined, clientSignal(c));
+      return c.json({ ...renderer.final(replyEvents(r)), id_slot: r.slotId });
+    }
     return streamEvents(c, async (emit) => {
-      const onText = (content: string) => {
-        if (content !== '') emit({ index: 0, content, tokens: [], stop: false });
-      };
-      emit(completionReply(c, await generator.complete(tokens, params, onText, clientSignal(c)), ''));
+      const r = await generator.complete(tokens, params, (content) => emit(renderer.chunk({ type: 'delta', content })), clientSignal(c));
+      emit({ ...renderer.chunk(r.done), id_slot: r.slotId });
     });
   });
 
   app.post('/embedding', async (c) => {
-    const inputs = await readBody(c, EmbeddingBody);
-    const { vectors } = await embedderOf(c).embed(inputs, clientSignal(c));
-    // One row per input; a pooled embedding is a single vector (llama-server nests it likewise).
-    return c.json(vectors.map((embedding, index) => ({ index, embedding: [embedding] })));
+    const body = await readBody(c, llamaServerEmbeddingSchema);
+    const inputs = body.input ?? body.content ?? [];
+    return c.json(llamaEmbeddingReply(await embedderOf(c).embed(inputs, clientSignal(c))));
   });
 
   app.post('/tokenize', async (c) => {
-    const body = await readBody(c, TokenizeBody);
+    const body = await readBody(c, tokenizeSchema);
     const engine = c.get('engine');
     const tokens = engine.tokenize(body.content, body.add_special);
     if (!body.with_pieces) return c.json({ tokens });
@@ -85,28 +63,9 @@ export function nativeRoutes(): Hono<WorkerEnv> {
   });
 
   app.post('/detokenize', async (c) => {
-    const body = await readBody(c, DetokenizeBody);
+    const body = await readBody(c, detokenizeSchema);
     return c.json({ content: c.get('engine').detokenize(body.tokens) });
   });
 
   return app;
-}
-
-/** The final `/completion` object; streams send it last with `content: ''` (the text went in chunks). */
-function completionReply(c: WorkerContext, r: GenerationResult, content = r.text) {
-  return {
-    index: 0,
-    content,
-    tokens: [],
-    id_slot: r.slotId,
-    stop: true,
-    model: c.get('engine').info.alias,
-    tokens_predicted: r.stats.predictedTokens,
-    tokens_evaluated: r.stats.promptTokens,
-    tokens_cached: 0,
-    truncated: false,
-    stop_type: r.stopType,
-    stopping_word: r.stoppingWord,
-    timings: llamaTimings(r.stats),
-  };
 }

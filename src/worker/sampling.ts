@@ -1,31 +1,12 @@
 /**
- * Sampling fields shared by every generation endpoint, in llama-server's names and with its
- * defaults (temperature 0.8, top_k 40, top_p 0.95, min_p 0.05, no repeat penalty), mapped to
- * node-llama-cpp's generation options. Unknown fields are ignored, as llama-server does.
+ * Sampling as llama-server reads it (the one schema is `dialects/`'s, shared with the
+ * gateway) mapped to node-llama-cpp's generation options, with llama-server's defaults
+ * (temperature 0.8, top_k 40, top_p 0.95, min_p 0.05, no repeat penalty). Values outside a
+ * sampler's range are not refused, as llama-server does not: node-llama-cpp treats them as
+ * llama.cpp does (temperature <= 0 is greedy, top_k <= 0 and min_p <= 0 switch that sampler off).
  */
 import { randomInt } from 'node:crypto';
-import { z } from 'zod';
-
-/** Fields accepted by /completion, /v1/completions and /v1/chat/completions alike. */
-export const samplingFields = {
-  temperature: z.number().min(0).nullish(),
-  top_k: z.number().int().min(0).nullish(),
-  top_p: z.number().min(0).max(1).nullish(),
-  min_p: z.number().min(0).max(1).nullish(),
-  /** -1 (llama-server's default) picks a random seed. */
-  seed: z.number().int().nullish(),
-  repeat_penalty: z.number().min(0).nullish(),
-  /** How many recent tokens the penalties look at; -1 = the whole context. */
-  repeat_last_n: z.number().int().min(-1).nullish(),
-  presence_penalty: z.number().min(-2).max(2).nullish(),
-  frequency_penalty: z.number().min(-2).max(2).nullish(),
-  stop: z.union([z.string(), z.array(z.string())]).nullish(),
-  /** Keep generating past end-of-generation tokens (benchmarks use it for fixed lengths). */
-  ignore_eos: z.boolean().nullish(),
-};
-
-const SamplingSchema = z.object(samplingFields);
-export type Sampling = z.infer<typeof SamplingSchema>;
+import type { LlamaSampling } from '../dialects/schema-fields.js';
 
 /** What the generator needs, in node-llama-cpp's terms. */
 export interface GenerationParams {
@@ -53,7 +34,7 @@ export interface GenerationParams {
  * context and go on for ever (`num_predict: -2` once ran past 11,000 tokens in a 4,096
  * context), where llama-server and Ollama stop.
  */
-export function toGenerationParams(s: Sampling, maxTokens: number | null | undefined, contextSize: number): GenerationParams {
+export function toGenerationParams(s: LlamaSampling, maxTokens: number | null | undefined, contextSize: number): GenerationParams {
   const penalty = s.repeat_penalty ?? 1;
   const presencePenalty = s.presence_penalty ?? 0;
   const frequencyPenalty = s.frequency_penalty ?? 0;
@@ -65,13 +46,20 @@ export function toGenerationParams(s: Sampling, maxTokens: number | null | undef
     topK: s.top_k ?? 40,
     topP: s.top_p ?? 0.95,
     minP: s.min_p ?? 0.05,
-    // node-llama-cpp's own default seed follows the clock: identical requests within the same
-    // second would get identical text. llama-server draws one per request.
-    seed: s.seed == null || s.seed < 0 ? randomInt(2 ** 31) : s.seed,
+    seed: seedOf(s.seed),
     repeatPenalty: penalised
       ? { lastTokens: lastN < 0 ? contextSize : lastN, penalty, presencePenalty, frequencyPenalty }
       : false,
     stop: s.stop == null ? [] : (typeof s.stop === 'string' ? [s.stop] : s.stop).filter((w) => w.length > 0),
     ignoreEos: s.ignore_eos ?? false,
   };
+}
+
+/**
+ * The sampler's seed: the request's, or a fresh one per request when it sends none or -1
+ * (llama-server's "random"). node-llama-cpp's own default follows the clock: identical
+ * requests within the same second would get identical text.
+ */
+function seedOf(seed: number | null | undefined): number {
+  return seed == null || seed < 0 ? randomInt(2 ** 31) : seed;
 }

@@ -1,6 +1,6 @@
 /**
- * Where a generation's time went, measured by the worker, and OpenAI's `usage` from it
- * (llama-server's `timings` is `dialects/llama-server.ts`'s `llamaTimings`).
+ * Where a generation's time went, measured by the worker as the canonical `done` event's
+ * usage and timings (the dialects' renderers turn them into `usage` and `timings`).
  *
  * The prompt count comes from the sequence's TokenMeter, which counts every token decoded
  * for this request: prompt tokens are decoded without logits except the last one, so
@@ -11,13 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { LlamaContextSequence } from 'node-llama-cpp';
-import type { GenerationStats } from '../dialects/llama-server.js';
-
-export interface OpenAiUsage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-}
+import type { DoneEvent } from '../dialects/canonical.js';
 
 /**
  * Measures one generation on one sequence. Call `token(n)` whenever n tokens are released:
@@ -40,23 +34,13 @@ export class GenerationClock {
     this.#generated += count;
   }
 
-  finish(): GenerationStats {
+  finish(): Pick<DoneEvent, 'usage' | 'timings'> {
     const endedAt = performance.now();
     const used = this.#sequence.tokenMeter.diff(this.#meterBefore);
     const promptEnd = this.#firstTokenAt ?? endedAt;
     return {
-      promptTokens: used.usedInputTokens + (used.usedOutputTokens > 0 ? 1 : 0),
-      predictedTokens: this.#generated,
-      promptMs: promptEnd - this.#startedAt,
-      predictedMs: endedAt - promptEnd,
+      usage: { promptTokens: used.usedInputTokens + (used.usedOutputTokens > 0 ? 1 : 0), completionTokens: this.#generated },
+      timings: { promptMs: promptEnd - this.#startedAt, genMs: endedAt - promptEnd },
     };
   }
-}
-
-export function openAiUsage(s: Pick<GenerationStats, 'promptTokens' | 'predictedTokens'>): OpenAiUsage {
-  return {
-    prompt_tokens: s.promptTokens,
-    completion_tokens: s.predictedTokens,
-    total_tokens: s.promptTokens + s.predictedTokens,
-  };
 }

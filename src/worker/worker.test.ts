@@ -142,6 +142,11 @@ describe('worker on a chat model (--parallel 2)', () => {
     expect(data.slice(0, -1).every((d) => d.stop === false)).toBe(true);
     // Greedy decoding: the streamed pieces add up to the non-streamed text.
     expect(data.map((d) => d.content).join('')).toBe(whole.content);
+
+    // The same generation ends at a stop string taken from its text, and says so.
+    const word = whole.content.slice(-2);
+    const stopped = await json(await post(worker, '/completion', { ...prompt, stop: [word] }));
+    expect(stopped).toMatchObject({ stop: true, stop_type: 'word', stopping_word: word });
   });
 
   it('serves /v1/completions and tokenize/detokenize', async () => {

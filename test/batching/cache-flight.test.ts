@@ -76,7 +76,7 @@ describe('the embedding cache through the gateway', () => {
     expect(r.embedCalls()).toHaveLength(2);
     for (const reply of second) expect(reply.status).toBe(200);
     expect((await r.records()).filter((rec) => rec.cache_hit)).toHaveLength(0);
-    expect((await r.status()).embeddings.cache).toEqual({ hits: 0, misses: 0, entries: 0, bytes: 0, hitRate: 0 });
+    expect((await r.status()).embeddings.cache).toEqual({ kind: 'off', hits: 0, misses: 0, entries: 0, bytes: 0, hitRate: 0, errors: 0 });
   });
 });
 

@@ -75,3 +75,20 @@ describe('what clients build from base URLs, and Ollama wording', () => {
     }
   });
 });
+
+describe('JSON nested 10,000 deep', () => {
+  const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+  const chat = `{"model":"llama3.2","messages":[{"role":"user","content":"hi"}],"stream":false,"x":${deep}}`;
+
+  it('is a 400 in each dialect, on the passthrough routes too', async () => {
+    const expected = 'request body is nested deeper than 512 levels';
+    expect(await postJson(`${gw.url}/api/chat`, chat)).toMatchObject({ status: 400, body: { error: expected } });
+    expect(await postJson(`${gw.url}/api/generate`, deep)).toMatchObject({ status: 400, body: { error: expected } });
+    const openai = await postJson(`${gw.url}/v1/chat/completions`, chat);
+    expect(openai).toMatchObject({ status: 400, body: { error: { message: expected, type: 'invalid_request_error' } } });
+    const llama = await postJson(`${gw.url}/completion`, `{"model":"llama3.2","prompt":"hi","x":${deep}}`);
+    expect(llama).toMatchObject({ status: 400, body: { error: { message: expected } } });
+    // Nothing reached the daemon, and the gateway still answers.
+    expect((await postJson(`${gw.url}/api/chat`, { model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream: false })).status).toBe(200);
+  });
+});

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { postJson, testGateway } from '../support/gateway.js';
+import { requestRecords } from '../support/records.js';
 import type { RunningGateway } from '../../src/app/server.js';
 
 /**
@@ -57,12 +58,11 @@ describe('the AnythingLLM + Open WebUI + OpenAI mix', () => {
     const loads = upstream.loads.filter((l) => l.model === CHAT);
     expect(loads[0].options).toMatchObject({ num_ctx: 16384 });
 
-    const { body } = await getJson(`${gateway.url}/warmgate/requests`);
-    const records = body.requests as Array<Record<string, any>>;
+    const records = await requestRecords(gateway.url);
     const webui = records.find((r) => r.route === '/api/chat' && !r.overrides?.keep_alive);
     expect(webui).toBeDefined();
     const anything = records.find((r) => r.route === '/api/chat' && r.overrides?.keep_alive);
-    expect(anything?.overrides.keep_alive).toEqual({ sent: 300, pinned: -1 });
+    expect(anything?.overrides?.keep_alive).toEqual({ sent: 300, pinned: -1 });
     const embedRecord = records.find((r) => r.route === '/api/embed');
     expect(embedRecord?.model).toBe(EMBED);
   });
@@ -75,13 +75,7 @@ describe('the AnythingLLM + Open WebUI + OpenAI mix', () => {
     await replayMix(gateway.url, 2);
     expect(upstream.loadCount(CHAT)).toBe(1);
     expect(upstream.loads.find((l) => l.model === CHAT)?.options).toMatchObject({ num_ctx: 8192 });
-    const { body } = await getJson(`${gateway.url}/warmgate/requests`);
-    const pinned = (body.requests as Array<Record<string, any>>).find((r) => r.overrides?.num_ctx);
-    expect(pinned?.overrides.num_ctx).toEqual({ sent: 16384, pinned: 8192 });
+    const pinned = (await requestRecords(gateway.url)).find((r) => r.overrides?.num_ctx);
+    expect(pinned?.overrides?.num_ctx).toEqual({ sent: 16384, pinned: 8192 });
   });
 });
-
-async function getJson(url: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(url);
-  return { status: res.status, body: await res.json() };
-}

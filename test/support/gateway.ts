@@ -7,11 +7,12 @@ import { createLogger } from '../../src/telemetry/logger.js';
 /**
  * A gateway on a free loopback port with the given config; logs silenced unless
  * WARMGATE_TEST_LOG is set. `listen` binds another address (`0.0.0.0`: a test still sends
- * only to 127.0.0.1).
+ * only to 127.0.0.1). `reread` is what a reload reads (as a file would be read again).
  */
-export async function testGateway(config: ConfigInput, opts: { listen?: string } = {}): Promise<RunningGateway> {
-  const parsed = validateConfig({ ...config, server: { ...config.server, host: opts.listen ?? '127.0.0.1', port: 0 } }, 'test');
-  return startGateway(parsed, createLogger(process.env.WARMGATE_TEST_LOG ?? 'silent'));
+export async function testGateway(config: ConfigInput, opts: { listen?: string; reread?: () => ConfigInput } = {}): Promise<RunningGateway> {
+  const parse = (c: ConfigInput) => validateConfig({ ...c, server: { ...c.server, host: opts.listen ?? '127.0.0.1', port: 0 } }, 'test');
+  const reread = opts.reread;
+  return startGateway(parse(config), createLogger(process.env.WARMGATE_TEST_LOG ?? 'silent'), { reread: reread && (() => parse(reread())) });
 }
 
 /** POSTs JSON and returns status, headers and the parsed body (or text when not JSON). */

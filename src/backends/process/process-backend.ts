@@ -11,7 +11,7 @@ import { expandCommand, fixedMmap } from './command-template.js';
 import type { ChildLedger } from './leftovers.js';
 import { freePort, ManagedProcess } from './managed-process.js';
 import { catalogEntry, runningEntry, showBody } from './model-card.js';
-import { contextOf, processFootprint } from './process-footprint.js';
+import { contextOf, modelFile, processFootprint } from './process-footprint.js';
 
 export interface ProcessBackendOptions {
   kind: 'embedded' | 'llama-server';
@@ -182,7 +182,7 @@ export class ProcessBackend implements ManagedBackend {
   async #ensure(entry: BackendModel): Promise<Running> {
     const r = this.#running.get(entry.name);
     if (r?.proc.alive) return r;
-    throw new WarmgateError('BACKEND_CRASHED', `backend process for ${entry.name} is not running (it exited); the next request starts it again`);
+    throw processGone(entry.name);
   }
 
   #start(entry: BackendModel, gpuLayers: number | undefined, signal: AbortSignal): Promise<Running> {
@@ -190,11 +190,11 @@ export class ProcessBackend implements ManagedBackend {
     if (pending) return pending;
     const start = (async () => {
       await this.unload(entry);
-      if (!entry.config.file) throw new WarmgateError('LOAD_FAILED', `model ${entry.name} has no GGUF file (models.${entry.name}.file)`);
+      const file = modelFile(entry);
       const layers = gpuLayers ?? (entry.config.gpu_layers === 'auto' ? 0 : entry.config.gpu_layers);
       const [port, mmap] = await Promise.all([freePort(), this.mapsWeights(entry, layers)]);
       const argv = expandCommand(this.#opts.command, {
-        PORT: port, MODEL: entry.config.file, CTX: contextOf(entry), PARALLEL: entry.config.parallel,
+        PORT: port, MODEL: file, CTX: contextOf(entry), PARALLEL: entry.config.parallel,
         GPU_LAYERS: layers, EMBEDDING: entry.type === 'embedding', THREADS: entry.config.threads, MMAP: mmap,
       });
       argv.push(...entry.config.extra_args);
@@ -241,7 +241,7 @@ export class ProcessBackend implements ManagedBackend {
     const broken = (err as { code?: string }).code === 'UND_ERR_SOCKET' || (isWarmgateError(err) && err.code === 'WG_UPSTREAM_UNREACHABLE');
     const died = await running.proc.exitedWithin(broken ? 2_000 : 200);
     if (!died && !broken) return err;
-    return new WarmgateError('BACKEND_CRASHED', `backend process for ${entry.name} crashed; the next request restarts it`, { cause: err });
+    return processGone(entry.name, err);
   }
 }
 
@@ -260,4 +260,9 @@ async function measure(proc: ManagedProcess, pool: UpstreamPool): Promise<Measur
   }
   const { rss, anon, file } = await proc.memory();
   return { ram: rss, gpu, anon, file };
+}
+
+/** The model's process died (found dead, or died under a request): one wording, whichever. */
+function processGone(model: string, cause?: unknown): WarmgateError {
+  return new WarmgateError('BACKEND_CRASHED', `the backend process for ${model} crashed; the next request starts it again`, { cause });
 }

@@ -23,8 +23,7 @@ export async function processFootprint(
   entry: BackendModel,
   opts: { runtime: 'embedded' | 'llama-server'; settings: { kernels: CpuKernels; mmap: boolean | 'auto' }; gpuPool: string | undefined },
 ): Promise<Footprint> {
-  const file = entry.config.file;
-  if (!file) throw new WarmgateError('LOAD_FAILED', `model ${entry.name} has no GGUF file (models.${entry.name}.file)`);
+  const file = modelFile(entry);
   const parallel = entry.config.parallel;
   // llama-server allocates the logits output buffer (n_vocab x tokens) for embedding requests
   // too, so its embedding models are estimated as full contexts; the embedded worker's are not.
@@ -44,4 +43,10 @@ export async function processFootprint(
     ...footprint,
     gpu: { pool: opts.gpuPool, layers: cpu.layers, offloadableBytes: offloadable, overheadBytes: Math.max(0, full.gpu.bytes - offloadable) },
   };
+}
+
+/** The model's GGUF file; a model without one cannot load (LOAD_FAILED, naming the key to set). */
+export function modelFile(entry: BackendModel): string {
+  if (!entry.config.file) throw new WarmgateError('LOAD_FAILED', `model ${entry.name} has no GGUF file (models.${entry.name}.file)`);
+  return entry.config.file;
 }

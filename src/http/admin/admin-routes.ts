@@ -23,6 +23,9 @@ export function registerAdmin(app: Hono, gw: Gateway): void {
     return c.text(text, 200, { 'content-type': contentType });
   });
 
+  /** Re-reads the config file (as SIGHUP does); answers what changed, or 400 with the reason it was refused. */
+  app.post('/warmgate/reload', async (c) => c.json(await admin.reload()));
+
   for (const action of ['load', 'unload'] as const) {
     app.post(`/warmgate/models/:name{.+}/${action}`, async (c) => {
       const model = await admin.residency(action, c.req.param('name'));

@@ -1,6 +1,6 @@
 import type { Context, Hono } from 'hono';
 import type { Gateway, ModelEntry, Prepared } from '../../gateway/gateway.js';
-import type { GenerateEvent } from '../../dialects/canonical.js';
+import { throwIfUpstreamError, type GenerateEvent } from '../../dialects/canonical.js';
 import { ndjsonEntries, ndjsonLine, ndjsonLineObject, type NdjsonEntry } from '../../dialects/ndjson.js';
 import { isEmptyOllamaRequest, OllamaRenderer, ollamaChatToCanonical, ollamaGenerateToCanonical, ollamaObjectToEvents } from '../../dialects/ollama.js';
 import { ollamaChatSchema, ollamaGenerateSchema } from '../../dialects/ollama-schemas.js';
@@ -51,7 +51,7 @@ async function passthrough(c: Context, gw: Gateway, entry: ModelEntry, body: Bod
   /** The line to send for one reply object (without its newline). */
   const text = ({ line, value }: NdjsonEntry): string => {
     if (failed(value)) {
-      record.finish(stream ? 200 : 500, { message: value.error, code: 'WG_UPSTREAM_ERROR' });
+      record.finish(500, { message: value.error, code: 'WG_UPSTREAM_ERROR' }); // a whole reply: a stream's error line throws in its tap
       return line;
     }
     const waited = (value as Body).done === true ? gatewayWait(value as Body, record.record) : undefined;
@@ -61,7 +61,9 @@ async function passthrough(c: Context, gw: Gateway, entry: ModelEntry, body: Bod
     const { reply } = await gw.forwardWhole(entry, call, scopeOf(c), { parse: (line) => ({ line, value: ndjsonLineObject(line) }), events });
     return failed(reply.value) ? c.body(text(reply), 500, { 'content-type': 'application/json' }) : answered(c, text(reply));
   }
-  const pieces = await gw.forward(entry, call, scopeOf(c), { read: ndjsonEntries, events });
+  // Streamed, an upstream error line ends the reply: the stream's own error piece says it (same text), and the record.
+  const streamEvents = ({ value }: NdjsonEntry) => (throwIfUpstreamError(value), ollamaObjectToEvents(value));
+  const pieces = await gw.forward(entry, call, scopeOf(c), { read: ndjsonEntries, events: streamEvents });
   return streamReply(c, pieces, { contentType: NDJSON, piece: (reply) => `${text(reply)}\n`, error: (e) => ndjsonLine({ error: e.message }) });
 }
 

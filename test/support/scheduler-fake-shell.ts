@@ -1,5 +1,5 @@
-import type { MeasuredBytes } from '../types.js';
-import type { Harness } from './harness.js';
+import type { MeasuredBytes } from '../../src/scheduler/types.js';
+import type { Harness } from './scheduler-harness.js';
 
 /**
  * A discrete-event stand-in for the residency shell, on simulated time: it carries out the

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
-import { Scheduler } from '../scheduler.js';
-import type { Clock, Effects, GrantInfo, StartLoadOptions, ModelRegistration, Rejection, SchedulerConfig } from '../types.js';
+import { Scheduler } from '../../src/scheduler/scheduler.js';
+import type { Clock, Effects, GrantInfo, StartLoadOptions, ModelRegistration, Rejection, SchedulerConfig } from '../../src/scheduler/types.js';
 
 /**
  * Test support: a manual clock, a recording Effects fake, model builders, and a wrapper
@@ -119,8 +119,9 @@ function checked(scheduler: Scheduler, fx: RecordingEffects): Scheduler {
       const value: unknown = Reflect.get(target, key, target);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
+        const before = fx.log.length;
         const result: unknown = value.apply(target, args);
-        assertInvariants(target, fx);
+        assertInvariants(target, fx, before);
         return result;
       };
     },
@@ -130,9 +131,10 @@ function checked(scheduler: Scheduler, fx: RecordingEffects): Scheduler {
 /**
  * After every event: no pool holds more than its budget (beyond what measurements revealed
  * over their estimates), at most one load per pool, no model over its parallel slots, none
- * unloaded while serving, and no request answered twice.
+ * unloaded while serving, no request answered twice, and no grant (of the effects from
+ * `since` on) to a stale or retired model.
  */
-export function assertInvariants(scheduler: Scheduler, fx: RecordingEffects): void {
+export function assertInvariants(scheduler: Scheduler, fx: RecordingEffects, since = 0): void {
   const snap = scheduler.snapshot();
   for (const pool of snap.pools) {
     const revealed = snap.models.reduce((sum, m) =>
@@ -149,6 +151,10 @@ export function assertInvariants(scheduler: Scheduler, fx: RecordingEffects): vo
     expect(m.inFlight, `${m.name} in flight`).toBeLessThanOrEqual(m.maxParallel);
     if (m.state === 'unloading') expect(m.inFlight, `${m.name} unloaded while serving`).toBe(0);
     expect(Object.keys(m.heldBytes).length === 0, `${m.name} ledger vs state`).toBe(m.state === 'unloaded');
+  }
+  const replaced = new Set(snap.models.filter((m) => m.stale || m.retired).map((m) => m.name));
+  for (const c of fx.log.slice(since)) {
+    if (c.effect === 'grant') expect(replaced.has(c.model), `${c.model} granted while stale or retired`).toBe(false);
   }
   const answered = fx.log.flatMap((c) => (c.effect === 'grant' || c.effect === 'reject' ? [c.id] : []));
   expect(new Set(answered).size, 'a request answered twice').toBe(answered.length);
