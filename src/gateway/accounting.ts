@@ -34,31 +34,26 @@ function count(n: number): number | undefined {
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
-/**
- * A reply's events or pieces, failing when they end without the final one (`final` says
- * whether the piece just read, or one before it, was): a backend whose reply stopped early
- * (its runner quit, a proxy cut it cleanly) must not look like a complete answer, so the
- * client gets its dialect's error instead of a normal end (`[DONE]`, a silent close).
- */
-export async function* ending<T>(pieces: AsyncIterable<T>, final: (piece: T) => boolean): AsyncGenerator<T, void, undefined> {
-  let done = false;
-  for await (const piece of pieces) {
-    done ||= final(piece);
-    yield piece;
-  }
-  if (!done) throw replyCutShort();
+/** How a reply's pieces fill the record, and which piece is its last (a reply that ends without one was cut short). */
+export interface PieceHooks<T> {
+  note(piece: T): void;
+  final(piece: T): boolean;
 }
 
 /**
  * A reply's pieces as the route reads them: each one's events noted on the record, and the
  * lease released however the reading ends (done, failed, or closed early by a client that
- * left). `first`, when given, is a piece already read from `it`. A plain iterator, not an
- * async generator: every streamed piece passes through it, and a generator layer costs
- * several promise turns per piece more.
+ * left). A reply that ends without its final piece fails: a backend whose reply stopped
+ * early (its runner quit, a proxy cut it cleanly) must not look like a complete answer, so
+ * the client gets its dialect's error instead of a normal end (`[DONE]`, a silent close).
+ * `first`, when given, is a piece already read from `it`. A plain iterator, not an async
+ * generator: every streamed piece passes through it, and a generator layer costs several
+ * promise turns per piece more.
  */
-export function accounted<T>(it: AsyncIterator<T>, first: IteratorResult<T> | undefined, lease: Lease, note: (piece: T) => void): AsyncIterableIterator<T> {
+export function accounted<T>(it: AsyncIterator<T>, first: IteratorResult<T> | undefined, lease: Lease, hooks: PieceHooks<T>): AsyncIterableIterator<T> {
   let pending = first;
   let released = false;
+  let ended = false;
   const release = () => {
     if (released) return;
     released = true;
@@ -69,8 +64,13 @@ export function accounted<T>(it: AsyncIterator<T>, first: IteratorResult<T> | un
       try {
         const r = pending ?? (await it.next());
         pending = undefined;
-        if (r.done) release();
-        else note(r.value);
+        if (r.done) {
+          release();
+          if (!ended) throw replyCutShort();
+        } else {
+          hooks.note(r.value);
+          ended ||= hooks.final(r.value);
+        }
         return r;
       } catch (err) {
         release();

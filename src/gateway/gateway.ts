@@ -14,7 +14,7 @@ import type { Telemetry } from '../telemetry/telemetry.js';
 import type { RequestTimer } from '../telemetry/timer.js';
 import { readText, upstreamStatusError, type RawCall, type UpstreamReply } from '../upstream/upstream-pool.js';
 import type { Admin } from './admin.js';
-import { accounted, ending, noteEvent, noteLease, type RequestScope } from './accounting.js';
+import { accounted, noteEvent, noteLease, type RequestScope } from './accounting.js';
 import type { Catalog } from './catalog.js';
 import type { DaemonApi } from './daemon-api.js';
 import type { EmbedService } from './embed-service.js';
@@ -176,7 +176,7 @@ export class Gateway {
       lease.release();
       throw err;
     }
-    return ending(accounted(it, first, lease, (ev) => noteEvent(scope.record, ev)), (ev) => ev.type === 'done');
+    return accounted(it, first, lease, { note: (ev) => noteEvent(scope.record, ev), final: (ev) => ev.type === 'done' });
   }
 
   embed(entry: ModelEntry, req: EmbedRequest, scope: RequestScope): Promise<EmbedResult> {
@@ -198,7 +198,7 @@ export class Gateway {
         noteEvent(scope.record, ev);
       }
     };
-    return ending(accounted(tap.read(res.body)[Symbol.asyncIterator](), undefined, lease, note), () => done);
+    return accounted(tap.read(res.body)[Symbol.asyncIterator](), undefined, lease, { note, final: () => done });
   }
 
   /**

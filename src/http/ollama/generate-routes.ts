@@ -87,11 +87,12 @@ async function translated(c: Context, gw: Gateway, entry: ModelEntry, body: Body
  * The daemon's `load_duration` (ns) counts only its own queue and load; the queue and the
  * load the gateway waited for on the request's behalf go in too, and into
  * `total_duration`. The record's load_ms already holds the daemon's load (noted first).
- * Undefined when the gateway added nothing the record can see (under its 0.01 ms).
+ * Undefined when the gateway added less than a millisecond (a ready model's grant): the
+ * daemon's line then goes out as it came, not re-serialised for a few microseconds.
  */
 function gatewayWait(o: Body, r: { queue_ms: number; load_ms: number }): Body | undefined {
   const daemon = typeof o.load_duration === 'number' ? o.load_duration : 0;
   const added = Math.round((r.queue_ms + r.load_ms) * 1e6) - daemon;
-  if (added < 10_000) return undefined;
+  if (added < 1_000_000) return undefined;
   return { load_duration: daemon + added, ...(typeof o.total_duration === 'number' ? { total_duration: o.total_duration + added } : {}) };
 }
