@@ -116,8 +116,21 @@ export async function readJson(c: Context): Promise<unknown> {
   } catch (err) {
     throw new WarmgateError('BAD_JSON', `request body is not valid JSON: ${(err as Error).message}`);
   }
-  if (!withinDepth(value, MAX_JSON_DEPTH)) throw new WarmgateError('BAD_JSON', `request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  if (!fewOpenings(text, MAX_JSON_DEPTH) && !withinDepth(value, MAX_JSON_DEPTH)) throw new WarmgateError('BAD_JSON', `request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
   return value;
+}
+
+/**
+ * Whether the text opens at most `limit` arrays and objects (brackets inside strings count
+ * too): then nothing in it can nest deeper, since each level opens one. Found natively
+ * (indexOf), so the common body skips the walk below.
+ */
+function fewOpenings(text: string, limit: number): boolean {
+  let opened = 0;
+  for (const bracket of ['{', '[']) {
+    for (let i = text.indexOf(bracket); i >= 0; i = text.indexOf(bracket, i + 1)) if (++opened > limit) return false;
+  }
+  return true;
 }
 
 /** Whether no array or object in `value` sits deeper than `limit` (iterative: the walk itself must not overflow). */

@@ -59,9 +59,13 @@ export class OllamaBackend implements ManagedBackend {
    * the request was prepared: a context that grew while it queued must not be sent smaller.
    */
   forward(model: BackendModel, call: RawCall): Promise<UpstreamReply> {
-    const body = call.body as { options?: unknown } | undefined;
-    if (typeof body?.options !== 'object' || body.options === null) return this.#pool.request(call);
-    return this.#pool.request({ ...call, body: { ...body, options: { ...body.options, ...this.#pins(model).options } } });
+    const body = call.body as { options?: Record<string, unknown> | null } | undefined;
+    const sent = body?.options;
+    if (typeof sent !== 'object' || sent === null) return this.#pool.request(call);
+    const now = this.#pins(model).options;
+    // Almost always the body carries them already (they changed only if a context grew meanwhile): no copy then.
+    if (Object.keys(now).every((key) => sent[key] === now[key])) return this.#pool.request(call);
+    return this.#pool.request({ ...call, body: { ...body, options: { ...sent, ...now } } });
   }
 
   async *generate(model: BackendModel, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
