@@ -21,6 +21,8 @@ export const ErrorCodes = {
   UPSTREAM_UNREACHABLE: 502,
   BACKEND_CRASHED: 502,
   LOAD_FAILED: 503,
+  /** A backend's circuit breaker is open: it stopped answering, and requests to it fail at once until a probe reaches it. */
+  BACKEND_DOWN: 503,
   DOES_NOT_FIT: 503,
   UNAVAILABLE: 503,
   UPSTREAM_TIMEOUT: 504,
@@ -67,6 +69,15 @@ export function shuttingDown(): WarmgateError {
 /** A backend ended its reply cleanly but before its final piece (its runner quit, a proxy cut it): not a complete answer. */
 export function replyCutShort(): WarmgateError {
   return new WarmgateError('UPSTREAM_ERROR', 'the backend ended its reply before its final piece', { status: 502 });
+}
+
+/**
+ * A backend taken out by its circuit breaker (`backends.X.breaker`): `failures` calls in a
+ * row could not reach it; `retryAfterS` is the time until the next probe.
+ */
+export function backendDown(backend: string, state: 'open' | 'half-open', failures: number, retryAfterS: number): WarmgateError {
+  const next = state === 'open' ? `the next probe is in ${retryAfterS}s` : 'a probe is checking it now';
+  return new WarmgateError('BACKEND_DOWN', `backend ${backend} is down: its circuit breaker is ${state} after ${failures} failed connection attempts; ${next}`, { retryAfter: retryAfterS });
 }
 
 /** Ollama's own wording (clients match on it to offer a pull); OpenAI's `code` is `model_not_found` (see dialects/error-body.ts). */

@@ -1,6 +1,7 @@
 import { Pool, errors as undiciErrors } from 'undici';
 import { Readable } from 'node:stream';
 import { clientClosed, WarmgateError } from '../errors.js';
+import { CircuitBreaker, type BreakerSettings } from './circuit-breaker.js';
 
 /*
  * upstream/ owns the HTTP client side: pools, raw calls, reading and mapping errors. It
@@ -39,7 +40,12 @@ export interface PoolOptions {
   backend: string;
   /** Sent on every call (credentials for a daemon behind an auth proxy); a client's own headers never are. */
   headers?: Record<string, string>;
+  /** Take the origin out after failures to reach it; `probePath` is the cheap GET that checks it is back. Absent: no breaker. */
+  breaker?: { settings: BreakerSettings; probePath: string };
 }
+
+/** The longest a breaker's probe waits for a reply: a daemon that is up answers its version at once, even while it loads. */
+const PROBE_TIMEOUT_MS = 10_000;
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'content-length']);
 
@@ -47,13 +53,22 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
  * One undici pool per upstream origin with keep-alive connections. The Host header is
  * always the upstream's own origin (never the client's), which is what Ollama's
  * loopback host check wants. A reply may stream as long as it needs, but a backend that
- * stalls between two pieces for `timeouts.idleMs` ends it with UPSTREAM_TIMEOUT.
+ * stalls between two pieces for `timeouts.idleMs` ends it with UPSTREAM_TIMEOUT. With a
+ * breaker, a call that cannot reach the origin (refused, reset, no reply in time) counts
+ * towards taking it out; once out every call is refused at once (BACKEND_DOWN) until the
+ * probe this pool sends at the end of the back-off gets a reply. A reply already streaming
+ * is never cut by the breaker: it gates calls, not bodies.
  */
 export class UpstreamPool {
   readonly origin: string;
+  readonly breaker: CircuitBreaker | undefined;
   readonly #pool: Pool;
   readonly #backend: string;
   readonly #headers: Record<string, string>;
+  readonly #probePath: string | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt: number | undefined;
+  #closed = false;
 
   constructor(url: string, opts: PoolOptions) {
     const u = new URL(url);
@@ -66,6 +81,10 @@ export class UpstreamPool {
       bodyTimeout: opts.timeouts.idleMs,
       connectTimeout: 10_000,
     });
+    if (opts.breaker) {
+      this.breaker = new CircuitBreaker(opts.backend, opts.breaker.settings, { now: () => performance.now() });
+      this.#probePath = opts.breaker.probePath;
+    }
   }
 
   async request(call: RawCall): Promise<UpstreamReply> {
@@ -78,11 +97,19 @@ export class UpstreamPool {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(call.body);
     }
+    const breaker = this.breaker;
+    breaker?.admit();
     try {
       const res = await this.#pool.request({ method: call.method, path: call.path, headers, body, signal: call.signal });
+      breaker?.passed();
       return { status: res.statusCode, headers: cleanHeaders(res.headers), body: res.body as unknown as Readable };
     } catch (err) {
-      throw this.#mapError(err);
+      const mapped = this.#mapError(err);
+      if (breaker && unreached(mapped)) {
+        breaker.failed();
+        this.#arm();
+      }
+      throw mapped;
     }
   }
 
@@ -99,7 +126,38 @@ export class UpstreamPool {
   }
 
   close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
     return this.#pool.close();
+  }
+
+  /** Keeps one timer at the breaker's next wake-up (the end of its back-off); when it fires, the probe goes. */
+  #arm(): void {
+    const at = this.breaker!.nextWakeAt();
+    if (this.#closed || at === this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    if (at === undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timerAt = undefined;
+      if (this.breaker!.tick()) void this.#probe();
+      else this.#arm();
+    }, Math.max(0, at - performance.now()));
+    this.#timer.unref();
+  }
+
+  /** The half-open probe: any reply closes the breaker, none opens it again (the breaker lengthens the back-off). */
+  async #probe(): Promise<void> {
+    let ok = false;
+    try {
+      const res = await this.#pool.request({ method: 'GET', path: this.#probePath!, headers: this.#headers, headersTimeout: PROBE_TIMEOUT_MS });
+      res.body.resume();
+      ok = true;
+    } catch {
+      // not reached: stays out
+    }
+    this.breaker!.probeDone(ok);
+    this.#arm();
   }
 
   #mapError(err: unknown): Error {
@@ -113,6 +171,11 @@ export class UpstreamPool {
     const detail = err instanceof Error ? err.message : String(err);
     return new WarmgateError('UPSTREAM_UNREACHABLE', `backend ${this.#backend} at ${this.origin} is unreachable: ${code || detail}`, { cause: err });
   }
+}
+
+/** A call that did not reach the upstream at all (no reply): what a breaker counts. */
+function unreached(err: Error): boolean {
+  return err instanceof WarmgateError && (err.code === 'WG_UPSTREAM_UNREACHABLE' || err.code === 'WG_UPSTREAM_TIMEOUT');
 }
 
 export async function readText(body: Readable): Promise<string> {
