@@ -1,3 +1,4 @@
+import type { BreakerSettings } from '../upstream/circuit-breaker.js';
 import type { UpstreamTimeouts } from '../upstream/upstream-pool.js';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,8 +11,8 @@ import { ChildLedger, reapLeftovers } from '../backends/process/leftovers.js';
 import { ProcessBackend } from '../backends/process/process-backend.js';
 import { defaultLlamaServerBinary, llamaServerHasAmx } from '../backends/process/llama-server-binary.js';
 import { ConfigError } from '../config/load.js';
-import type { BackendConfig, Config } from '../config/schema.js';
-import { Admin } from '../gateway/admin.js';
+import type { BackendConfig, BreakerConfig, Config } from '../config/schema.js';
+import { Admin, backendHealth } from '../gateway/admin.js';
 import { Catalog } from '../gateway/catalog.js';
 import { DaemonApi } from '../gateway/daemon-api.js';
 import { EmbedService } from '../gateway/embed-service.js';
@@ -112,12 +113,13 @@ export async function assembleGateway(config: Config, log: Logger, opts: { rerea
   telemetry.metrics.watchMemory(() => residency.status());
   const embeddings = new EmbedService(residency, config.batching, log.child({ part: 'embeddings' }));
   telemetry.metrics.watchEmbeddingCache(() => embeddings.stats().cache);
+  telemetry.metrics.watchBackends(() => backendHealth(backends.values()));
   let reloader: ConfigReloader | undefined;
   const gateway = new Gateway({
     config, registry, pins: deps.pins, residency, telemetry, embeddings,
     catalog: new Catalog(registry, residency, log),
     daemons: new DaemonApi(deps.daemons, registry),
-    admin: new Admin({ registry, residency, telemetry, embeddings, reload: () => reloader!.reload() }),
+    admin: new Admin({ registry, residency, telemetry, embeddings, backends, reload: () => reloader!.reload() }),
   });
   reloader = new ConfigReloader({
     config, gateway, registry, residency, pins: deps.pins, log,
@@ -132,12 +134,16 @@ function domainBudgets(backends: ReadonlyMap<string, Backend>): Record<string, n
   return Object.assign({}, ...[...backends.values()].map((b) => (isManaged(b) && b.domain ? b.domain.budgets : {})));
 }
 
+function breakerSettings(b: BreakerConfig): BreakerSettings | undefined {
+  return b === false ? undefined : { failures: b.failures, openMs: b.open_s * 1000, maxOpenMs: b.max_open_s * 1000 };
+}
+
 function createBackend(name: string, b: BackendConfig, deps: BackendDeps): Backend {
   const { timeouts, log } = deps;
   switch (b.kind) {
     case 'ollama': {
       const daemon = new OllamaBackend(name, {
-        url: b.url, timeouts, headers: b.headers, memory: b.memory,
+        url: b.url, timeouts, headers: b.headers, memory: b.memory, breaker: breakerSettings(b.breaker),
         pins: (model) => ({ options: deps.pins.loadOptions(model), keep_alive: deps.pins.keepAlive(model, undefined).keep_alive }),
       });
       deps.daemons.push(daemon);
@@ -154,7 +160,9 @@ function createBackend(name: string, b: BackendConfig, deps: BackendDeps): Backe
     }
     case 'llama-server': {
       if (b.url) {
-        const external: ExternalLlamaServerBackend = new ExternalLlamaServerBackend(name, { url: b.url, timeouts, models: () => deps.models(external) });
+        const external: ExternalLlamaServerBackend = new ExternalLlamaServerBackend(name, {
+          url: b.url, timeouts, models: () => deps.models(external), breaker: breakerSettings(b.breaker),
+        });
         return external;
       }
       const backend: ProcessBackend = new ProcessBackend(name, {

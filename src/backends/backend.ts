@@ -1,6 +1,7 @@
 import type { BackendConfig, ModelConfig } from '../config/schema.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../dialects/canonical.js';
 import type { Footprint, PoolName } from '../scheduler/index.js';
+import type { CircuitBreaker } from '../upstream/circuit-breaker.js';
 import type { RawCall, UpstreamReply } from '../upstream/upstream-pool.js';
 
 /**
@@ -108,6 +109,8 @@ export interface Backend {
    * its context follows the pin and grows; false where the context is fixed at start (`ctx`).
    */
   readonly takesLoadOptions: boolean;
+  /** Its host's health, for an upstream the gateway does not run (`backends.X.breaker`); undefined: none. */
+  readonly breaker?: CircuitBreaker;
 
   generate(model: BackendModel, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent>;
   embed(model: BackendModel, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult>;

@@ -48,6 +48,26 @@ const loadOptions = z
   .partial()
   .strict();
 
+/**
+ * Host health (issue 15): a backend that stops answering is taken out after `failures`
+ * connection-level failures in a row; requests to it then fail at once (503) until a probe,
+ * sent `open_s` later (doubling after each failed probe, up to `max_open_s`), gets a reply.
+ * `false` disables it. External upstreams only: the processes Warmgate runs have their own
+ * crash handling.
+ */
+const breaker = z.union([
+  z.literal(false),
+  z.object({
+    failures: z.number().int().positive().default(3),
+    open_s: z.number().positive().default(5),
+    /** Default 60, or `open_s` when that is longer. */
+    max_open_s: z.number().positive().optional(),
+  }).strict()
+    .refine((b) => b.max_open_s === undefined || b.max_open_s >= b.open_s, { message: 'max_open_s must not be shorter than open_s' })
+    .transform((b) => ({ ...b, max_open_s: b.max_open_s ?? Math.max(60, b.open_s) })),
+]).prefault({});
+export type BreakerConfig = z.infer<typeof breaker>;
+
 export const backendSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('ollama'),
@@ -73,6 +93,7 @@ export const backendSchema = z.discriminatedUnion('kind', [
         .refine((name) => !['host', 'content-type', 'content-length', 'accept', 'connection', 'transfer-encoding'].includes(name.toLowerCase()), 'the gateway sets this header itself'),
       z.string().regex(/^[^\r\n]*$/, 'a header value is one line'),
     ).default({}),
+    breaker,
   }).strict(),
   z.object({
     kind: z.literal('embedded'),
@@ -90,6 +111,8 @@ export const backendSchema = z.discriminatedUnion('kind', [
     /** A llama-server Warmgate does not manage: it cannot load or unload it. */
     url: z.url().optional(),
     health_timeout_s: z.number().positive().default(300),
+    /** Only with `url`. */
+    breaker,
   }).strict().refine((b) => !(b.command && b.url), { message: 'set `command` (a server Warmgate runs) or `url` (one it does not), not both' }),
 ]);
 

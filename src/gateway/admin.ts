@@ -1,3 +1,4 @@
+import type { Backend } from '../backends/backend.js';
 import type { EmbeddingStats } from '../batching/embedding-pipeline.js';
 import { ConfigError } from '../config/load.js';
 import { modelNotFound, WarmgateError } from '../errors.js';
@@ -5,6 +6,7 @@ import type { ModelRegistry } from '../models/registry.js';
 import type { Residency, ResidencyStatus } from '../residency/residency.js';
 import type { RequestRecord } from '../telemetry/record.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import type { BreakerStatus } from '../upstream/circuit-breaker.js';
 import type { EmbedService } from './embed-service.js';
 
 /**
@@ -23,8 +25,20 @@ export interface ReloadReport {
   restart_needed: string[];
 }
 
-/** `GET /warmgate/status`: the residency's status plus the embedding pipeline's counters. */
-export type AdminStatus = ResidencyStatus & { embeddings: EmbeddingStats };
+/** One backend's health: its breaker's state, or null where it has none (the processes Warmgate runs, `breaker: false`). */
+export interface BackendHealth {
+  name: string;
+  kind: Backend['kind'];
+  breaker: BreakerStatus | null;
+}
+
+/** `GET /warmgate/status`: the residency's status plus the embedding pipeline's counters and each backend's health. */
+export type AdminStatus = ResidencyStatus & { embeddings: EmbeddingStats; backends: BackendHealth[] };
+
+/** Each backend's health, for the status page and `/metrics`. */
+export function backendHealth(backends: Iterable<Backend>): BackendHealth[] {
+  return [...backends].map((b) => ({ name: b.name, kind: b.kind, breaker: b.breaker?.status() ?? null }));
+}
 
 /** The gateway's own surface: status, recent records, Prometheus metrics, residency control by name. */
 export class Admin {
@@ -32,20 +46,24 @@ export class Admin {
   readonly #residency: Residency;
   readonly #telemetry: Telemetry;
   readonly #embeddings: EmbedService;
-
+  readonly #backends: ReadonlyMap<string, Backend>;
   readonly #reload: () => Promise<ReloadReport>;
 
-  constructor(parts: { registry: ModelRegistry; residency: Residency; telemetry: Telemetry; embeddings: EmbedService; reload: () => Promise<ReloadReport> }) {
+  constructor(parts: {
+    registry: ModelRegistry; residency: Residency; telemetry: Telemetry; embeddings: EmbedService;
+    backends: ReadonlyMap<string, Backend>; reload: () => Promise<ReloadReport>;
+  }) {
     this.#reload = parts.reload;
+    this.#backends = parts.backends;
     this.#registry = parts.registry;
     this.#residency = parts.residency;
     this.#telemetry = parts.telemetry;
     this.#embeddings = parts.embeddings;
   }
 
-  /** The scheduler's snapshot plus the embedding pipeline's counters. */
+  /** The scheduler's snapshot plus the embedding pipeline's counters and the backends' health. */
   status(): AdminStatus {
-    return { ...this.#residency.status(), embeddings: this.#embeddings.stats() };
+    return { ...this.#residency.status(), embeddings: this.#embeddings.stats(), backends: backendHealth(this.#backends.values()) };
   }
 
   /** Most recent first. */

@@ -81,6 +81,8 @@ export class ScheduledResidency implements Residency {
   }
 
   async acquire(entry: ModelEntry, signal: AbortSignal): Promise<Lease> {
+    // A backend its breaker took out refuses at once: no queueing for a load that cannot reach it.
+    entry.backend.breaker?.admit();
     // A server Warmgate does not run is always "resident" and not in the ledger: straight through.
     if (!managed(entry)) return { queueMs: 0, loadMs: 0, release: () => {} };
     if (this.#refusal) throw this.#refusal;

@@ -41,6 +41,12 @@ export interface CacheView {
   redis?: { available: boolean };
 }
 
+/** What the backend series read at each scrape (the status page's `backends` has this shape). */
+export interface BackendView {
+  name: string;
+  breaker: { state: string; opens: number } | null;
+}
+
 /** Prometheus metrics fed from finished request records (`GET /metrics`), and memory gauges read at scrape time. */
 export class Metrics {
   readonly registry = new Registry();
@@ -118,6 +124,27 @@ export class Metrics {
     series(Counter, 'warmgate_embedding_cache_errors_total', 'Calls to the shared embedding cache (Redis) that failed or timed out, and its connection errors', ['kind'], (put, v) => put({ kind: v.kind }, v.errors));
     series(Gauge, 'warmgate_embedding_cache_bytes', 'Bytes the embedding cache holds in this process (the in-process cache, or the LRU in front of Redis)', ['kind'], (put, v) => put({ kind: v.kind }, v.bytes));
     series(Gauge, 'warmgate_embedding_cache_available', 'Whether lookups go to the shared embedding cache now (1) or are misses while it is unreachable (0); 1 in-process', ['kind'], (put, v) => put({ kind: v.kind }, v.redis?.available === false ? 0 : 1));
+  }
+
+  /** Reads `view` at each scrape: whether each backend with a breaker is up (closed) and how often it opened. */
+  watchBackends(view: () => BackendView[]): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'warmgate_backend_up', help: "1 while a backend's circuit breaker is closed, 0 while open or half-open (backends without a breaker have no series)",
+      labelNames: ['backend'], registers,
+      collect() {
+        this.reset();
+        for (const b of view()) if (b.breaker) this.set({ backend: b.name }, b.breaker.state === 'closed' ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'warmgate_backend_breaker_opens_total', help: "Times a backend's circuit breaker opened (it stopped answering)",
+      labelNames: ['backend'], registers,
+      collect() {
+        this.reset();
+        for (const b of view()) if (b.breaker) this.inc({ backend: b.name }, b.breaker.opens);
+      },
+    });
   }
 
   constructor() {

@@ -65,6 +65,8 @@ export class FakeOllama {
   errorMidStream: { afterChunks: number; message: string } | undefined;
   /** When set, every line of a streamed reply waits for a pass (`allow(1)` = one line). */
   streamGate: Turnstile | undefined;
+  /** A dying daemon: every new request is recorded, then its connection reset before any reply (replies already streaming go on). */
+  resetRequests = false;
 
   readonly #catalog: FakeCatalog;
   readonly #residency: FakeResidency;
@@ -198,6 +200,7 @@ export class FakeOllama {
       outcome: new Promise((resolve) => res.on('close', () => resolve(res.writableFinished ? 'completed' : 'aborted'))),
     });
     this.#watchers.splice(0).forEach((notify) => notify());
+    if (this.resetRequests) return void req.socket.destroy();
     if (this.#opts.hostCheck && !isLoopbackHost(req.headers.host)) return sendEmpty(res, 403);
     const handler = this.#route(req.method ?? 'GET', path);
     if (!handler) {

@@ -1,5 +1,6 @@
 import type { Backend, BackendModel, CatalogModel, RunningModel } from '../backend.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../../dialects/canonical.js';
+import type { BreakerSettings, CircuitBreaker } from '../../upstream/circuit-breaker.js';
 import { UpstreamPool, type RawCall, type UpstreamReply, type UpstreamTimeouts } from '../../upstream/upstream-pool.js';
 import { llamaServerEmbed, llamaServerGenerate } from '../llama-server-client.js';
 import { catalogEntry, showBody } from '../process/model-card.js';
@@ -25,14 +26,19 @@ export class ExternalLlamaServerBackend implements Backend {
   readonly managed = false;
   readonly takesLoadOptions = false;
   readonly name: string;
+  readonly breaker: CircuitBreaker | undefined;
   readonly #pool: UpstreamPool;
   readonly #models: () => BackendModel[];
 
-  /** `models`: the models the config puts on it (read when listed: the registry is built after the backends). */
-  constructor(name: string, opts: { url: string; timeouts: UpstreamTimeouts; models: () => BackendModel[] }) {
+  /**
+   * `models`: the models the config puts on it (read when listed: the registry is built after
+   * the backends); `breaker`: take it out when it stops answering, probing `GET /health`.
+   */
+  constructor(name: string, opts: { url: string; timeouts: UpstreamTimeouts; models: () => BackendModel[]; breaker?: BreakerSettings }) {
     this.name = name;
     this.#models = opts.models;
-    this.#pool = new UpstreamPool(opts.url, { backend: name, timeouts: opts.timeouts });
+    this.#pool = new UpstreamPool(opts.url, { backend: name, timeouts: opts.timeouts, breaker: opts.breaker && { settings: opts.breaker, probePath: '/health' } });
+    this.breaker = this.#pool.breaker;
   }
 
   forward(_model: BackendModel, call: RawCall): Promise<UpstreamReply> {

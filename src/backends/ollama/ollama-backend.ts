@@ -4,6 +4,7 @@ import { canonicalEmbedToOllamaBody, canonicalToOllamaBody, ollamaEmbedToResult,
 import { ndjsonObjects } from '../../dialects/ndjson.js';
 import { isWarmgateError, WarmgateError } from '../../errors.js';
 import type { Footprint } from '../../scheduler/index.js';
+import type { BreakerSettings, CircuitBreaker } from '../../upstream/circuit-breaker.js';
 import { readText, upstreamStatusError, UpstreamPool, type RawCall, type UpstreamReply, type UpstreamTimeouts } from '../../upstream/upstream-pool.js';
 import { displacedBy, isModel, OllamaDomain } from './ollama-domain.js';
 
@@ -16,6 +17,8 @@ export interface OllamaBackendOptions {
   memory: { gpu?: number; ram?: number };
   /** Sent on every call to the daemon (`backends.X.headers`). */
   headers?: Record<string, string>;
+  /** Take the daemon out when it stops answering (`backends.X.breaker`); its probe is `GET /api/version`. */
+  breaker?: BreakerSettings;
 }
 
 /**
@@ -33,6 +36,7 @@ export class OllamaBackend implements ManagedBackend {
   readonly expiresIdleModels = true;
   readonly domain: OllamaDomain;
   readonly name: string;
+  readonly breaker: CircuitBreaker | undefined;
   readonly #pool: UpstreamPool;
   readonly #pins: (model: BackendModel) => Omit<OllamaPins, 'model'>;
   readonly #lost: Array<(model: string, message: string) => void> = [];
@@ -42,7 +46,11 @@ export class OllamaBackend implements ManagedBackend {
   constructor(name: string, opts: OllamaBackendOptions) {
     this.name = name;
     this.#pins = opts.pins;
-    this.#pool = new UpstreamPool(opts.url, { backend: name, timeouts: opts.timeouts, headers: opts.headers });
+    this.#pool = new UpstreamPool(opts.url, {
+      backend: name, timeouts: opts.timeouts, headers: opts.headers,
+      breaker: opts.breaker && { settings: opts.breaker, probePath: '/api/version' },
+    });
+    this.breaker = this.#pool.breaker;
     this.domain = new OllamaDomain(name, opts.memory);
   }
 
