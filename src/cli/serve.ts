@@ -41,7 +41,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     const memory = await estimate.then((f) => `~${formatBytes(f.totalBytes)} when loaded`, () => 'size unknown');
     return `${m.name} (${m.type ?? 'model'} on ${m.backend.name}, ${memory})`;
   }));
-  const daemons = registry.discovering().map(({ backend, error }) => `${backend.name} (${backend.kind}): ${error ? `UNREACHABLE, ${error.message}; requests answer 502 until it answers` : 'reachable'}`);
+  const daemons = registry.discovering().map(({ backend, error }) => `${backend.name} (${backend.kind}): ${error ? `UNREACHABLE, ${error.message}; requests fail (502, then 503 once its breaker opens) until it answers` : 'reachable'}`);
   process.stderr.write(banner(running.url, lines, daemons));
   const warning = exposureWarning(config);
   if (warning) process.stderr.write(`${warning}\n`);
