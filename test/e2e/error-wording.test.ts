@@ -22,7 +22,8 @@ beforeAll(async () => {
   await gone.start();
   deadUrl = gone.url;
   await gone.close();
-  dead = await testGateway({ backends: { o: { kind: 'ollama', url: deadUrl } }, models: { [MODEL]: { backend: 'o' } } });
+  // No breaker: every route must reach the dead port (a breaker's refusal has its own wording, host-health.test.ts).
+  dead = await testGateway({ backends: { o: { kind: 'ollama', url: deadUrl, breaker: false } }, models: { [MODEL]: { backend: 'o' } } });
 });
 afterAll(async () => {
   await Promise.all([gw?.close(), dead?.close()]);

@@ -65,6 +65,19 @@ describe('a daemon killed, then back', () => {
   });
 });
 
+describe('breaker: false', () => {
+  it('keeps reaching the daemon however often it fails, and shows no breaker', async () => {
+    const { daemon, url } = await pair.start([{ name: MODEL }], { backend: { breaker: false } });
+    expect((await postJson(`${url}/api/chat`, chat)).status).toBe(200);
+    daemon.resetRequests = true;
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await postJson(`${url}/api/chat`, chat)).status);
+    expect(statuses).toEqual([502, 502, 502, 502, 502]);
+    expect((await gatewayStatus(url)).backends).toEqual([{ name: 'ollama', kind: 'ollama', breaker: null }]);
+    expect(await (await fetch(`${url}/metrics`)).text()).not.toContain('warmgate_backend_up{');
+  });
+});
+
 describe('streams and the breaker', () => {
   it('a stream still flowing is not cut when the breaker opens: it ends with its final line', async () => {
     const { daemon, url } = await pair.start([{ name: MODEL }], { backend: { breaker: { failures: 2, open_s: 3600 } } });
