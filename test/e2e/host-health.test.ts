@@ -65,6 +65,21 @@ describe('a daemon killed, then back', () => {
   });
 });
 
+describe('a daemon down at start', () => {
+  it("its catalog's failures open the breaker too: a name then gets the breaker's 503, and the probe brings its models back", async () => {
+    const { daemon, url, port } = await pair.start([{ name: MODEL }], { down: true, backend: { breaker: { failures: 2, open_s: 0.02, max_open_s: 0.05 } } });
+    expect((await postJson(`${url}/api/chat`, chat)).status).toBe(502); // the catalog read: unreachable
+    expect((await postJson(`${url}/api/chat`, chat)).status).toBe(502); // the second: the breaker opens
+    const refused = await postJson(`${url}/api/chat`, chat);
+    expect(refused).toMatchObject({ status: 503, body: { error: expect.stringMatching(/^backend ollama is down: its circuit breaker is (open|half-open)/) } });
+    expect((await fetch(`${url}/api/tags`)).status).toBe(503);
+    await daemon.start(port);
+    await until(() => breakerOf(url), (b) => b.state === 'closed');
+    expect((await postJson(`${url}/api/chat`, chat)).status).toBe(200);
+    expect(await (await fetch(`${url}/api/tags`)).json()).toMatchObject({ models: [{ name: MODEL }] });
+  });
+});
+
 describe('breaker: false', () => {
   it('keeps reaching the daemon however often it fails, and shows no breaker', async () => {
     const { daemon, url } = await pair.start([{ name: MODEL }], { backend: { breaker: false } });

@@ -86,7 +86,8 @@ describe('an Ollama daemon down at start', () => {
   afterEach(() => rig.close());
 
   it('answers 502 naming the backend (never 404 or an empty list) while it is down, and recovers on the next request once it answers', async () => {
-    const { daemon, url, port } = await rig.start([{ name: CHAT }], { down: true });
+    // Without a breaker: the registry's own recovery. With one, requests turn 503 once it opens and recover at its probe (host-health.test.ts).
+    const { daemon, url, port } = await rig.start([{ name: CHAT }], { down: true, backend: { breaker: false } });
 
     const ollama = await chat(url, CHAT);
     expect(ollama.status).toBe(502);
