@@ -5,7 +5,7 @@ import { startWorker, type RunningWorker } from '../../src/worker/spawn-worker.j
 import { defaultChatSpec } from '../../src/gguf/index.js';
 import { postJson, testGateway } from '../support/gateway.js';
 import type { RunningGateway } from '../../src/app/server.js';
-import { gatewayStatus } from '../support/records.js';
+import { gatewayStatus, until } from '../support/records.js';
 
 /**
  * A llama-server Warmgate does not run (`url`): here the embedded worker started by hand,
@@ -14,13 +14,14 @@ import { gatewayStatus } from '../support/records.js';
 describe('an external llama-server (url) in front of which the gateway cannot load or unload', () => {
   let server: RunningWorker;
   let gw: RunningGateway;
+  let file: string;
 
   beforeAll(async () => {
-    const model = await cachedModel(defaultChatSpec());
-    server = await startWorker({ model: model.path, ctx: 1024, threads: 1 });
+    file = (await cachedModel(defaultChatSpec())).path;
+    server = await startWorker({ model: file, ctx: 1024, threads: 1 });
     gw = await testGateway({
-      backends: { ext: { kind: 'llama-server', url: server.url } },
-      models: { ext_chat: { backend: 'ext', file: model.path, type: 'chat' } },
+      backends: { ext: { kind: 'llama-server', url: server.url, breaker: { failures: 2, open_s: 0.05, max_open_s: 0.1 } } },
+      models: { ext_chat: { backend: 'ext', file, type: 'chat' } },
     });
   });
 
@@ -49,5 +50,19 @@ describe('an external llama-server (url) in front of which the gateway cannot lo
     const res = await fetch(`${gw.url}/warmgate/models/ext_chat/unload`, { method: 'POST' });
     expect(res.status).toBe(501);
     expect((await res.json()).error).toContain('does not run');
+  });
+
+  it('is taken out when it stops answering, and back once its /health probe gets a reply', async () => {
+    const { port } = server;
+    await server.stop();
+    const body = { model: 'ext_chat', prompt: 'hello', n_predict: 1 };
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await postJson(`${gw.url}/completion`, body)).status);
+    expect(statuses).toEqual([502, 502, 503]);
+    server = await startWorker({ model: file, ctx: 1024, threads: 1, port });
+    const ext = async () => (await gatewayStatus(gw.url)).backends.find((b) => b.name === 'ext')!.breaker!;
+    await until(ext, (b) => b.state === 'closed');
+    expect((await postJson(`${gw.url}/completion`, body)).status).toBe(200);
+    expect(await ext()).toEqual({ state: 'closed', failures: 0, opens: 1 });
   });
 });
