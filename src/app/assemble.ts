@@ -109,6 +109,7 @@ export async function assembleGateway(config: Config, log: Logger, opts: { rerea
     b.onLost((model) => residency.lost(model));
     b.domain?.onForget((upstream) => residency.forget(b, upstream));
   }
+  for (const b of backends.values()) logBreaker(b, log.child({ part: 'breaker', backend: b.name }));
   const telemetry = new Telemetry(log, config.server.records_kept);
   telemetry.metrics.watchMemory(() => residency.status());
   const embeddings = new EmbedService(residency, config.batching, log.child({ part: 'embeddings' }));
@@ -132,6 +133,17 @@ export async function assembleGateway(config: Config, log: Logger, opts: { rerea
 
 function domainBudgets(backends: ReadonlyMap<string, Backend>): Record<string, number> {
   return Object.assign({}, ...[...backends.values()].map((b) => (isManaged(b) && b.domain ? b.domain.budgets : {})));
+}
+
+/** A backend taken out is a warning, one back in an info line; the probes between them are debug. */
+function logBreaker(backend: Backend, log: Logger): void {
+  const breaker = backend.breaker;
+  breaker?.onChange((from, to) => {
+    const { failures, nextProbeInMs } = breaker.status();
+    if (from === 'closed') log.warn({ failures, next_probe_ms: nextProbeInMs }, 'backend stopped answering: requests to it fail at once until a probe reaches it');
+    else if (to === 'closed') log.info('backend answers again: requests go to it');
+    else log.debug({ state: to, next_probe_ms: nextProbeInMs }, 'backend breaker');
+  });
 }
 
 function breakerSettings(b: BreakerConfig): BreakerSettings | undefined {

@@ -104,4 +104,17 @@ describe('circuit breaker', () => {
     b.probeDone(false);
     expect(b.status()).toEqual({ state: 'closed', failures: 0, opens: 1 });
   });
+
+  it('tells its listeners each change of state, once', () => {
+    const { b, fail, wake } = breaker();
+    const changes: string[] = [];
+    b.onChange((from, to) => changes.push(`${from}->${to}`));
+    fail(4);
+    wake();
+    b.probeDone(false);
+    wake();
+    b.probeDone(true);
+    b.passed();
+    expect(changes).toEqual(['closed->open', 'open->half-open', 'half-open->open', 'open->half-open', 'half-open->closed']);
+  });
 });

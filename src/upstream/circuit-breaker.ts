@@ -51,12 +51,18 @@ export class CircuitBreaker {
   #opens = 0;
   #backoffMs: number;
   #probeAt: number | undefined;
+  readonly #listeners: Array<(from: BreakerState, to: BreakerState) => void> = [];
 
   constructor(backend: string, settings: BreakerSettings, clock: BreakerClock) {
     this.backend = backend;
     this.#settings = settings;
     this.#clock = clock;
     this.#backoffMs = settings.openMs;
+  }
+
+  /** Tells `listener` each change of state, as it happens (the gateway logs them). */
+  onChange(listener: (from: BreakerState, to: BreakerState) => void): void {
+    this.#listeners.push(listener);
   }
 
   get state(): BreakerState {
@@ -88,7 +94,7 @@ export class CircuitBreaker {
   /** True when the back-off is over: the breaker is half-open and the shell sends the probe now. */
   tick(): boolean {
     if (this.#state !== 'open' || this.#clock.now() < this.#probeAt!) return false;
-    this.#state = 'half-open';
+    this.#enter('half-open');
     return true;
   }
 
@@ -102,22 +108,28 @@ export class CircuitBreaker {
 
   status(): BreakerStatus {
     const status: BreakerStatus = { state: this.#state, failures: this.#failures, opens: this.#opens };
-    if (this.#state === 'open') status.nextProbeInMs = Math.max(0, this.#probeAt! - this.#clock.now());
+    if (this.#state === 'open') status.nextProbeInMs = Math.max(0, Math.ceil(this.#probeAt! - this.#clock.now()));
     if (this.#state === 'half-open') status.nextProbeInMs = 0;
     return status;
   }
 
   #open(): void {
     if (this.#state === 'closed') this.#opens++;
-    this.#state = 'open';
     this.#probeAt = this.#clock.now() + this.#backoffMs;
+    this.#enter('open');
   }
 
   #close(): void {
-    this.#state = 'closed';
     this.#failures = 0;
     this.#backoffMs = this.#settings.openMs;
     this.#probeAt = undefined;
+    this.#enter('closed');
+  }
+
+  #enter(state: BreakerState): void {
+    const from = this.#state;
+    this.#state = state;
+    if (from !== state) for (const listener of this.#listeners) listener(from, state);
   }
 
   /** Whole seconds until the probe (at least 1: half-open, the probe's answer is about to come). */
