@@ -25,6 +25,7 @@ describe('doctor', () => {
     const io = captureConsole();
     expect(await doctorCommand(['--ollama', 'http://127.0.0.1:1'])).toBe(1);
     expect(io.out()).toMatch(/FAIL\s+backend ollama \(ollama\): http:\/\/127\.0\.0\.1:1 does not answer/);
+    expect(io.out()).toMatch(/; breaker: out after 3 failures, probed after 5-60 s$/m);
     expect(io.out()).toMatch(/^budgets\s+ram /m);
   });
 

@@ -123,12 +123,14 @@ async function reachBackends(config: Config): Promise<Finding[]> {
     const what = `backend ${name} (${b.kind})`;
     const url = b.kind === 'ollama' ? new URL('/api/version', b.url) : b.kind === 'llama-server' && b.url ? new URL('/health', b.url) : undefined;
     if (!url) return { ok: true, what, detail: 'runs its processes on this machine' };
+    // The breaker's own probe path: what answers here is what brings the backend back after an outage.
+    const breaker = 'breaker' in b && b.breaker ? `; breaker: out after ${b.breaker.failures} failures, probed after ${b.breaker.open_s}-${b.breaker.max_open_s} s` : '; no breaker';
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
       const body = await res.text();
-      return { ok: res.ok, what, detail: `${url.origin} answered ${res.status}${res.ok ? ` ${body.slice(0, 80)}` : ''}` };
+      return { ok: res.ok, what, detail: `${url.origin} answered ${res.status}${res.ok ? ` ${body.slice(0, 80)}` : ''}${breaker}` };
     } catch (err) {
-      return { ok: false, what, detail: `${url.origin} does not answer: ${(err as Error).message}` };
+      return { ok: false, what, detail: `${url.origin} does not answer: ${(err as Error).message}${breaker}` };
     }
   }));
 }
