@@ -8,6 +8,7 @@ import { OllamaBackend } from '../backends/ollama/ollama-backend.js';
 import { EMBEDDED_COMMAND, llamaServerCommand } from '../backends/process/command-template.js';
 import { ChildLedger, reapLeftovers } from '../backends/process/leftovers.js';
 import { ProcessBackend } from '../backends/process/process-backend.js';
+import { WarmgateBackend } from '../backends/warmgate/warmgate-backend.js';
 import { defaultLlamaServerBinary, llamaServerHasAmx } from '../backends/process/llama-server-binary.js';
 import { ConfigError } from '../config/load.js';
 import type { BackendConfig, Config } from '../config/schema.js';
@@ -143,6 +144,8 @@ function createBackend(name: string, b: BackendConfig, deps: BackendDeps): Backe
       deps.daemons.push(daemon);
       return daemon;
     }
+    case 'warmgate':
+      return new WarmgateBackend(name, { url: b.url, apiKey: b.api_key, timeouts });
     case 'embedded': {
       // The worker's own RSS is part of every estimate: measure it now, not on the first request.
       runtimeBaselineBytes().catch((err: Error) => log.warn({ err: err.message }, 'cannot measure the worker runtime baseline'));
