@@ -87,6 +87,14 @@ describe('a front Warmgate with a warmgate backend', () => {
     expect(front.models.map((m) => m.name)).toContain(EMBED);
   });
 
+  it("has the back gateway's per-host gauges in its /metrics (for a router that places requests itself)", async () => {
+    await ollama.embed({ model: EMBED, input: 'warm' });
+    const text = await (await fetch(`${stack.back.url}/metrics`)).text();
+    expect(text).toContain(`warmgate_model_resident{model="${EMBED}"} 1`);
+    expect(text).toContain(`warmgate_model_queue_depth{model="${EMBED}"} 0`);
+    expect(text).toMatch(/warmgate_pool_free_bytes\{pool="ram"\} \d+/);
+  });
+
   it("passes the client's keep_alive on for the remote's policy: a client's unload does not unload", async () => {
     const unloads = stack.daemon.unloads.length;
     await ollama.chat({ model: CHAT, messages: [{ role: 'user', content: 'x' }], keep_alive: 0, stream: false });
