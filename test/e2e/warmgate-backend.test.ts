@@ -5,6 +5,7 @@ import type { RunningGateway } from '../../src/app/server.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { postJson, testGateway } from '../support/gateway.js';
+import { gatewayStatus } from '../support/records.js';
 
 /**
  * A front Warmgate with a `kind: warmgate` backend in front of a back Warmgate (keyed) in
@@ -85,6 +86,20 @@ describe('a front Warmgate with a warmgate backend', () => {
     const front = await ollama.ps();
     expect(front.models.map((m) => m.name).sort()).toEqual(remote.models.map((m) => m.name).sort());
     expect(front.models.map((m) => m.name)).toContain(EMBED);
+  });
+
+  it("reports each remote's models and pools in its /warmgate/status, and a host it cannot read as such", async () => {
+    await ollama.embed({ model: EMBED, input: 'warm' });
+    const status = await gatewayStatus(stack.front.url);
+    expect(status.hosts.remote).toMatchObject({ models: expect.arrayContaining([{ name: EMBED, state: 'ready', queued: 0, inFlight: 0, maxParallel: 4 }]) });
+    expect((status.hosts.remote as { pools: Array<{ name: string }> }).pools.map((p) => p.name)).toContain('ollama:gpu');
+
+    const lost = await testGateway({ backends: { gone: { kind: 'warmgate', url: 'http://127.0.0.1:9', discover: false } } });
+    try {
+      expect((await gatewayStatus(lost.url)).hosts.gone).toMatchObject({ error: expect.any(String) });
+    } finally {
+      await lost.close({ drainMs: 0 });
+    }
   });
 
   it("has the back gateway's per-host gauges in its /metrics (for a router that places requests itself)", async () => {

@@ -4,6 +4,16 @@ import { isWarmgateError, WarmgateError } from '../../errors.js';
 import { readText, upstreamStatusError, type RawCall, type UpstreamReply, type UpstreamTimeouts } from '../../upstream/upstream-pool.js';
 import { OllamaBackend } from '../ollama/ollama-backend.js';
 
+/** The longest a status read waits for the remote: a host that does not answer is reported as such, not waited for. */
+const HOST_STATUS_TIMEOUT_MS = 2_000;
+
+/** What a remote reports of itself (its `/warmgate/status`, cut to what placing a request needs). */
+export interface HostStatus {
+  models: Array<{ name: string; state: string; queued: number; inFlight: number; maxParallel: number }>;
+  /** `budget` absent: a pool whose capacity nobody knows. */
+  pools: Array<{ name: string; budget?: number; used: number }>;
+}
+
 export interface WarmgateBackendOptions {
   url: string;
   /** An inference key of the remote (`backends.X.api_key`), sent as a Bearer token on every call. */
@@ -49,6 +59,18 @@ export class WarmgateBackend implements Backend {
     return res;
   }
 
+  /** The remote's models (state, queue, slots) and pools (budget, use), from its `/warmgate/status` (a `local` page: any key opens it). */
+  async hostStatus(): Promise<HostStatus> {
+    const res = await this.#checked(this.#api.call({ method: 'GET', path: '/warmgate/status', signal: AbortSignal.timeout(HOST_STATUS_TIMEOUT_MS) }));
+    const text = await readText(res.body);
+    if (res.status >= 400) throw this.#refusedOr(upstreamStatusError(res.status, text, this.name));
+    const status = JSON.parse(text) as HostStatus;
+    return {
+      models: status.models.map(({ name, state, queued, inFlight, maxParallel }) => ({ name, state, queued, inFlight, maxParallel })),
+      pools: status.pools.map(({ name, budget, used }) => ({ name, budget, used })),
+    };
+  }
+
   async *generate(model: BackendModel, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
     // Only the call's start can be refused; what follows is the remote's reply.
     const it = this.#api.generate(model, req, signal)[Symbol.asyncIterator]();
@@ -83,8 +105,12 @@ export class WarmgateBackend implements Backend {
     try {
       return await call;
     } catch (err) {
-      throw isWarmgateError(err) && (err.status === 401 || err.status === 403) ? this.#refused(err) : err;
+      throw isWarmgateError(err) ? this.#refusedOr(err) : err;
     }
+  }
+
+  #refusedOr(err: WarmgateError): WarmgateError {
+    return err.status === 401 || err.status === 403 ? this.#refused(err) : err;
   }
 
   /**
