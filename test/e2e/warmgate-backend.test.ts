@@ -125,7 +125,7 @@ describe('a front Warmgate with a warmgate backend', () => {
   });
 });
 
-describe('a front whose warmgate backend has no key', () => {
+describe('a front whose key the back gateway refuses', () => {
   const stacks: Stack[] = [];
   afterEach(async () => {
     await Promise.all(stacks.splice(0).map((s) => s.close()));
@@ -143,7 +143,7 @@ describe('a front whose warmgate backend has no key', () => {
     expect(v1.body.error.message).toMatch(/backends\.remote\.api_key/);
   });
 
-  it('says the same when a discovered catalog cannot be read', async () => {
+  it('says so for a wrong key too, when the discovered catalog cannot be read', async () => {
     const stack = new Stack();
     stacks.push(stack);
     await stack.start({ api_key: 'some-other-key-0123456789' });
