@@ -108,6 +108,11 @@ export interface Backend {
    * its context follows the pin and grows; false where the context is fixed at start (`ctx`).
    */
   readonly takesLoadOptions: boolean;
+  /**
+   * Whether the runtime pins load options and keep-alive itself (a remote Warmgate): the
+   * gateway then passes the client's own on untouched instead of its pins.
+   */
+  readonly pinsItself: boolean;
 
   generate(model: BackendModel, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent>;
   embed(model: BackendModel, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult>;

@@ -74,6 +74,16 @@ export const backendSchema = z.discriminatedUnion('kind', [
       z.string().regex(/^[^\r\n]*$/, 'a header value is one line'),
     ).default({}),
   }).strict(),
+  // A remote Warmgate (issue 15: a gateway per GPU host, this one in front).
+  z.object({
+    kind: z.literal('warmgate'),
+    /** Base URL of the remote Warmgate (its Ollama API). */
+    url: z.url(),
+    /** Sent as `Authorization: Bearer <key>` on every call; an inference key of the remote is enough (it is never sent an admin call). */
+    api_key: z.lazy(() => apiKey).optional(),
+    /** Serve every model the remote lists, not only those declared under `models`. */
+    discover: z.boolean().default(true),
+  }).strict(),
   z.object({
     kind: z.literal('embedded'),
     /** Seconds to wait for `/health` to turn 200 after start. */

@@ -6,6 +6,7 @@ import type { Residency, ResidencyStatus } from '../residency/residency.js';
 import type { RequestRecord } from '../telemetry/record.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { EmbedService } from './embed-service.js';
+import type { HostStatus } from '../backends/warmgate/warmgate-backend.js';
 
 /**
  * What a config reload did (`POST /warmgate/reload`, SIGHUP): models by what happened to
@@ -23,8 +24,17 @@ export interface ReloadReport {
   restart_needed: string[];
 }
 
-/** `GET /warmgate/status`: the residency's status plus the embedding pipeline's counters. */
-export type AdminStatus = ResidencyStatus & { embeddings: EmbeddingStats };
+/** A remote Warmgate this one is in front of (a `warmgate` backend), which reports its own state. */
+export interface Host {
+  readonly name: string;
+  hostStatus(): Promise<HostStatus>;
+}
+
+/**
+ * `GET /warmgate/status`: the residency's status plus the embedding pipeline's counters, and
+ * each remote Warmgate's own models and pools by backend name (or why it could not be read).
+ */
+export type AdminStatus = ResidencyStatus & { embeddings: EmbeddingStats; hosts: Record<string, HostStatus | { error: string }> };
 
 /** The gateway's own surface: status, recent records, Prometheus metrics, residency control by name. */
 export class Admin {
@@ -32,20 +42,22 @@ export class Admin {
   readonly #residency: Residency;
   readonly #telemetry: Telemetry;
   readonly #embeddings: EmbedService;
-
+  readonly #hosts: readonly Host[];
   readonly #reload: () => Promise<ReloadReport>;
 
-  constructor(parts: { registry: ModelRegistry; residency: Residency; telemetry: Telemetry; embeddings: EmbedService; reload: () => Promise<ReloadReport> }) {
+  constructor(parts: { registry: ModelRegistry; residency: Residency; telemetry: Telemetry; embeddings: EmbedService; hosts: readonly Host[]; reload: () => Promise<ReloadReport> }) {
     this.#reload = parts.reload;
+    this.#hosts = parts.hosts;
     this.#registry = parts.registry;
     this.#residency = parts.residency;
     this.#telemetry = parts.telemetry;
     this.#embeddings = parts.embeddings;
   }
 
-  /** The scheduler's snapshot plus the embedding pipeline's counters. */
-  status(): AdminStatus {
-    return { ...this.#residency.status(), embeddings: this.#embeddings.stats() };
+  /** The scheduler's snapshot plus the embedding pipeline's counters, and each remote host's own (read now, all at once). */
+  async status(): Promise<AdminStatus> {
+    const hosts = await Promise.all(this.#hosts.map(async (h) => [h.name, await h.hostStatus().catch((err: Error) => ({ error: err.message }))] as const));
+    return { ...this.#residency.status(), embeddings: this.#embeddings.stats(), hosts: Object.fromEntries(hosts) };
   }
 
   /** Most recent first. */

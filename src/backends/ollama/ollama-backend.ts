@@ -30,6 +30,7 @@ export class OllamaBackend implements ManagedBackend {
   readonly dialect = 'ollama' as const;
   readonly managed = true;
   readonly takesLoadOptions = true;
+  readonly pinsItself = false;
   readonly expiresIdleModels = true;
   readonly domain: OllamaDomain;
   readonly name: string;
@@ -140,7 +141,7 @@ export class OllamaBackend implements ManagedBackend {
   }
 
   /** Ollama's preload/unload: an empty request through the endpoint the model supports. */
-  async #residencyCall(model: BackendModel, keepAlive: number | string, signal?: AbortSignal): Promise<void> {
+  async #residencyCall(model: BackendModel, keepAlive: number | string | undefined, signal?: AbortSignal): Promise<void> {
     const type = model.type ?? this.#types.get(model.upstream) ?? (await this.#typeOf(model));
     const { options } = this.#pins(model);
     const call: RawCall = type === 'embedding'
