@@ -9,6 +9,7 @@ import { OllamaBackend } from '../backends/ollama/ollama-backend.js';
 import { EMBEDDED_COMMAND, llamaServerCommand } from '../backends/process/command-template.js';
 import { ChildLedger, reapLeftovers } from '../backends/process/leftovers.js';
 import { ProcessBackend } from '../backends/process/process-backend.js';
+import { WarmgateBackend } from '../backends/warmgate/warmgate-backend.js';
 import { defaultLlamaServerBinary, llamaServerHasAmx } from '../backends/process/llama-server-binary.js';
 import { ConfigError } from '../config/load.js';
 import type { BackendConfig, BreakerConfig, Config } from '../config/schema.js';
@@ -50,6 +51,8 @@ interface BackendDeps {
   /** The models on a backend; asked when it lists them, after the registry exists. */
   models: (backend: Backend) => BackendModel[];
   daemons: OllamaBackend[];
+  /** The remote Warmgates, whose status the front's status includes. */
+  hosts: WarmgateBackend[];
   /** Where process backends record their children for the next gateway to reap. */
   ledger: ChildLedger;
 }
@@ -67,7 +70,7 @@ export async function assembleGateway(config: Config, log: Logger, opts: { rerea
   const runDir = join(config.data_dir, 'run');
   reapLeftovers(runDir, log);
   const deps: BackendDeps = {
-    pins: new Pins(log.child({ part: 'pins' })), timeouts: { firstByteMs: config.server.first_byte_timeout_s * 1000, idleMs: config.server.upstream_idle_timeout_s * 1000 }, log, daemons: [], ledger: new ChildLedger(runDir),
+    pins: new Pins(log.child({ part: 'pins' })), timeouts: { firstByteMs: config.server.first_byte_timeout_s * 1000, idleMs: config.server.upstream_idle_timeout_s * 1000 }, log, daemons: [], hosts: [], ledger: new ChildLedger(runDir),
     models: (backend) => registry?.known().filter((e) => e.backend === backend) ?? [],
   };
   const backends = new Map<string, Backend>();
@@ -120,7 +123,7 @@ export async function assembleGateway(config: Config, log: Logger, opts: { rerea
     config, registry, pins: deps.pins, residency, telemetry, embeddings,
     catalog: new Catalog(registry, residency, log),
     daemons: new DaemonApi(deps.daemons, registry),
-    admin: new Admin({ registry, residency, telemetry, embeddings, backends, reload: () => reloader!.reload() }),
+    admin: new Admin({ registry, residency, telemetry, embeddings, backends, hosts: deps.hosts, reload: () => reloader!.reload() }),
   });
   reloader = new ConfigReloader({
     config, gateway, registry, residency, pins: deps.pins, log,
@@ -160,6 +163,11 @@ function createBackend(name: string, b: BackendConfig, deps: BackendDeps): Backe
       });
       deps.daemons.push(daemon);
       return daemon;
+    }
+    case 'warmgate': {
+      const host = new WarmgateBackend(name, { url: b.url, apiKey: b.api_key, timeouts, breaker: breakerSettings(b.breaker) });
+      deps.hosts.push(host);
+      return host;
     }
     case 'embedded': {
       // The worker's own RSS is part of every estimate: measure it now, not on the first request.

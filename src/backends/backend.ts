@@ -109,6 +109,11 @@ export interface Backend {
    * its context follows the pin and grows; false where the context is fixed at start (`ctx`).
    */
   readonly takesLoadOptions: boolean;
+  /**
+   * Whether the runtime pins load options and keep-alive itself (a remote Warmgate): the
+   * gateway then passes the client's own on untouched instead of its pins.
+   */
+  readonly pinsItself: boolean;
   /** Its host's health, for an upstream the gateway does not run (`backends.X.breaker`); undefined: none. */
   readonly breaker?: CircuitBreaker;
 

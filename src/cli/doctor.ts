@@ -121,7 +121,9 @@ function llamaServerFinding(s: LlamaServerStatus): Finding {
 async function reachBackends(config: Config): Promise<Finding[]> {
   return Promise.all(Object.entries(config.backends).map(async ([name, b]): Promise<Finding> => {
     const what = `backend ${name} (${b.kind})`;
-    const url = b.kind === 'ollama' ? new URL('/api/version', b.url) : b.kind === 'llama-server' && b.url ? new URL('/health', b.url) : undefined;
+    const url = b.kind === 'ollama' ? new URL('/api/version', b.url)
+      : b.kind === 'warmgate' ? new URL('/warmgate/health', b.url)
+      : b.kind === 'llama-server' && b.url ? new URL('/health', b.url) : undefined;
     if (!url) return { ok: true, what, detail: 'runs its processes on this machine' };
     // The breaker's own probe path: what answers here is what brings the backend back after an outage.
     const breaker = 'breaker' in b && b.breaker ? `; breaker: out after ${b.breaker.failures} failures, probed after ${b.breaker.open_s}-${b.breaker.max_open_s} s` : '; no breaker';

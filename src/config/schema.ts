@@ -52,8 +52,8 @@ const loadOptions = z
  * Host health (issue 15): a backend that stops answering is taken out after `failures`
  * connection-level failures in a row; requests to it then fail at once (503) until a probe,
  * sent `open_s` later (doubling after each failed probe, up to `max_open_s`), gets a reply.
- * `false` disables it. External upstreams only: the processes Warmgate runs have their own
- * crash handling.
+ * `false` disables it. External upstreams only (ollama, warmgate, llama-server with `url`):
+ * the processes Warmgate runs have their own crash handling.
  */
 const breaker = z.union([
   z.literal(false),
@@ -93,6 +93,17 @@ export const backendSchema = z.discriminatedUnion('kind', [
         .refine((name) => !['host', 'content-type', 'content-length', 'accept', 'connection', 'transfer-encoding'].includes(name.toLowerCase()), 'the gateway sets this header itself'),
       z.string().regex(/^[^\r\n]*$/, 'a header value is one line'),
     ).default({}),
+    breaker,
+  }).strict(),
+  // A remote Warmgate (issue 15: a gateway per GPU host, this one in front).
+  z.object({
+    kind: z.literal('warmgate'),
+    /** Base URL of the remote Warmgate (its Ollama API). */
+    url: z.url(),
+    /** Sent as `Authorization: Bearer <key>` on every call; an inference key of the remote is enough (it is never sent an admin call). */
+    api_key: z.lazy(() => apiKey).optional(),
+    /** Serve every model the remote lists, not only those declared under `models`. */
+    discover: z.boolean().default(true),
     breaker,
   }).strict(),
   z.object({

@@ -124,7 +124,8 @@ function fromOllamaMessage(m: OllamaMessage): ChatMessage {
 export interface OllamaPins {
   model: string;
   options: Record<string, unknown>;
-  keep_alive: number | string;
+  /** Undefined: none sent (a remote Warmgate applies its own policy). */
+  keep_alive: number | string | undefined;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { RequestRecord } from '../telemetry/record.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { BreakerStatus } from '../upstream/circuit-breaker.js';
 import type { EmbedService } from './embed-service.js';
+import type { HostStatus } from '../backends/warmgate/warmgate-backend.js';
 
 /**
  * What a config reload did (`POST /warmgate/reload`, SIGHUP): models by what happened to
@@ -25,6 +26,12 @@ export interface ReloadReport {
   restart_needed: string[];
 }
 
+/** A remote Warmgate this one is in front of (a `warmgate` backend), which reports its own state. */
+export interface Host {
+  readonly name: string;
+  hostStatus(): Promise<HostStatus>;
+}
+
 /** One backend's health: its breaker's state, or null where it has none (the processes Warmgate runs, `breaker: false`). */
 export interface BackendHealth {
   name: string;
@@ -32,8 +39,16 @@ export interface BackendHealth {
   breaker: BreakerStatus | null;
 }
 
-/** `GET /warmgate/status`: the residency's status plus the embedding pipeline's counters and each backend's health. */
-export type AdminStatus = ResidencyStatus & { embeddings: EmbeddingStats; backends: BackendHealth[] };
+/**
+ * `GET /warmgate/status`: the residency's status plus the embedding pipeline's counters, each
+ * backend's health, and each remote Warmgate's own models and pools by backend name (or why
+ * it could not be read).
+ */
+export type AdminStatus = ResidencyStatus & {
+  embeddings: EmbeddingStats;
+  backends: BackendHealth[];
+  hosts: Record<string, HostStatus | { error: string }>;
+};
 
 /** Each backend's health, for the status page and `/metrics`. */
 export function backendHealth(backends: Iterable<Backend>): BackendHealth[] {
@@ -47,23 +62,29 @@ export class Admin {
   readonly #telemetry: Telemetry;
   readonly #embeddings: EmbedService;
   readonly #backends: ReadonlyMap<string, Backend>;
+  readonly #hosts: readonly Host[];
   readonly #reload: () => Promise<ReloadReport>;
 
   constructor(parts: {
     registry: ModelRegistry; residency: Residency; telemetry: Telemetry; embeddings: EmbedService;
-    backends: ReadonlyMap<string, Backend>; reload: () => Promise<ReloadReport>;
+    backends: ReadonlyMap<string, Backend>; hosts: readonly Host[]; reload: () => Promise<ReloadReport>;
   }) {
     this.#reload = parts.reload;
     this.#backends = parts.backends;
+    this.#hosts = parts.hosts;
     this.#registry = parts.registry;
     this.#residency = parts.residency;
     this.#telemetry = parts.telemetry;
     this.#embeddings = parts.embeddings;
   }
 
-  /** The scheduler's snapshot plus the embedding pipeline's counters and the backends' health. */
-  status(): AdminStatus {
-    return { ...this.#residency.status(), embeddings: this.#embeddings.stats(), backends: backendHealth(this.#backends.values()) };
+  /** The scheduler's snapshot plus the embedding pipeline's counters, the backends' health, and each remote host's own (read now, all at once). */
+  async status(): Promise<AdminStatus> {
+    const hosts = await Promise.all(this.#hosts.map(async (h) => [h.name, await h.hostStatus().catch((err: Error) => ({ error: err.message }))] as const));
+    return {
+      ...this.#residency.status(), embeddings: this.#embeddings.stats(),
+      backends: backendHealth(this.#backends.values()), hosts: Object.fromEntries(hosts),
+    };
   }
 
   /** Most recent first. */

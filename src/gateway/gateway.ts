@@ -54,7 +54,8 @@ export interface WholeTap<T> {
 /** A request's load options and keep-alive after pinning. */
 export interface Prepared {
   options: Record<string, unknown>;
-  keep_alive: number | string;
+  /** Undefined: none sent (a backend that pins itself, to which the client sent none). */
+  keep_alive: number | string | undefined;
   /** The client asked to unload (`keep_alive: 0`) ... */
   askedUnload: boolean;
   /** ... and the model allows it. */
@@ -154,6 +155,8 @@ export class Gateway {
    */
   async prepare(entry: ModelEntry, sent: { options?: unknown; keep_alive?: unknown; messages?: unknown; prompt?: unknown; system?: unknown }, record: RequestTimer): Promise<Prepared> {
     const { pins } = this.#parts;
+    // A backend that pins itself (a remote Warmgate) gets what the client sent, for its own pins to replace.
+    if (entry.backend.pinsItself) return { options: (sent.options ?? {}) as Record<string, unknown>, keep_alive: sent.keep_alive as Prepared['keep_alive'], askedUnload: false, unload: false };
     await this.#fitContext(entry, sent.options, promptTexts(sent), record);
     const options = pins.apply(entry, sent.options as Record<string, unknown> | undefined, record);
     const askedUnload = (typeof sent.keep_alive === 'number' || typeof sent.keep_alive === 'string') && keepAliveSeconds(sent.keep_alive) === 0;

@@ -1,6 +1,8 @@
 import type { Context } from 'hono';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { errorBody } from '../dialects/error-body.js';
 import { toWarmgateError, type WarmgateError } from '../errors.js';
+import { nodeBindings } from './node-request.js';
 import { serverTiming, type Dialect, type RequestTimer } from '../gateway/gateway.js';
 
 /** Which dialect a path speaks, so errors come back in the shape its clients parse. */
@@ -41,11 +43,17 @@ export function streamFailure(timer: RequestTimer, thrown: unknown): WarmgateErr
 /**
  * A non-streamed success: recorded (`c.get('record')`), then answered with its timing in
  * `Server-Timing`. A string is JSON text already (a passthrough reply, sent as it came).
+ * Under @hono/node-server the reply is written straight to Node's response, as streams
+ * are: every request pays for a web Response and Headers that the server converts back.
  */
 export function answered(c: Context, body: unknown): Response {
   const record = c.get('record');
   record.finish(200);
-  const headers = { 'server-timing': serverTiming(record.record) };
-  if (typeof body === 'string') return c.body(body, 200, { ...headers, 'content-type': 'application/json' });
-  return c.json(body as object, 200, headers);
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const headers = { 'content-type': 'application/json', 'server-timing': serverTiming(record.record) };
+  const { outgoing } = nodeBindings(c);
+  if (!outgoing) return c.body(text, 200, headers);
+  outgoing.writeHead(200, { ...headers, 'content-length': Buffer.byteLength(text) });
+  outgoing.end(text);
+  return RESPONSE_ALREADY_SENT;
 }

@@ -1,4 +1,4 @@
-import type { Context, ErrorHandler, MiddlewareHandler } from 'hono';
+import type { Context, ErrorHandler } from 'hono';
 import type { Logger } from 'pino';
 import { isWarmgateError } from '../errors.js';
 import { stopReason } from './drain.js';
@@ -34,20 +34,29 @@ export function answerInDialect(log: Logger): ErrorHandler {
   };
 }
 
-/** Starts a request's record under `route` (`c.get('record')`) and its cancel signal (`c.get('signal')`). */
-export function recorded(gw: Gateway, dialect: Dialect, route: string): MiddlewareHandler {
-  return (c, next) => {
+/** A route handler: what the scope wraps. */
+type RouteHandler = (c: Context) => Response | Promise<Response>;
+
+/**
+ * A recorded route's handler: its record started under `route` (`c.get('record')`) and its
+ * cancel signal set (`c.get('signal')`) before `handler` runs. A wrapper, not a middleware
+ * of its own: each middleware is one more compose step for every request.
+ */
+export function recorded(gw: Gateway, dialect: Dialect, route: string, handler: RouteHandler): RouteHandler {
+  return (c) => {
     c.set('record', gw.record(dialect, route));
     setSignal(c);
-    return next();
+    return handler(c);
   };
 }
 
 /** Only the cancel signal: a passthrough the gateway does not record (daemon management). */
-export const cancellable: MiddlewareHandler = (c, next) => {
-  setSignal(c);
-  return next();
-};
+export function cancellable(handler: RouteHandler): RouteHandler {
+  return (c) => {
+    setSignal(c);
+    return handler(c);
+  };
+}
 
 function setSignal(c: Context): void {
   const abort = requestAbort(c);

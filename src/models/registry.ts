@@ -33,7 +33,7 @@ export class ModelRegistry {
     this.#backends = backends;
     this.#local = extra;
     this.#discovering = Object.entries(config.backends)
-      .filter(([, b]) => b.kind === 'ollama' && b.discover)
+      .filter(([, b]) => (b.kind === 'ollama' || b.kind === 'warmgate') && b.discover)
       .map(([name]) => backends.get(name)!)
       .filter(Boolean);
     this.#defaultParallel = new Map(this.#discovering.map((b) => [b, backendParallel(config, b)]));

@@ -117,7 +117,7 @@ export class ScheduledResidency implements Residency {
 
   async unload(entry: ModelEntry): Promise<void> {
     if (!managed(entry)) {
-      throw new WarmgateError('NOT_SUPPORTED', `backend ${entry.backend.name} is a llama-server Warmgate does not run (url): it cannot unload models`);
+      throw new WarmgateError('NOT_SUPPORTED', `backend ${entry.backend.name} (${entry.backend.kind}) holds its models itself (a server this gateway does not run): it cannot unload them`);
     }
     await this.#register(entry);
     const state = this.#modelState(entry.name);

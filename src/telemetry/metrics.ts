@@ -28,7 +28,15 @@ interface ModelSeries {
 export interface MemoryView {
   /** `budget` undefined: a pool whose capacity nobody knows (no gauge). */
   pools: ReadonlyArray<{ name: string; budget: number | undefined; used: number }>;
-  models: ReadonlyArray<{ name: string; heldBytes: Readonly<Record<string, number>>; residentRam?: { anon: number; file: number } }>;
+  models: ReadonlyArray<{
+    name: string;
+    state: string;
+    queued: number;
+    inFlight: number;
+    maxParallel: number;
+    heldBytes: Readonly<Record<string, number>>;
+    residentRam?: { anon: number; file: number };
+  }>;
 }
 
 /** What the embedding cache's series read at each scrape (the embedding cache's stats have this shape). */
@@ -74,7 +82,10 @@ export class Metrics {
   readonly #models = new Map<string, ModelSeries>();
   #memory: (() => MemoryView) | undefined;
 
-  /** Reads `view` at each scrape: pool budgets and use, what each model holds, its RAM anonymous and file-backed apart. */
+  /**
+   * Reads `view` at each scrape: pool budgets, use and free room; each model's state, queue,
+   * slots in use and memory held (its RAM anonymous and file-backed apart).
+   */
   watchMemory(view: () => MemoryView): void {
     this.#memory = view;
     const metrics = this;
@@ -92,6 +103,22 @@ export class Metrics {
     });
     gauge('warmgate_pool_used_bytes', 'Memory the ledger holds per pool', ['pool'], (g, v) => {
       for (const p of v.pools) g.set({ pool: p.name }, p.used);
+    });
+    gauge('warmgate_pool_free_bytes', 'Memory budget per pool that the ledger does not hold: room for a load without an eviction (pools with a known budget only)', ['pool'], (g, v) => {
+      for (const p of v.pools) if (p.budget !== undefined) g.set({ pool: p.name }, Math.max(0, p.budget - p.used));
+    });
+    // Per host, for a router that places requests itself (README: "More than one box").
+    gauge('warmgate_model_resident', 'Whether a model this gateway schedules is loaded and ready (1) or not (0: unloaded, loading, unloading)', ['model'], (g, v) => {
+      for (const m of v.models) g.set({ model: m.name }, m.state === 'ready' ? 1 : 0);
+    });
+    gauge('warmgate_model_queue_depth', 'Requests waiting for a model (not yet granted a slot)', ['model'], (g, v) => {
+      for (const m of v.models) g.set({ model: m.name }, m.queued);
+    });
+    gauge('warmgate_model_in_flight', 'Requests a model is serving now', ['model'], (g, v) => {
+      for (const m of v.models) g.set({ model: m.name }, m.inFlight);
+    });
+    gauge('warmgate_model_slots', 'Requests a model may serve at once (its parallel slots)', ['model'], (g, v) => {
+      for (const m of v.models) g.set({ model: m.name }, m.maxParallel);
     });
     gauge('warmgate_model_held_bytes', 'Memory the ledger holds for a model, per pool (measured once loaded, estimated before)', ['model', 'pool'], (g, v) => {
       for (const m of v.models) for (const [pool, bytes] of Object.entries(m.heldBytes)) g.set({ model: m.name, pool }, bytes);

@@ -25,6 +25,7 @@ export class ExternalLlamaServerBackend implements Backend {
   readonly dialect = 'llama-server' as const;
   readonly managed = false;
   readonly takesLoadOptions = false;
+  readonly pinsItself = false;
   readonly name: string;
   readonly breaker: CircuitBreaker | undefined;
   readonly #pool: UpstreamPool;

@@ -17,8 +17,9 @@ export interface OllamaBackendOptions {
   memory: { gpu?: number; ram?: number };
   /** Sent on every call to the daemon (`backends.X.headers`). */
   headers?: Record<string, string>;
-  /** Take the daemon out when it stops answering (`backends.X.breaker`); its probe is `GET /api/version`. */
+  /** Take the daemon out when it stops answering (`backends.X.breaker`), probing `GET probePath` (default `/api/version`). */
   breaker?: BreakerSettings;
+  probePath?: string;
 }
 
 /**
@@ -33,6 +34,7 @@ export class OllamaBackend implements ManagedBackend {
   readonly dialect = 'ollama' as const;
   readonly managed = true;
   readonly takesLoadOptions = true;
+  readonly pinsItself = false;
   readonly expiresIdleModels = true;
   readonly domain: OllamaDomain;
   readonly name: string;
@@ -48,7 +50,7 @@ export class OllamaBackend implements ManagedBackend {
     this.#pins = opts.pins;
     this.#pool = new UpstreamPool(opts.url, {
       backend: name, timeouts: opts.timeouts, headers: opts.headers,
-      breaker: opts.breaker && { settings: opts.breaker, probePath: '/api/version' },
+      breaker: opts.breaker && { settings: opts.breaker, probePath: opts.probePath ?? '/api/version' },
     });
     this.breaker = this.#pool.breaker;
     this.domain = new OllamaDomain(name, opts.memory);
@@ -148,7 +150,7 @@ export class OllamaBackend implements ManagedBackend {
   }
 
   /** Ollama's preload/unload: an empty request through the endpoint the model supports. */
-  async #residencyCall(model: BackendModel, keepAlive: number | string, signal?: AbortSignal): Promise<void> {
+  async #residencyCall(model: BackendModel, keepAlive: number | string | undefined, signal?: AbortSignal): Promise<void> {
     const type = model.type ?? this.#types.get(model.upstream) ?? (await this.#typeOf(model));
     const { options } = this.#pins(model);
     const call: RawCall = type === 'embedding'

@@ -46,6 +46,7 @@ export class ProcessBackend implements ManagedBackend {
   readonly dialect = 'llama-server' as const;
   readonly managed = true;
   readonly takesLoadOptions = false;
+  readonly pinsItself = false;
   /** Nothing expires a process on its own: the scheduler unloads it after the model's keep-alive. */
   readonly expiresIdleModels = false;
   /** Its processes live on the gateway host. */

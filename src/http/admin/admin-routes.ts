@@ -16,7 +16,7 @@ export function registerAdmin(app: Hono, gw: Gateway): void {
     return c.json({ requests: admin.recent(Number.isFinite(limit) && limit > 0 ? limit : 100) });
   });
 
-  app.get('/warmgate/status', (c) => c.json(admin.status()));
+  app.get('/warmgate/status', async (c) => c.json(await admin.status()));
 
   app.get('/metrics', async (c) => {
     const { text, contentType } = await admin.metrics();

@@ -23,10 +23,10 @@ const sseError = (e: WarmgateError) => sseEvent({ error: { code: e.status, messa
  */
 export function registerLlamaServer(app: Hono, gw: Gateway): void {
   app.get('/health', (c) => c.json({ status: 'ok' }));
-  for (const path of ['/completion', '/completions']) app.post(path, recorded(gw, 'llama-server', '/completion'), (c) => completion(c, gw));
-  for (const path of ['/embedding', '/embeddings']) app.post(path, recorded(gw, 'llama-server', '/embedding'), (c) => embedding(c, gw));
-  app.get('/props', recorded(gw, 'llama-server', '/props'), (c) => nativeOnly(c, gw, 'GET', '/props'));
-  for (const path of ['/tokenize', '/detokenize'] as const) app.post(path, recorded(gw, 'llama-server', path), (c) => nativeOnly(c, gw, 'POST', path));
+  for (const path of ['/completion', '/completions']) app.post(path, recorded(gw, 'llama-server', '/completion', (c) => completion(c, gw)));
+  for (const path of ['/embedding', '/embeddings']) app.post(path, recorded(gw, 'llama-server', '/embedding', (c) => embedding(c, gw)));
+  app.get('/props', recorded(gw, 'llama-server', '/props', (c) => nativeOnly(c, gw, 'GET', '/props')));
+  for (const path of ['/tokenize', '/detokenize'] as const) app.post(path, recorded(gw, 'llama-server', path, (c) => nativeOnly(c, gw, 'POST', path)));
 }
 
 async function completion(c: Context, gw: Gateway): Promise<Response> {

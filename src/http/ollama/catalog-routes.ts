@@ -19,15 +19,15 @@ export function registerOllamaCatalog(app: Hono, gw: Gateway): void {
   app.get('/api/tags', async (c) => c.json({ models: await gw.catalog.tags() }));
   app.get('/api/ps', async (c) => c.json({ models: await gw.catalog.running() }));
 
-  app.post('/api/show', recorded(gw, 'ollama', '/api/show'), async (c) => {
+  app.post('/api/show', recorded(gw, 'ollama', '/api/show', async (c) => {
     const body = (await readJsonObject(c)) as { model?: unknown; name?: unknown };
     const info = await gw.show(await gw.resolve(body.model ?? body.name, c.get('record')));
     c.get('record').finish(200);
     return c.json(info);
-  });
+  }));
 
-  for (const path of ['/api/pull', '/api/push', '/api/create', '/api/copy']) app.post(path, cancellable, (c) => manage(c, gw, 'POST', path));
-  app.delete('/api/delete', cancellable, (c) => manage(c, gw, 'DELETE', '/api/delete'));
+  for (const path of ['/api/pull', '/api/push', '/api/create', '/api/copy']) app.post(path, cancellable((c) => manage(c, gw, 'POST', path)));
+  app.delete('/api/delete', cancellable((c) => manage(c, gw, 'DELETE', '/api/delete')));
   app.on(['HEAD', 'POST'], '/api/blobs/:digest', async (c) => {
     const raw = c.req.raw.body;
     const { status, text } = await gw.daemons.blob({

@@ -16,7 +16,7 @@ type Body = Record<string, unknown>;
  * returns the raw (not normalised) vector, so it passes through (one prompt, nothing to batch).
  */
 export function registerOllamaEmbed(app: Hono, gw: Gateway): void {
-  for (const kind of ['embed', 'embeddings'] as const) app.post(`/api/${kind}`, recorded(gw, 'ollama', `/api/${kind}`), (c) => handle(c, gw, kind));
+  for (const kind of ['embed', 'embeddings'] as const) app.post(`/api/${kind}`, recorded(gw, 'ollama', `/api/${kind}`, (c) => handle(c, gw, kind)));
 }
 
 async function handle(c: Context, gw: Gateway, kind: 'embed' | 'embeddings'): Promise<Response> {

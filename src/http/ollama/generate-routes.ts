@@ -20,7 +20,7 @@ type Body = Record<string, unknown>;
  * backend it is translated through the canonical model and rendered as Ollama's objects.
  */
 export function registerOllamaGenerate(app: Hono, gw: Gateway): void {
-  for (const kind of ['chat', 'generate'] as const) app.post(`/api/${kind}`, recorded(gw, 'ollama', `/api/${kind}`), (c) => handle(c, gw, kind));
+  for (const kind of ['chat', 'generate'] as const) app.post(`/api/${kind}`, recorded(gw, 'ollama', `/api/${kind}`, (c) => handle(c, gw, kind)));
 }
 
 async function handle(c: Context, gw: Gateway, kind: Kind): Promise<Response> {

@@ -20,8 +20,8 @@ const ROUTES: Record<Kind, string> = { chat: '/v1/chat/completions', completion:
  * (a `/v1` call no longer reloads a model that native clients loaded with other options).
  */
 export function registerOpenAI(app: Hono, gw: Gateway): void {
-  for (const kind of ['chat', 'completion'] as const) app.post(ROUTES[kind], recorded(gw, 'openai', ROUTES[kind]), (c) => generate(c, gw, kind));
-  app.post('/v1/embeddings', recorded(gw, 'openai', '/v1/embeddings'), (c) => embeddings(c, gw));
+  for (const kind of ['chat', 'completion'] as const) app.post(ROUTES[kind], recorded(gw, 'openai', ROUTES[kind], (c) => generate(c, gw, kind)));
+  app.post('/v1/embeddings', recorded(gw, 'openai', '/v1/embeddings', (c) => embeddings(c, gw)));
 
   app.get('/v1/models', async (c) => c.json({ object: 'list', data: (await gw.catalog.tags()).map((m) => modelObject(m.name, m.modified_at)) }));
   app.get('/v1/models/:model{.+}', async (c) => {
