@@ -5,8 +5,10 @@
  * still flowing is never cut by the breaker. One that its daemon cuts ends with an error.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { RunningGateway } from '../../src/app/server.js';
+import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { Turnstile } from '../fakes/turnstile.js';
-import { postJson } from '../support/gateway.js';
+import { postJson, testGateway } from '../support/gateway.js';
 import { OllamaGateway } from '../support/ollama-gateway.js';
 import { gatewayStatus, until } from '../support/records.js';
 
@@ -77,6 +79,29 @@ describe('a daemon down at start', () => {
     await until(() => breakerOf(url), (b) => b.state === 'closed');
     expect((await postJson(`${url}/api/chat`, chat)).status).toBe(200);
     expect(await (await fetch(`${url}/api/tags`)).json()).toMatchObject({ models: [{ name: MODEL }] });
+  });
+});
+
+describe('a remote Warmgate host (a front in front of it) that stops', () => {
+  const parts: Array<{ close(): Promise<void> }> = [];
+  afterEach(async () => {
+    for (const part of parts.splice(0).reverse()) await part.close();
+  });
+
+  it('is taken out by the front after its failures, and the front says which host is down', async () => {
+    const daemon = new FakeOllama({ models: [{ name: MODEL }] });
+    await daemon.start();
+    parts.push(daemon);
+    const back: RunningGateway = await testGateway({ backends: { ollama: { kind: 'ollama', url: daemon.url } } });
+    const front: RunningGateway = await testGateway({ backends: { remote: { kind: 'warmgate', url: back.url, breaker: { failures: 2, open_s: 3600 } } } });
+    parts.push({ close: () => front.close({ drainMs: 0 }) });
+    expect((await postJson(`${front.url}/api/chat`, chat)).status).toBe(200);
+    await back.close({ drainMs: 0 });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push(await postJson(`${front.url}/api/chat`, chat));
+    expect(statuses.map((r) => r.status)).toEqual([502, 502, 503]);
+    expect(statuses[2].body.error).toMatch(/^backend remote is down: its circuit breaker is open after 2 failed connection attempts/);
+    expect((await gatewayStatus(front.url)).backends).toEqual([{ name: 'remote', kind: 'warmgate', breaker: expect.objectContaining({ state: 'open', opens: 1 }) }]);
   });
 });
 
