@@ -53,3 +53,11 @@ describe('embedding cache config', () => {
     expect(() => validateConfig({ batching: { cache: 'memcached://h' } }, 't')).toThrow(/expected a size like 64MiB \(0 disables the cache\) or a Redis URL/);
   });
 });
+
+describe('the config files shipped in config/', () => {
+  for (const file of ['warmgate.example.yaml', 'compose.yaml', 'docker.yaml']) {
+    it(`${file} is a valid config as shipped`, () => {
+      expect(() => loadConfig({ config: new URL(`../../config/${file}`, import.meta.url).pathname }, {})).not.toThrow();
+    });
+  }
+});
