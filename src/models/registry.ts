@@ -173,11 +173,15 @@ export class ModelRegistry {
         const { backend, models } = result.value;
         this.#unreachable.delete(backend);
         read.set(backend, models);
-        for (const [name, entry] of this.#discovered) if (entry.backend === backend) this.#discovered.delete(name);
+        // A model listed again keeps its entry: parts keyed by the entry object (the embedding
+        // cache's keys) must not take every catalog read for a new model.
+        const before = new Map([...this.#discovered].filter(([, entry]) => entry.backend === backend));
+        for (const name of before.keys()) this.#discovered.delete(name);
         for (const m of models) {
           const declared = this.#declaredFor(backend, m.name);
+          const kept = before.get(m.name);
           if (declared) this.#aliases.set(m.name, declared.name);
-          else this.#discovered.set(m.name, discoveredEntry(m, backend, this.#defaultParallel.get(backend) ?? 1));
+          else this.#discovered.set(m.name, kept?.upstream === (m.model || m.name) ? kept : discoveredEntry(m, backend, this.#defaultParallel.get(backend) ?? 1));
         }
       }
       this.#refreshedAt = performance.now();

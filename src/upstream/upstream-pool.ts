@@ -105,7 +105,8 @@ export class UpstreamPool {
       return { status: res.statusCode, headers: cleanHeaders(res.headers), body: res.body as unknown as Readable };
     } catch (err) {
       const mapped = this.#mapError(err);
-      if (breaker && unreached(mapped)) {
+      // A call its caller ended (a client that left, the caller's own deadline) says nothing of the backend.
+      if (breaker && !call.signal?.aborted && unreached(mapped)) {
         breaker.failed();
         this.#arm();
       }
@@ -164,7 +165,8 @@ export class UpstreamPool {
     if (err instanceof Error && (err.name === 'AbortError' || err instanceof undiciErrors.RequestAbortedError)) {
       return clientClosed(err);
     }
-    if (err instanceof undiciErrors.HeadersTimeoutError) {
+    // The caller's own deadline (AbortSignal.timeout) ended the wait for a reply.
+    if (err instanceof undiciErrors.HeadersTimeoutError || (err instanceof Error && err.name === 'TimeoutError')) {
       return new WarmgateError('UPSTREAM_TIMEOUT', `backend ${this.#backend} (${this.origin}) sent no reply in time`, { cause: err });
     }
     const code = (err as { code?: string }).code ?? '';

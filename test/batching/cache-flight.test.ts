@@ -43,6 +43,17 @@ describe('the embedding cache through the gateway', () => {
     expect(batching).toMatchObject({ batches: 1, maxBatchSize: 20 });
   });
 
+  it('a discovered model keeps its cached vectors when its catalog is read again (GET /api/tags)', async () => {
+    const [text] = texts(1, 'listed');
+    rig = await startRig({ window_ms: 0 });
+    const first = await rig.post('/api/embed', { model: EMBED, input: text });
+    expect((await fetch(`${rig.gw.url}/api/tags`)).status).toBe(200);
+    const again = await rig.post('/api/embed', { model: EMBED, input: text });
+
+    expect(again.body.embeddings).toEqual(first.body.embeddings);
+    expect(rig.embedCalls()).toHaveLength(1);
+  });
+
   it('the cache serves every dialect: an OpenAI caller gets the vector an Ollama caller fetched', async () => {
     const [text] = texts(1, 'shared');
     rig = await startRig({ window_ms: 0 });

@@ -83,8 +83,13 @@ export class WarmgateBackend implements Backend {
     const it = this.#api.generate(model, req, signal)[Symbol.asyncIterator]();
     const first = await this.#checked(it.next());
     if (first.done) return;
-    yield first.value;
-    yield* { [Symbol.asyncIterator]: () => it };
+    try {
+      yield first.value;
+      yield* { [Symbol.asyncIterator]: () => it };
+    } finally {
+      // A reader that stops at the first event leaves `it` suspended: close it, and with it the remote's reply.
+      await it.return?.();
+    }
   }
 
   embed(model: BackendModel, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
