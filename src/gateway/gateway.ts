@@ -153,14 +153,18 @@ export class Gateway {
    * request needs it; the others are fixed on first use) and settles its keep-alive; every
    * replaced value is noted on the record.
    */
-  async prepare(entry: ModelEntry, sent: { options?: unknown; keep_alive?: unknown; messages?: unknown; prompt?: unknown; system?: unknown }, record: RequestTimer): Promise<Prepared> {
+  prepare(entry: ModelEntry, sent: { options?: unknown; keep_alive?: unknown; messages?: unknown; prompt?: unknown; system?: unknown }, record: RequestTimer): Prepared | Promise<Prepared> {
     const { pins } = this.#parts;
     // A backend that pins itself (a remote Warmgate) gets what the client sent, for its own pins to replace.
     if (entry.backend.pinsItself) return { options: (sent.options ?? {}) as Record<string, unknown>, keep_alive: sent.keep_alive as Prepared['keep_alive'], askedUnload: false, unload: false };
-    await this.#fitContext(entry, sent.options, promptTexts(sent), record);
-    const options = pins.apply(entry, sent.options as Record<string, unknown> | undefined, record);
-    const askedUnload = (typeof sent.keep_alive === 'number' || typeof sent.keep_alive === 'string') && keepAliveSeconds(sent.keep_alive) === 0;
-    return { options, askedUnload, ...pins.keepAlive(entry, sent.keep_alive, record) };
+    const prepared = (): Prepared => {
+      const options = pins.apply(entry, sent.options as Record<string, unknown> | undefined, record);
+      const askedUnload = (typeof sent.keep_alive === 'number' || typeof sent.keep_alive === 'string') && keepAliveSeconds(sent.keep_alive) === 0;
+      return { options, askedUnload, ...pins.keepAlive(entry, sent.keep_alive, record) };
+    };
+    // Synchronous unless the model's own context limit must be asked first (once per model).
+    const fitting = this.#fitContext(entry, sent.options, promptTexts(sent), record);
+    return fitting ? fitting.then(prepared) : prepared();
   }
 
   /**
@@ -169,7 +173,8 @@ export class Gateway {
    * status. The returned events replay that one, then the rest; the lease is released when they end.
    */
   async generate(entry: ModelEntry, req: GenerateRequest, scope: RequestScope): Promise<AsyncIterable<GenerateEvent>> {
-    await this.#fitContext(entry, req.loadOptions, promptTexts(req), scope.record);
+    const fitting = this.#fitContext(entry, req.loadOptions, promptTexts(req), scope.record);
+    if (fitting) await fitting;
     const lease = await this.#acquire(entry, scope);
     const it = entry.backend.generate(entry, req, scope.signal)[Symbol.asyncIterator]();
     let first: IteratorResult<GenerateEvent>;
@@ -241,11 +246,17 @@ export class Gateway {
   /**
    * Grows the model's context pin where the request asks for more or its prompt needs more
    * (backends whose calls carry load options); a model loaded with the smaller one reloads.
+   * A promise only while the model's own context limit is being asked for; undefined when done.
    */
-  async #fitContext(entry: ModelEntry, options: unknown, texts: Iterable<string>, record: RequestTimer): Promise<void> {
-    if (!entry.backend.takesLoadOptions) return;
-    const grew = await this.#parts.pins.fitContext(entry, options as Record<string, unknown> | undefined, estimateTokens(texts), record);
-    if (grew) this.#parts.residency.reload(entry);
+  #fitContext(entry: ModelEntry, options: unknown, texts: Iterable<string>, record: RequestTimer): Promise<void> | undefined {
+    if (!entry.backend.takesLoadOptions) return undefined;
+    const reloadIf = (grew: boolean) => {
+      if (grew) this.#parts.residency.reload(entry);
+    };
+    const grew = this.#parts.pins.fitContext(entry, options as Record<string, unknown> | undefined, estimateTokens(texts), record);
+    if (typeof grew !== 'boolean') return grew.then(reloadIf);
+    reloadIf(grew);
+    return undefined;
   }
 
   async #forward(entry: ModelEntry, call: Omit<RawCall, 'signal'>, scope: RequestScope, passErrors: boolean): Promise<{ lease: Lease; res: UpstreamReply }> {

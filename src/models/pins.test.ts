@@ -40,7 +40,7 @@ describe('Pins: the context', () => {
     const pins = new Pins();
     expect(await pins.fitContext(entry, { num_ctx: 16384 }, 100)).toBe(false);
     expect(pins.loadOptions(entry)).toEqual({ num_ctx: 2048 });
-    await expect(pins.fitContext(entry, {}, 3000)).rejects.toMatchObject({ code: 'WG_CONTEXT_LENGTH' });
+    await expect((async () => pins.fitContext(entry, {}, 3000))()).rejects.toMatchObject({ code: 'WG_CONTEXT_LENGTH' });
     expect(shows.count).toBe(0);
   });
 });

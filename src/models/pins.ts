@@ -52,28 +52,33 @@ export class Pins {
    * Settles the model's context for a request that sent `options` and a prompt of about
    * `promptTokens`: the pin grows when it asks for more or its prompt needs more (throws
    * WG_CONTEXT_LENGTH past the cap). Notes what was asked and what is pinned on the record.
-   * Returns true when the pin changed, so a model loaded with the old context is stale.
+   * Returns true when the pin changed, so a model loaded with the old context is stale; a
+   * promise of it only while the model's own context limit is being asked for.
    */
-  async fitContext(entry: BackendModel & { backend: Backend }, options: Options | undefined, promptTokens: number | undefined, timer?: RequestTimer): Promise<boolean> {
+  fitContext(entry: BackendModel & { backend: Backend }, options: Options | undefined, promptTokens: number | undefined, timer?: RequestTimer): boolean | Promise<boolean> {
     const used = this.#sets.has(entry.name);
     const pinned = this.loadOptions(entry, options);
     const want: ContextWant = { asked: typeof options?.num_ctx === 'number' ? options.num_ctx : undefined, promptTokens };
     const fixed = entry.config.pin.num_ctx;
-    // The model's own limit is asked for only when a request could reach past what is pinned.
+    // Read when it settles (after any wait: another request may have grown it meanwhile).
+    const settle = (): boolean => {
+      const current = pinned.num_ctx as number | undefined;
+      const next = nextContext(current, want, { fixed, max: entry.config.max_ctx, modelMax: this.#modelMax.get(entry.name) });
+      if (timer) timer.record.num_ctx = { asked: want.asked ?? null, pinned: next ?? null };
+      if (next === current) return false;
+      pinned.num_ctx = next;
+      if (used && !this.#grown.has(entry.name)) {
+        this.#grown.add(entry.name);
+        this.#log?.warn({ model: entry.name, from: current ?? null, to: next, asked: want.asked ?? null, prompt_tokens: want.promptTokens ?? null },
+          'the context pin grows: the model reloads once with the larger num_ctx');
+      }
+      return true;
+    };
+    // The model's own limit is asked for only when a request could reach past what is pinned
+    // (once per model); every other request settles at once, with no promise in between.
     const reaches = (ctx: number | undefined) => (want.asked ?? 0) > (ctx ?? 0) || (want.promptTokens ?? 0) > (ctx ?? ASSUMED_DEFAULT_CTX);
-    if (fixed === undefined && !this.#modelMax.has(entry.name) && reaches(pinned.num_ctx as number | undefined)) await this.#learnModelMax(entry);
-    // Read after the wait: another request may have grown it meanwhile.
-    const current = pinned.num_ctx as number | undefined;
-    const next = nextContext(current, want, { fixed, max: entry.config.max_ctx, modelMax: this.#modelMax.get(entry.name) });
-    if (timer) timer.record.num_ctx = { asked: want.asked ?? null, pinned: next ?? null };
-    if (next === current) return false;
-    pinned.num_ctx = next;
-    if (used && !this.#grown.has(entry.name)) {
-      this.#grown.add(entry.name);
-      this.#log?.warn({ model: entry.name, from: current ?? null, to: next, asked: want.asked ?? null, prompt_tokens: want.promptTokens ?? null },
-        'the context pin grows: the model reloads once with the larger num_ctx');
-    }
-    return true;
+    if (fixed === undefined && !this.#modelMax.has(entry.name) && reaches(pinned.num_ctx as number | undefined)) return this.#learnModelMax(entry).then(settle);
+    return settle();
   }
 
   /** Client options with every load-time option replaced by the pin; each change is noted on the record. */
