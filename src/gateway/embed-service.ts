@@ -6,6 +6,8 @@ import type { Config } from '../config/schema.js';
 import type { EmbedRequest, EmbedResult } from '../dialects/canonical.js';
 import { modelNotFound, WarmgateError } from '../errors.js';
 import type { ModelEntry } from '../models/model-entry.js';
+import { loadIdentity } from '../models/registry.js';
+import { digest } from '../batching/request-key.js';
 import type { Residency } from '../residency/residency.js';
 import { round, type RequestTimer } from '../telemetry/timer.js';
 
@@ -18,9 +20,8 @@ export class EmbedService {
   readonly #pipeline: EmbeddingPipeline;
   /** The pipeline's model keys, to their entries. */
   readonly #entries = new Map<string, ModelEntry>();
-  /** Each entry's key: its name, then `name#N` for an entry a config reload replaced. */
+  /** Each entry's key (`#keyOf`). */
   readonly #keys = new WeakMap<ModelEntry, string>();
-  #generation = 0;
 
   constructor(residency: Residency, batching: Config['batching'], log: RedisStoreOptions['log']) {
     this.#pipeline = new EmbeddingPipeline(
@@ -62,14 +63,15 @@ export class EmbedService {
   }
 
   /**
-   * One key per entry object: a model whose load settings a reload changed is a new entry,
-   * so it never shares a cached vector or a batch with the model it replaced.
+   * A model's key in the pipeline and the cache: its name and a digest of its load identity
+   * (`loadIdentity`), the same in every replica. A model whose load a reload changed gets
+   * a new key, so it never shares a cached vector or a batch with the model it replaced;
+   * the newest entry of a key is the one its batches call.
    */
   #keyOf(entry: ModelEntry): string {
     let key = this.#keys.get(entry);
     if (key === undefined) {
-      const current = this.#entries.get(entry.name);
-      key = current === undefined || current === entry ? entry.name : `${entry.name}#${++this.#generation}`;
+      key = `${entry.name}@${digest(loadIdentity(entry)).slice(0, 16)}`;
       this.#keys.set(entry, key);
       this.#entries.set(key, entry);
     }

@@ -212,14 +212,20 @@ export interface ModelChanges {
 export const RELOAD_FREE_KEYS = ['aliases', 'keep_alive', 'allow_client_unload', 'preload', 'pinned'] as const;
 
 function compareEntries(before: ModelEntry, next: ModelEntry): 'kept' | 'updated' | 'changed' {
-  if (before.backend !== next.backend || before.upstream !== next.upstream) return 'changed';
-  const loadPart = (e: ModelEntry) => {
-    const rest: Record<string, unknown> = { ...e.config };
-    for (const key of RELOAD_FREE_KEYS) delete rest[key];
-    return canonical(rest);
-  };
-  if (loadPart(before) !== loadPart(next)) return 'changed';
+  if (loadIdentity(before) !== loadIdentity(next)) return 'changed';
   return canonical(before.config) === canonical(next.config) ? 'kept' : 'updated';
+}
+
+/**
+ * What decides a model's load, and so its outputs: its backend, its name there and its load
+ * settings (not aliases, keep-alive and the other reload-free keys). The same text in two
+ * processes means the same load: the shared embedding cache keys on it, so replicas agree
+ * and a reconfigured model never meets the vectors of the one it replaced.
+ */
+export function loadIdentity(e: ModelEntry): string {
+  const settings: Record<string, unknown> = { ...e.config };
+  for (const key of RELOAD_FREE_KEYS) delete settings[key];
+  return canonical({ backend: e.backend.name, upstream: e.upstream, settings });
 }
 
 /** JSON with object keys sorted, so equal settings compare equal whatever their order. */
