@@ -6,7 +6,7 @@ import { loadIdentity } from './registry.js';
 
 /** An entry as a registry builds it; each call builds new objects, as two replicas (or a reload) would. */
 function entry(config: Record<string, unknown> = {}, upstream = 'nomic-embed-text:latest', backend = 'gpu1'): ModelEntry {
-  return { name: 'embed', upstream, backend: { name: backend } as Backend, config: modelSchema.parse(config) };
+  return { name: 'embed', upstream, backend: { name: backend } as Backend, config: { ...modelSchema.parse(config), parallel: 1 }, discovered: false };
 }
 
 describe("a model's load identity (what the shared embedding cache keys on)", () => {

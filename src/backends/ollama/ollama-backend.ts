@@ -71,11 +71,10 @@ export class OllamaBackend implements ManagedBackend {
   forward(model: BackendModel, call: RawCall): Promise<UpstreamReply> {
     const body = call.body as { options?: Record<string, unknown> | null } | undefined;
     const sent = body?.options;
-    if (typeof sent !== 'object' || sent === null) return this.#pool.request(call);
-    const now = this.#pins(model).options;
+    const now = typeof sent === 'object' && sent !== null ? this.#pins(model).options : undefined;
     // Almost always the body carries them already (they changed only if a context grew meanwhile): no copy then.
-    if (Object.keys(now).every((key) => sent[key] === now[key])) return this.#pool.request(call);
-    return this.#pool.request({ ...call, body: { ...body, options: { ...sent, ...now } } });
+    const current = !now || Object.keys(now).every((key) => sent![key] === now[key]);
+    return this.#reach(this.#pool.request(current ? call : { ...call, body: { ...body, options: { ...sent, ...now } } }));
   }
 
   async *generate(model: BackendModel, req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
