@@ -195,6 +195,20 @@ timed_down() {
     | awk -v s="$since" '{ printf "%s exit=%s after=%.2fs\n", $1, $2, $3 / 1e9 - s }'
 }
 
+# Brings a stack down (`timed_down`) and checks its Warmgate container: the first die event
+# matching `pattern` must say exit 0 (it stopped itself on SIGTERM) within 5 s.
+# Args: project, label (the figure's), container name, pattern, figure remark, why exit != 0 fails.
+down_and_check() {
+  local project=$1 label=$2 name=$3 pattern=$4 remark=$5 why=$6 deaths line code after
+  deaths=$(timed_down "$project") || fail "docker-compose down ($label) failed"
+  echo "$deaths" | sed 's/^/  died: /'
+  line=$(echo "$deaths" | grep -E "$pattern" | head -n1)
+  figure "$label: docker-compose down took $(cat "$WORK/down-s") s; $name: ${line:-no die event}$remark"
+  code=$(echo "$line" | sed -n 's/.*exit=\([0-9]*\).*/\1/p'); after=$(echo "$line" | sed -n 's/.*after=\([0-9.]*\)s.*/\1/p')
+  [ "$code" = 0 ] || fail "$name exited with ${code:-?}$why"
+  awk -v s="$after" 'BEGIN { exit !(s < 5) }' || fail "$name took ${after}s to stop (limit 5 s)"
+}
+
 # ---- 4. the Ollama stack ---------------------------------------------------------------------
 say "compose up: ollama (scripted) + warmgate on 127.0.0.1:$PORT"
 compose wgtest up -d --no-build > "$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; fail "docker-compose up failed"; }
@@ -219,14 +233,7 @@ timings=$(node -e "fetch('http://127.0.0.1:$PORT/warmgate/requests?limit=500').t
 figure "/warmgate/requests (records and summed total_ms per route): $timings"
 
 say "docker-compose down (Ollama stack)"
-deaths=$(timed_down wgtest) || fail "docker-compose down failed"
-DOWN_S=$(cat "$WORK/down-s")
-echo "$deaths" | sed 's/^/  died: /'
-wg_line=$(echo "$deaths" | grep -E '(^|_)warmgate(_|-)1 ' | head -n1)
-figure "Ollama stack: docker-compose down took $DOWN_S s; warmgate: ${wg_line:-no die event}"
-wg_exit=$(echo "$wg_line" | sed -n 's/.*exit=\([0-9]*\).*/\1/p'); wg_after=$(echo "$wg_line" | sed -n 's/.*after=\([0-9.]*\)s.*/\1/p')
-[ "$wg_exit" = 0 ] || fail "warmgate exited with ${wg_exit:-?} (0 = it shut down on SIGTERM itself)"
-awk -v s="$wg_after" 'BEGIN { exit !(s < 5) }' || fail "warmgate took ${wg_after}s to stop (limit 5 s)"
+down_and_check wgtest 'Ollama stack' warmgate '(^|_)warmgate(_|-)1 ' '' ' (0 = it shut down on SIGTERM itself)'
 
 # ---- 5. the embedded profile: Warmgate alone, with a worker to stop --------------------------
 say "compose up: --profile embedded warmgate-embedded (Warmgate alone, its own engine)"
@@ -245,14 +252,7 @@ echo "$procs" | sed 's/^/  [container] /' | cut -c1-160
 figure "embedded chat: status/eval_count/error/load_ns = $chat; worker processes in the container: $workers"
 [ "$workers" -ge 1 ] || fail "no worker process found in the container"
 say "docker-compose down (embedded)"
-deaths=$(timed_down wgtest-embedded) || fail "docker-compose down (embedded) failed"
-DOWN_S=$(cat "$WORK/down-s")
-echo "$deaths" | sed 's/^/  died: /'
-we_line=$(echo "$deaths" | grep -E 'warmgate-embedded' | head -n1)
-figure "embedded: docker-compose down took $DOWN_S s; warmgate-embedded: ${we_line:-no die event} (its worker stopped by Warmgate)"
-we_exit=$(echo "$we_line" | sed -n 's/.*exit=\([0-9]*\).*/\1/p'); we_after=$(echo "$we_line" | sed -n 's/.*after=\([0-9.]*\)s.*/\1/p')
-[ "$we_exit" = 0 ] || fail "warmgate-embedded exited with ${we_exit:-?}: it did not shut its worker down on SIGTERM"
-awk -v s="$we_after" 'BEGIN { exit !(s < 5) }' || fail "warmgate-embedded took ${we_after}s to stop (limit 5 s)"
+down_and_check wgtest-embedded embedded warmgate-embedded 'warmgate-embedded' ' (its worker stopped by Warmgate)' ': it did not shut its worker down on SIGTERM'
 [ -z "$("${DOCKER[@]}" ps -aq)" ] || fail "containers left after down: $("${DOCKER[@]}" ps -a)"
 
 say "PASS"
