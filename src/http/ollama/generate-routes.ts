@@ -1,6 +1,6 @@
 import type { Context, Hono } from 'hono';
 import type { Gateway, ModelEntry, Prepared } from '../../gateway/gateway.js';
-import { throwIfUpstreamError, type GenerateEvent } from '../../dialects/canonical.js';
+import type { GenerateEvent } from '../../dialects/canonical.js';
 import { ndjsonEntries, ndjsonLine, ndjsonLineObject, type NdjsonEntry } from '../../dialects/ndjson.js';
 import { isEmptyOllamaRequest, OllamaRenderer, ollamaChatToCanonical, ollamaGenerateToCanonical, ollamaObjectToEvents } from '../../dialects/ollama.js';
 import { ollamaChatSchema, ollamaGenerateSchema } from '../../dialects/ollama-schemas.js';
@@ -46,24 +46,23 @@ async function passthrough(c: Context, gw: Gateway, entry: ModelEntry, body: Bod
   const record = c.get('record');
   const stream = body.stream !== false;
   const renamed = body.model !== entry.upstream;
-  const failed = (value: unknown): value is { error: string } => typeof (value as Body).error === 'string';
-  const events = ({ value }: NdjsonEntry) => (failed(value) ? [] : ollamaObjectToEvents(value));
   /** The line to send for one reply object (without its newline). */
   const text = ({ line, value }: NdjsonEntry): string => {
-    if (failed(value)) {
-      record.finish(500, { message: value.error, code: 'WG_UPSTREAM_ERROR' }); // a whole reply: a stream's error line throws in its tap
-      return line;
-    }
     const waited = (value as Body).done === true ? gatewayWait(value as Body, record.record) : undefined;
     return renamed || waited ? JSON.stringify({ ...(value as Body), model: body.model, ...waited }) : line;
   };
   if (!stream) {
+    const failed = (value: unknown): value is { error: string } => typeof (value as Body).error === 'string';
+    const events = ({ value }: NdjsonEntry) => (failed(value) ? [] : ollamaObjectToEvents(value));
     const { reply } = await gw.forwardWhole(entry, call, scopeOf(c), { parse: (line) => ({ line, value: ndjsonLineObject(line) }), events });
-    return failed(reply.value) ? c.body(text(reply), 500, { 'content-type': 'application/json' }) : answered(c, text(reply));
+    if (!failed(reply.value)) return answered(c, text(reply));
+    // Ollama answers a whole reply's error object with 500 and that object.
+    record.finish(500, { message: reply.value.error, code: 'WG_UPSTREAM_ERROR' });
+    return c.body(reply.line, 500, { 'content-type': 'application/json' });
   }
-  // Streamed, an upstream error line ends the reply: the stream's own error piece says it (same text), and the record.
-  const streamEvents = ({ value }: NdjsonEntry) => (throwIfUpstreamError(value), ollamaObjectToEvents(value));
-  const pieces = await gw.forward(entry, call, scopeOf(c), { read: ndjsonEntries, events: streamEvents });
+  // Streamed, an upstream error line throws in the tap (`ollamaObjectToEvents`): the reply
+  // ends with the stream's own error piece (same text), and the record says so.
+  const pieces = await gw.forward(entry, call, scopeOf(c), { read: ndjsonEntries, events: ({ value }) => ollamaObjectToEvents(value) });
   return streamReply(c, pieces, { contentType: NDJSON, piece: (reply) => `${text(reply)}\n`, error: (e) => ndjsonLine({ error: e.message }) });
 }
 
