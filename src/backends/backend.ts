@@ -156,3 +156,9 @@ export interface ManagedBackend extends Backend {
 export function isManaged(backend: Backend): backend is ManagedBackend {
   return backend.managed;
 }
+
+/** Whether a model a runtime lists as running (`/api/ps`: name and model) is `upstream` there; an untagged name is `:latest`, as Ollama reads it. */
+export function runsUpstream(running: Pick<RunningModel, 'name' | 'model'>, upstream: string): boolean {
+  const names = [upstream, upstream.includes(':') ? upstream : `${upstream}:latest`];
+  return names.includes(running.name) || names.includes(running.model);
+}

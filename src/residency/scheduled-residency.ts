@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { keepAliveSeconds } from '../config/units.js';
 import { clientClosed, shuttingDown, WarmgateError } from '../errors.js';
-import { isManaged, reportedMemory, type Backend, type LoadResult, type ManagedBackend, type RunningModel } from '../backends/backend.js';
+import { isManaged, reportedMemory, runsUpstream, type Backend, type LoadResult, type ManagedBackend, type RunningModel } from '../backends/backend.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type ModelRegistration, type StartLoadOptions, type Rejection, type SchedulerConfig } from '../scheduler/index.js';
 import type { Lease, Residency, ResidencyStatus } from './residency.js';
@@ -447,8 +447,7 @@ function managed(entry: ModelEntry): entry is ManagedEntry {
 
 /** Whether a backend's running model is this entry (`llama3` is `llama3:latest`). */
 function runsAs(entry: ModelEntry, running: { name: string; model: string }): boolean {
-  const names = [entry.name, entry.upstream, `${entry.upstream}:latest`];
-  return names.includes(running.name) || names.includes(running.model);
+  return running.name === entry.name || running.model === entry.name || runsUpstream(running, entry.upstream);
 }
 
 function registration(entry: ManagedEntry, memory: Footprint): ModelRegistration {

@@ -1,4 +1,4 @@
-import { reportedMemory, type BackendModel, type CatalogModel, type LoadResult, type ManagedBackend, type RunningModel } from '../backend.js';
+import { reportedMemory, runsUpstream, type BackendModel, type CatalogModel, type LoadResult, type ManagedBackend, type RunningModel } from '../backend.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../../dialects/canonical.js';
 import { canonicalEmbedToOllamaBody, canonicalToOllamaBody, ollamaEmbedToResult, ollamaModelType, ollamaObjectToEvents, type OllamaPins } from '../../dialects/ollama.js';
 import { ndjsonObjects } from '../../dialects/ndjson.js';
@@ -6,7 +6,7 @@ import { isWarmgateError, WarmgateError } from '../../errors.js';
 import type { Footprint } from '../../scheduler/index.js';
 import type { BreakerSettings, CircuitBreaker } from '../../upstream/circuit-breaker.js';
 import { readText, upstreamStatusError, UpstreamPool, type RawCall, type UpstreamReply, type UpstreamTimeouts } from '../../upstream/upstream-pool.js';
-import { displacedBy, isModel, OllamaDomain } from './ollama-domain.js';
+import { displacedBy, OllamaDomain } from './ollama-domain.js';
 
 export interface OllamaBackendOptions {
   url: string;
@@ -105,7 +105,7 @@ export class OllamaBackend implements ManagedBackend {
 
   /** In the daemon's own pools: the size it lists, plus its KV cache and buffers (until `/api/ps` shows it loaded). */
   async estimate(model: BackendModel): Promise<Footprint> {
-    const listed = (await this.catalog()).find((m) => isModel(m, model.upstream));
+    const listed = (await this.catalog()).find((m) => runsUpstream(m, model.upstream));
     return this.domain.footprint(listed?.size ?? 0);
   }
 
@@ -118,7 +118,7 @@ export class OllamaBackend implements ManagedBackend {
     const before = await this.running().catch(() => undefined);
     await this.#residencyCall(model, this.#pins(model).keep_alive, opts.signal);
     const after = await this.running();
-    const running = after.find((m) => isModel(m, model.upstream));
+    const running = after.find((m) => runsUpstream(m, model.upstream));
     return { measured: running && reportedMemory(running), displaced: before && displacedBy(model.upstream, before, after) };
   }
 

@@ -1,4 +1,4 @@
-import type { LoadResult, MemoryDomain, RunningModel } from '../backend.js';
+import { runsUpstream, type LoadResult, type MemoryDomain, type RunningModel } from '../backend.js';
 import type { Footprint } from '../../scheduler/index.js';
 
 /** Ollama lists a model's file size; its KV cache and buffers come on top (until `/api/ps` shows the real size). */
@@ -45,18 +45,13 @@ export class OllamaDomain implements MemoryDomain {
   }
 }
 
-/** Whether `/api/ps`'s entry is this upstream model (`llama3` is `llama3:latest`). */
-export function isModel(running: { name: string; model: string }, upstream: string): boolean {
-  const names = [upstream, upstream.includes(':') ? upstream : `${upstream}:latest`];
-  return names.includes(running.name) || names.includes(running.model);
-}
 
 /**
  * What a load of `upstream` did to the others: the models resident before it (`before`,
  * from `/api/ps` just before) that are gone after it. Undefined when none left.
  */
 export function displacedBy(upstream: string, before: readonly RunningModel[], after: readonly RunningModel[]): LoadResult['displaced'] {
-  const others = before.filter((m) => !isModel(m, upstream));
+  const others = before.filter((m) => !runsUpstream(m, upstream));
   const dropped = others.filter((m) => !after.some((a) => a.name === m.name));
   if (dropped.length === 0) return undefined;
   return { dropped: dropped.map((m) => m.name), before: others.map((m) => m.name) };
