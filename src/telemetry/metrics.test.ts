@@ -23,3 +23,18 @@ describe('per-host gauges', () => {
     expect(text).toMatch(/# HELP warmgate_model_queue_depth Requests waiting for a model/);
   });
 });
+
+describe('a scrape', () => {
+  it('views the residency once for all of its memory gauges', async () => {
+    const metrics = new Metrics();
+    let views = 0;
+    metrics.watchMemory(() => {
+      views++;
+      return { pools: [{ name: 'ram', budget: 1000, used: 300 }], models: [model('chat:latest', 'ready', 0, 1)] };
+    });
+    const text = await metrics.text();
+    expect(text).toContain('warmgate_pool_used_bytes{pool="ram"} 300');
+    expect(text).toContain('warmgate_model_in_flight{model="chat:latest"} 1');
+    expect(views).toBe(1);
+  });
+});

@@ -81,6 +81,8 @@ export class Metrics {
 
   readonly #models = new Map<string, ModelSeries>();
   #memory: (() => MemoryView) | undefined;
+  /** The view one `text()` scrape took, which every memory gauge reads (building it costs a scheduler snapshot). */
+  #scraped: MemoryView | undefined;
 
   /**
    * Reads `view` at each scrape: pool budgets, use and free room; each model's state, queue,
@@ -93,7 +95,7 @@ export class Metrics {
       new Gauge({
         name, help, labelNames, registers: [this.registry],
         collect() {
-          const v = metrics.#memory?.();
+          const v = metrics.#scraped ?? metrics.#memory?.();
           this.reset();
           if (v) fill(this, v);
         },
@@ -218,7 +220,13 @@ export class Metrics {
     return m;
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  /** The exposition text; the residency is viewed once for all of its gauges. */
+  async text(): Promise<string> {
+    this.#scraped = this.#memory?.();
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.#scraped = undefined;
+    }
   }
 }
