@@ -17,6 +17,10 @@ export interface FakeModelSpec {
   embeddingLength?: number;
   /** The reply to the last user text; default `echoReply`. */
   reply?: (prompt: string) => string;
+  /** Pace, for benches (default 0: at once): milliseconds a load takes, inside the daemon's one-at-a-time loads. */
+  loadMs?: number;
+  /** Milliseconds per generated token (each streamed line waits it; a whole reply, all of them) and per embedded input. */
+  tokenMs?: number;
 }
 
 export interface CatalogEntry {

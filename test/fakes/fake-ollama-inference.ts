@@ -14,7 +14,7 @@ import { sseEvent } from '../../src/dialects/sse.js';
 import type { CatalogEntry, FakeCatalog } from './fake-catalog.js';
 import { sendJson } from './fake-http.js';
 import type { FakeResidency } from './fake-residency.js';
-import { echoReply, generationMetrics, promptTokens, scriptReply, scriptedVector } from './fake-scripts.js';
+import { echoReply, generationMetrics, pace, promptTokens, scriptReply, scriptedVector } from './fake-scripts.js';
 
 /**
  * The fake daemon's inference endpoints: native `/api/chat|generate|embed|embeddings` and
@@ -33,8 +33,8 @@ export interface InferenceHost {
   catalog: FakeCatalog;
   residency: FakeResidency;
   now(): number;
-  /** Writes a streamed reply line by line, applying the fake's scripting knobs. */
-  stream(res: ServerResponse, contentType: string, lines: string[], errorLine: (message: string) => string): Promise<void>;
+  /** Writes a streamed reply line by line (each `lineMs` after the last), applying the fake's scripting knobs. */
+  stream(res: ServerResponse, contentType: string, lines: string[], errorLine: (message: string) => string, lineMs: number | undefined): Promise<void>;
 }
 
 type Dialect = 'ollama' | 'openai';
@@ -64,9 +64,12 @@ export async function nativeGenerate(host: InferenceHost, ex: Exchange, kind: 'c
     const { prompt, all } = promptOf(req);
     const script = scriptReply((entry.spec.reply ?? echoReply)(prompt), req.sampling);
     const final = { ...head(), ...text(''), done: true, done_reason: script.finish, ...generationMetrics(promptTokens(all), script.tokens.length, lease.loaded) };
-    if (!req.stream) return sendJson(ex.res, 200, { ...final, ...text(script.tokens.join('')) });
+    if (!req.stream) {
+      await pace(entry.spec.tokenMs, script.tokens.length);
+      return sendJson(ex.res, 200, { ...final, ...text(script.tokens.join('')) });
+    }
     const lines = [...script.tokens.map((t) => ndjsonLine({ ...head(), ...text(t), done: false })), ndjsonLine(final)];
-    await host.stream(ex.res, 'application/x-ndjson', lines, (message) => ndjsonLine({ error: message }));
+    await host.stream(ex.res, 'application/x-ndjson', lines, (message) => ndjsonLine({ error: message }), entry.spec.tokenMs);
   } finally {
     lease.release();
   }
@@ -80,6 +83,7 @@ export async function nativeEmbed(host: InferenceHost, ex: Exchange, legacy: boo
   const req = ollamaEmbedToCanonical(body);
   const lease = await host.residency.acquire(entry.name, body.options ?? {}, keepAliveMs(body.keep_alive));
   try {
+    await pace(entry.spec.tokenMs, req.input.length);
     if (req.input.length === 0) return sendJson(ex.res, 200, legacy ? { embedding: [] } : { model: body.model, embeddings: [] });
     if (legacy) return sendJson(ex.res, 200, { embedding: scriptedVector(req.input[0], entry.embeddingLength) });
     const numCtx = Number(lease.options.num_ctx);
@@ -117,10 +121,13 @@ export async function openaiGenerate(host: InferenceHost, ex: Exchange, kind: 'c
       { type: 'done', finishReason: script.finish, usage: { promptTokens: promptTokens(all), completionTokens: script.tokens.length }, timings: {} },
     ];
     const meta = { model: body.model, created: Math.floor(host.now() / 1000) };
-    if (!req.stream) return sendJson(ex.res, 200, { ...openaiFinal(kind, events, meta), system_fingerprint: 'fp_ollama' });
+    if (!req.stream) {
+      await pace(entry.spec.tokenMs, script.tokens.length);
+      return sendJson(ex.res, 200, { ...openaiFinal(kind, events, meta), system_fingerprint: 'fp_ollama' });
+    }
     const renderer = new OpenAIStreamRenderer({ kind, ...meta, includeUsage: Boolean(body.stream_options?.include_usage) });
     const lines = [...events.flatMap((ev) => renderer.chunks(ev)).map(sseEvent), sseEvent('[DONE]')];
-    await host.stream(ex.res, 'text/event-stream', lines, (message) => sseEvent(errorBody('openai', 500, message)));
+    await host.stream(ex.res, 'text/event-stream', lines, (message) => sseEvent(errorBody('openai', 500, message)), entry.spec.tokenMs);
   } finally {
     lease.release();
   }
@@ -131,7 +138,8 @@ export async function openaiEmbeddings(host: InferenceHost, ex: Exchange): Promi
   const entry = body && modelOf(host, ex, body.model, 'embedding', 'openai');
   if (!body || !entry) return;
   const req = openaiEmbeddingsToCanonical(body);
-  (await host.residency.acquire(entry.name, {}, undefined)).release();
+  const lease = await host.residency.acquire(entry.name, {}, undefined);
+  await pace(entry.spec.tokenMs, req.input.length).finally(() => lease.release());
   const result = { embeddings: vectors(entry, req.input, req.dimensions), promptTokens: req.input.reduce((n, t) => n + promptTokens(t), 0), timings: {} };
   sendJson(ex.res, 200, openaiEmbeddingsReply(result, { model: body.model, encoding: body.encoding_format ?? 'float' }));
 }

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { SamplingOptions } from '../../src/dialects/canonical.js';
 
 /**
@@ -5,6 +6,11 @@ import type { SamplingOptions } from '../../src/dialects/canonical.js';
  * vectors derived from the request text, and fixed durations, so tests can assert exact
  * values. A token is a word with its leading whitespace.
  */
+
+/** The time `steps` of a model's work take at its pace (`tokenMs` each); no timer when it has none. */
+export async function pace(tokenMs: number | undefined, steps: number): Promise<void> {
+  if (tokenMs) await delay(tokenMs * steps);
+}
 
 /** Fixed durations (nanoseconds, as Ollama reports them). */
 export const FAKE_NS = { load: 250_000_000, promptPerToken: 2_000_000, evalPerToken: 10_000_000 } as const;

@@ -249,6 +249,30 @@ describe('FakeOllama: scripting knobs', () => {
     expect(await collect(ndjsonObjects(errored.body))).toEqual([expect.objectContaining({ done: false }), { error: 'model runner has unexpectedly stopped' }]);
   });
 
+  it('paces a model as its spec asks (for benches): a load, each streamed line, each embedded input, never sooner', async () => {
+    const paced = new FakeOllama({ models: [{ name: 'slow', loadMs: 40, tokenMs: 10, reply: () => 'one two three' }, { name: 'emb', kind: 'embedding', tokenMs: 15 }] });
+    const at = (await paced.start()).url;
+    // Lower bounds only (a timer never fires sooner; the clock may read up to 1 ms short per timer).
+    const elapsed = async (path: string, body: unknown) => {
+      const t0 = performance.now();
+      const res = await request(`${at}${path}`, { method: 'POST', body: JSON.stringify(body) });
+      const text = await res.body.text();
+      return { ms: performance.now() - t0, text };
+    };
+    try {
+      const chat = { model: 'slow', messages: [{ role: 'user', content: 'hi' }] };
+      const cold = await elapsed('/api/chat', chat);
+      expect(cold.text.trim().split('\n')).toHaveLength(4);
+      expect(cold.ms).toBeGreaterThanOrEqual(40 + 4 * 10 - 5);
+      expect((await elapsed('/api/chat', chat)).ms).toBeGreaterThanOrEqual(4 * 10 - 4);
+      expect((await elapsed('/api/chat', { ...chat, stream: false })).ms).toBeGreaterThanOrEqual(3 * 10 - 1);
+      expect((await elapsed('/api/embed', { model: 'emb', input: ['a', 'b'] })).ms).toBeGreaterThanOrEqual(2 * 15 - 1);
+      expect(paced.loads.map((l) => l.model)).toEqual(['slow:latest', 'emb:latest']);
+    } finally {
+      await paced.close();
+    }
+  });
+
   it('records every request with headers and body', async () => {
     await postJson('/api/show', { model: 'llama3.2' });
     const [rec] = await fake.waitForRequests('/api/show');

@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { keepAliveSeconds } from '../../src/config/units.js';
 import { FakeCatalog, withTag, type FakeModelSpec } from './fake-catalog.js';
 import { isLoopbackHost, isoWithOffset, readText, sendEmpty, sendJson } from './fake-http.js';
@@ -93,7 +94,7 @@ export class FakeOllama {
       catalog: this.#catalog,
       residency: this.#residency,
       now: this.#now,
-      stream: (res, type, lines, errorLine) => this.#stream(res, type, lines, errorLine),
+      stream: (res, type, lines, errorLine, lineMs) => this.#stream(res, type, lines, errorLine, lineMs),
     };
     this.#routes = new Map<string, Handler>([
       ['GET /', ({ res }) => {
@@ -189,6 +190,8 @@ export class FakeOllama {
   async #beforeLoad(model: string): Promise<void> {
     await this.#holds.get(model)?.pass();
     await this.#holds.get('*')?.pass();
+    const loadMs = this.#catalog.get(model)?.spec.loadMs;
+    if (loadMs) await delay(loadMs);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -231,8 +234,8 @@ export class FakeOllama {
     return this.#routes.get(`${verb} ${path}`);
   }
 
-  /** Writes lines one by one; a knob may cut the stream (socket destroyed), end it early, or end it with an error line. */
-  async #stream(res: ServerResponse, contentType: string, lines: string[], errorLine: (message: string) => string): Promise<void> {
+  /** Writes lines one by one (at the model's pace); a knob may cut the stream (socket destroyed), end it early, or end it with an error line. */
+  async #stream(res: ServerResponse, contentType: string, lines: string[], errorLine: (message: string) => string, lineMs: number | undefined): Promise<void> {
     const { crashMidStream: crashAt, endMidStream: endAt, errorMidStream: error, streamGate: gate } = this;
     res.writeHead(200, { 'Content-Type': contentType });
     res.flushHeaders();
@@ -241,6 +244,7 @@ export class FakeOllama {
       if (i === endAt) return void res.end();
       if (error && i === error.afterChunks) return void res.end(errorLine(error.message));
       await gate?.pass();
+      if (lineMs) await delay(lineMs);
       if (res.destroyed) return;
       // Flushed before the next step, so a crash after N lines has really sent N lines.
       await new Promise<void>((resolve) => res.write(line, () => resolve()));
