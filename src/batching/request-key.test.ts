@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../test/support/random.js';
 import { canonicalJson, digest, embedKey, isCoalescible, requestKey } from './request-key.js';
-
-/** mulberry32: a small seeded PRNG, so the "random" bodies are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -66,7 +56,7 @@ describe('requestKey', () => {
   });
 
   it('never merges bodies that differ in any field (property test)', () => {
-    const rand = prng(20240601);
+    const rand = seededRandom(20240601);
     let checked = 0;
     for (let round = 0; round < 200; round += 1) {
       const body = randomJson(rand, 3);

@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../test/support/random.js';
 import { FakeShell, type ShellBehaviour } from '../../test/support/scheduler-fake-shell.js';
 import { cpuModel, GiB, gpuModel, harness } from '../../test/support/scheduler-harness.js';
 import type { ModelRegistration, SchedulerConfig } from './types.js';
-
-/** mulberry32: a tiny seeded PRNG, so every run replays the same storms. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Four RAG users, five questions each, out of phase: every question embeds, then chats
@@ -58,7 +47,7 @@ describe('simulated traffic', () => {
 });
 
 function storm(seed: number): void {
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
   const config: Partial<SchedulerConfig> = {
     policy: pick(['group', 'fifo'] as const), maxHoldMs: pick([0, 500, 5000]),
