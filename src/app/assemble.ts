@@ -108,8 +108,9 @@ export async function assembleGateway(config: Config, log: Logger, opts: { rerea
     },
   });
   for (const b of backends.values()) {
+    b.breaker?.onChange((_from, to) => residency.hostHealth(b.name, to === 'closed'));
     if (!isManaged(b)) continue;
-    b.onLost((model) => residency.lost(model));
+    b.onLost((model) => residency.lost(b, model));
     b.domain?.onForget((upstream) => residency.forget(b, upstream));
   }
   for (const b of backends.values()) logBreaker(b, log.child({ part: 'breaker', backend: b.name }));
