@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- hosts [--json] [--clients 32] [--questions 8] [--kill-at-s 8] [--down-s 4] [--kill b] [--limit-s 90]`
+ * `npm run bench -- hosts [--json] [--clients 32] [--questions 8] [--kill-at-s 8] [--down-s 4] [--kill b] [--limit-s 90] [--memory told|learned]`
  *
  * Several GPU hosts behind one address (issue 15): placement against what people do
  * without it. Three scripted Ollama daemons on loopback (a 8 GiB, b 12 GiB, c 10 GiB of VRAM;
@@ -11,7 +11,8 @@
  * (popularity 4:3:2:1) and one of the embedders (3 users in 4 the small one), pausing
  * 0.5-2.5 s to read each answer. The same script runs twice:
  * - `placement`: through a `warmgate serve` process with the three daemons as `kind: ollama`
- *   backends (`memory.gpu` = their VRAM, breakers of 3 failures / 5 s) and every model
+ *   backends (breakers of 3 failures / 5 s; `memory.gpu` = their VRAM, or with
+ *   `--memory learned` no memory, as a user who does not say it) and every model
  *   `backends: [a, b, c]`;
  * - `round_robin`: through nginx's round-robin with its defaults (bench/support/round-robin-proxy.ts).
  * In both, host `--kill` is killed `--kill-at-s` into the run (its server closed, sockets
@@ -67,6 +68,8 @@ interface Settings {
   downS: number;
   kill: string;
   limitS: number;
+  /** Whether the gateway is told each daemon's VRAM (`memory.gpu`) or learns what fits. */
+  memory: 'told' | 'learned';
 }
 
 function settings(args: string[]): Settings {
@@ -75,16 +78,18 @@ function settings(args: string[]): Settings {
     options: {
       clients: { type: 'string', default: '32' }, questions: { type: 'string', default: '8' }, 'kill-at-s': { type: 'string', default: '8' },
       'down-s': { type: 'string', default: '4' }, kill: { type: 'string', default: 'b' }, 'limit-s': { type: 'string', default: '90' },
+      memory: { type: 'string', default: 'told' },
     },
   });
   const s = {
     clients: Number(values.clients), questions: Number(values.questions), killAtS: Number(values['kill-at-s']),
-    downS: Number(values['down-s']), kill: values.kill!, limitS: Number(values['limit-s']),
+    downS: Number(values['down-s']), kill: values.kill!, limitS: Number(values['limit-s']), memory: values.memory as Settings['memory'],
   };
   for (const k of ['clients', 'questions', 'killAtS', 'downS', 'limitS'] as const) {
     if (!(s[k] > 0)) throw new Error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive number`);
   }
   if (!(s.kill in HOSTS)) throw new Error(`--kill must name a host: ${Object.keys(HOSTS).join(', ')}`);
+  if (s.memory !== 'told' && s.memory !== 'learned') throw new Error('--memory must be told or learned');
   return s;
 }
 
@@ -98,14 +103,14 @@ interface Front {
 export async function run(opts: BenchOptions): Promise<BenchResult> {
   const s = settings(opts.args);
   const script = questionScript({ clients: s.clients, questions: s.questions, embedders: EMBEDDERS, chats: CHATS, seed: 15 });
-  const placement = await runOnce('placement', s, script, opts.log, gatewayFront);
+  const placement = await runOnce('placement', s, script, opts.log, (daemons) => gatewayFront(daemons, s.memory));
   const roundRobin = await runOnce('round_robin', s, script, opts.log, async (daemons) => {
     const proxy = await startRoundRobinProxy(daemons.names.map((n) => daemons.url(n)));
     return { ...proxy, report: async () => ({}) };
   });
   const ratio = round(roundRobin.loads / Math.max(1, placement.loads), 2);
   return {
-    clients: s.clients, questions_per_client: s.questions, killed_host: s.kill, kill_at_s: s.killAtS, down_s: s.downS,
+    clients: s.clients, questions_per_client: s.questions, killed_host: s.kill, kill_at_s: s.killAtS, down_s: s.downS, gateway_memory: s.memory,
     hosts: Object.fromEntries(Object.entries(HOSTS).map(([name, h]) => [name, `${round(h.vram / GiB, 1)} GiB`])),
     models: Object.fromEntries(MODELS.map((m) => [m.name, `${round(m.size! / GB, 1)} GB, load ${m.loadMs} ms, ${m.tokenMs} ms/token`])),
     placement, round_robin: roundRobin,
@@ -120,8 +125,9 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
 
 async function runOnce(name: string, s: Settings, script: ScriptedQuestion[][], log: (line: string) => void, start: (d: ScriptedDaemons) => Promise<Front>) {
   const daemons = await ScriptedDaemons.start(HOSTS);
-  const front = await start(daemons);
+  let front: Front | undefined;
   try {
+    front = await start(daemons);
     log(`${name}: ${s.clients} users through ${front.url}; host ${s.kill} dies at ${s.killAtS} s and is back ${s.downS} s later`);
     const t0 = performance.now();
     const chaos = (async () => {
@@ -153,24 +159,27 @@ async function runOnce(name: string, s: Settings, script: ScriptedQuestion[][], 
       ...(await front.report()),
     };
   } finally {
-    await front.close();
+    await front?.close();
     await daemons.close();
   }
 }
 
 /** A `warmgate serve` process over the daemons, every model on all of them. */
-async function gatewayFront(daemons: ScriptedDaemons): Promise<Front> {
+async function gatewayFront(daemons: ScriptedDaemons, memory: Settings['memory']): Promise<Front> {
   const dir = await mkdtemp(join(tmpdir(), 'warmgate-hosts-bench-'));
   const file = join(dir, 'config.json');
   const config: ConfigInput = {
     data_dir: dir, log: { level: 'warn' }, server: { records_kept: 100_000, drain_s: 5 },
     backends: Object.fromEntries(daemons.names.map((n) => [n, {
-      kind: 'ollama' as const, url: daemons.url(n), memory: { gpu: HOSTS[n].vram }, breaker: { failures: 3, open_s: 5 },
+      kind: 'ollama' as const, url: daemons.url(n), memory: memory === 'told' ? { gpu: HOSTS[n].vram } : {}, breaker: { failures: 3, open_s: 5 },
     }])),
     models: Object.fromEntries(MODELS.map((m) => [m.name, { backends: daemons.names }])),
   };
   await writeFile(file, JSON.stringify(config, null, 2));
-  const { child, url } = await serveProcess(file);
+  const said: string[] = [];
+  const { child, url } = await serveProcess(file, { onLine: (line) => said.push(line) }).catch((err: Error) => {
+    throw new Error(`${err.message}:\n${said.join('\n')}`);
+  });
   return {
     url,
     async report() {
