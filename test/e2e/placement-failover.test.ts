@@ -7,12 +7,8 @@
  * other hosts. Held loads and gated streams set the scene; `until` waits, nothing sleeps.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ask, entriesOf, Hosts, ollamaStream, queuedFor } from '../support/hosts.js';
+import { ask, entriesOf, GB, Hosts, longPrompt, ollamaStream, PATIENT, queuedFor } from '../support/hosts.js';
 import { gatewayStatus, requestRecords, until } from '../support/records.js';
-
-const GB = 1e9;
-const PATIENT = { max_hold_ms: 3_600_000, reconcile_s: 0 };
-const LONG = (tag: string) => `${tag} ${'and some more words '.repeat(4)}`;
 
 const hosts = new Hosts();
 afterEach(() => hosts.close());
@@ -49,7 +45,7 @@ describe('a host whose daemon stops answering', () => {
       backend: { breaker: { failures: 3, open_s: 0.05, max_open_s: 0.1 } },
     });
     hosts.holdStreams();
-    const running = await hosts.firstOnHost(() => ollamaStream(hosts.url, M, LONG('running')));
+    const running = await hosts.firstOnHost(() => ollamaStream(hosts.url, M, longPrompt('running')));
     expect(running.host).toBe('a'); // the most room
     const waiting = [ask(hosts.url, M, 'w1'), ask(hosts.url, M, 'w2')];
     await until(() => gatewayStatus(hosts.url), (s) => entriesOf(s, M).a?.queued === 2);
@@ -97,9 +93,9 @@ describe('a host killed mid-burst', () => {
 
     hosts.holdStreams();
     // Two streams on the doomed host, one per dialect, each past its first piece.
-    const ollama = await hosts.firstOnHost(() => ollamaStream(hosts.url, C, LONG('ollama')));
+    const ollama = await hosts.firstOnHost(() => ollamaStream(hosts.url, C, longPrompt('ollama')));
     await until(async () => hosts.gate(doomed).blocked, (n) => n === 1);
-    const openai = await hosts.firstOnHost(() => openaiStream(hosts.url, C, LONG('openai')));
+    const openai = await hosts.firstOnHost(() => openaiStream(hosts.url, C, longPrompt('openai')));
     expect([ollama.host, openai.host]).toEqual([doomed, doomed]);
     // The burst: streams for A and B (two running and two queued on each home host), and C's whole requests queued behind its two streams.
     const streams = [A, A, A, A, B, B, B, B].map((model, i) => ollamaStream(hosts.url, model, `s${i}`).then((s) => s.rest()));

@@ -7,15 +7,10 @@
  * daemons' knobs; nothing waits on time (`max_hold_ms` is out of reach).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ask, entriesOf, Hosts, ollamaStream, queuedFor } from '../support/hosts.js';
+import { ask, entriesOf, GB, Hosts, longPrompt, ollamaStream, PATIENT, queuedFor } from '../support/hosts.js';
 import { gatewayStatus, requestRecords, until } from '../support/records.js';
 
-const GB = 1e9;
 const M = 'llama3.1:8b';
-/** Requests wait for a busy copy rather than start another; nothing reconciles behind the test's back. */
-const PATIENT = { max_hold_ms: 3_600_000, reconcile_s: 0 };
-/** A prompt whose echoed reply has more lines than any test lets through a gate. */
-const LONG = (tag: string) => `${tag} ${'and some more words '.repeat(4)}`;
 
 const hosts = new Hosts();
 afterEach(() => hosts.close());
@@ -23,6 +18,17 @@ afterEach(() => hosts.close());
 /** The host of each whole (not streamed) `/api/chat` reply, in the order they ended. */
 async function chatHosts(): Promise<Array<string | undefined>> {
   return (await requestRecords(hosts.url)).filter((r) => r.route === '/api/chat' && !r.stream).reverse().map((r) => r.backend);
+}
+
+const [X, Y, Z] = ['qwen3:14b', 'gemma3:12b', 'mistral:7b'];
+
+/** Two hosts of 16 GB: X served by a alone, Y by b alone, Z by both (a listed first). */
+function startXYZ(sizes: { X: number; Y: number; Z: number }): Promise<Hosts> {
+  const model = (name: string, size: number) => ({ name, size });
+  return hosts.start({
+    a: { vram: 16 * GB, models: [model(X, sizes.X), model(Z, sizes.Z)] },
+    b: { vram: 16 * GB, models: [model(Y, sizes.Y), model(Z, sizes.Z)] },
+  }, { models: { [X]: { backends: ['a'] }, [Y]: { backends: ['b'] }, [Z]: { backends: ['a', 'b'] } }, scheduler: PATIENT });
 }
 
 describe('placement', () => {
@@ -41,13 +47,7 @@ describe('placement', () => {
   });
 
   it('loads a cold model where it fits without evicting, not on the first host listed', async () => {
-    const X = 'qwen3:14b';
-    const Y = 'llama3.2:3b';
-    const Z = 'mistral:7b';
-    await hosts.start({
-      a: { vram: 16 * GB, models: [{ name: X, size: 10 * GB }, { name: Z, size: 6 * GB }] },
-      b: { vram: 16 * GB, models: [{ name: Y, size: 4 * GB }, { name: Z, size: 6 * GB }] },
-    }, { models: { [X]: { backends: ['a'] }, [Y]: { backends: ['b'] }, [Z]: { backends: ['a', 'b'] } }, scheduler: PATIENT });
+    await startXYZ({ X: 10 * GB, Y: 4 * GB, Z: 6 * GB });
     await ask(hosts.url, X, 'x');
     await ask(hosts.url, Y, 'y');
     // Z (6.9 GB as estimated) fits beside Y on b (12 GB free), not beside X on a (6 GB free).
@@ -59,16 +59,10 @@ describe('placement', () => {
   });
 
   it('when every host is full, evicts where it costs least: an idle model, not a busy one', async () => {
-    const X = 'qwen3:14b';
-    const Y = 'gemma3:12b';
-    const Z = 'mistral:7b';
-    await hosts.start({
-      a: { vram: 16 * GB, models: [{ name: X, size: 10 * GB }, { name: Z, size: 8 * GB }] },
-      b: { vram: 16 * GB, models: [{ name: Y, size: 12 * GB }, { name: Z, size: 8 * GB }] },
-    }, { models: { [X]: { backends: ['a'] }, [Y]: { backends: ['b'] }, [Z]: { backends: ['a', 'b'] } }, scheduler: PATIENT });
+    await startXYZ({ X: 10 * GB, Y: 12 * GB, Z: 8 * GB });
     await ask(hosts.url, Y, 'y'); // idle on b from now on
     hosts.holdStreams();
-    const busy = await hosts.firstOnHost(() => ollamaStream(hosts.url, X, LONG('x'))); // busy on a
+    const busy = await hosts.firstOnHost(() => ollamaStream(hosts.url, X, longPrompt('x'))); // busy on a
     expect(busy.host).toBe('a');
     // Z (9.2 GB as estimated) fits on neither: a has more room (6 GB) but only a busy model to evict.
     expect((await ask(hosts.url, Z, 'z')).message.content).toBe('You said: z');
@@ -103,8 +97,8 @@ describe('warmth', () => {
   it('with replicas: 2, a second copy starts on another host while the first is busy, and no third', async () => {
     await hosts.start(three(8 * GB), { models: { [M]: { backends: ['a', 'b', 'c'], replicas: 2, parallel: 1 } }, scheduler: PATIENT });
     hosts.holdStreams();
-    const first = await hosts.firstOnHost(() => ollamaStream(hosts.url, M, LONG('one')));
-    const second = await hosts.firstOnHost(() => ollamaStream(hosts.url, M, LONG('two')));
+    const first = await hosts.firstOnHost(() => ollamaStream(hosts.url, M, longPrompt('one')));
+    const second = await hosts.firstOnHost(() => ollamaStream(hosts.url, M, longPrompt('two')));
     expect(second.host).not.toBe(first.host);
     // Both copies busy: the third request waits for one of them.
     const third = ask(hosts.url, M, 'three');

@@ -17,6 +17,15 @@ import { Turnstile } from '../fakes/turnstile.js';
 import { serveProcess } from './processes.js';
 import { until, type GatewayStatus } from './records.js';
 
+/** Sizes and VRAM in these tests are in (decimal) gigabytes, as Ollama lists them. */
+export const GB = 1e9;
+
+/** A scheduler that never starts a copy because a request waited (`max_hold_ms` out of reach) and never reconciles behind a test's back. */
+export const PATIENT = { max_hold_ms: 3_600_000, reconcile_s: 0 };
+
+/** A prompt whose echoed reply has more lines than a test lets through a gate. */
+export const longPrompt = (tag: string): string => `${tag} ${'and some more words '.repeat(4)}`;
+
 type OllamaBackendInput = Extract<NonNullable<ConfigInput['backends']>[string], { kind: 'ollama' }>;
 
 export interface HostSpec {
