@@ -6,8 +6,9 @@
  * unless the model's `replicas` allows more copies. Loads and streams are held with the
  * daemons' knobs; nothing waits on time (`max_hold_ms` is out of reach).
  */
+import { Ollama } from 'ollama';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ask, entriesOf, GB, Hosts, longPrompt, ollamaStream, PATIENT, queuedFor } from '../support/hosts.js';
+import { ask, entriesOf, GB, Hosts, longPrompt, ollamaStream, PATIENT, queuedFor, type HostsConfig } from '../support/hosts.js';
 import { gatewayStatus, requestRecords, until } from '../support/records.js';
 
 const M = 'llama3.1:8b';
@@ -32,18 +33,21 @@ function startXYZ(sizes: { X: number; Y: number; Z: number }): Promise<Hosts> {
 }
 
 describe('placement', () => {
-  it('serves a model from the host where it is resident, though another host has more room now', async () => {
-    await hosts.start({
-      a: { vram: 20 * GB, models: [{ name: M, size: 8 * GB }] },
-      b: { vram: 24 * GB, models: [{ name: M, size: 8 * GB }] },
-    }, { models: { [M]: { backends: ['a', 'b'] } }, scheduler: PATIENT });
+  it.each([
+    ['listed under models.M.backends', { models: { [M]: { backends: ['a', 'b', 'c'] } } }],
+    ['discovered on every daemon, nothing configured', { backend: { discover: true } }],
+  ] satisfies Array<[string, HostsConfig]>)('serves a model from the host where it is resident (%s), though others have more room now', async (_, config) => {
+    // b, neither first nor last, has the most room.
+    const host = (vram: number) => ({ vram, models: [{ name: M, size: 8 * GB }] });
+    await hosts.start({ a: host(20 * GB), b: host(24 * GB), c: host(20 * GB) }, { ...config, scheduler: PATIENT });
+    expect((await new Ollama({ host: hosts.url }).list()).models.map((m) => m.name)).toEqual([M]); // one model, three hosts
     await ask(hosts.url, M, 'first'); // cold: b has the most room
-    await ask(hosts.url, M, 'second'); // warm on b, where 16 GB are free now against a's 20
-    expect(hosts.loadsOf(M)).toEqual({ a: 0, b: 1 });
+    await ask(hosts.url, M, 'second'); // warm on b, where 16 GB are free now against 20 on a and c
+    expect(hosts.loadsOf(M)).toEqual({ a: 0, b: 1, c: 0 });
     expect(await chatHosts()).toEqual(['b', 'b']);
     const entries = entriesOf(await gatewayStatus(hosts.url), M);
     expect(entries.b).toMatchObject({ state: 'ready' });
-    expect(entries.a).toMatchObject({ state: 'unloaded' });
+    expect([entries.a, entries.c]).toMatchObject([{ state: 'unloaded' }, { state: 'unloaded' }]);
   });
 
   it('loads a cold model where it fits without evicting, not on the first host listed', async () => {
