@@ -86,25 +86,26 @@ export class ScheduledResidency implements Residency {
   }
 
   async acquire(entry: ModelEntry, signal: AbortSignal, opts: { avoid?: readonly ModelEntry[] } = {}): Promise<Lease> {
-    const hosts = hostsOf(entry).filter((h) => !opts.avoid?.includes(h));
     // A backend its breaker took out refuses at once: no queueing for a load that cannot reach
     // it. A model with several hosts is refused only when none is up (placement skips the rest).
-    if (hosts.length > 0 && hosts.every((h) => h.backend.breaker && h.backend.breaker.state !== 'closed')) hosts[0].backend.breaker!.admit();
+    const hosts = entry.hosts?.filter((h) => !opts.avoid?.includes(h));
+    if (!hosts) entry.backend.breaker?.admit();
+    else if (hosts.length > 0 && hosts.every((h) => h.backend.breaker && h.backend.breaker.state !== 'closed')) hosts[0].backend.breaker!.admit();
     // A server Warmgate does not run is always "resident" and not in the ledger: straight
     // through, to the host its own reports make best when there are several.
     if (!managed(entry)) {
-      if (!entry.hosts) return { entry, queueMs: 0, loadMs: 0, release: () => {} };
+      if (!hosts) return { entry, queueMs: 0, loadMs: 0, release: () => {} };
       const { host, done } = this.#remote.place(entry, hosts.filter((h) => h.backend.breaker?.state !== 'open'));
       return { entry: host, queueMs: 0, loadMs: 0, release: done };
     }
     if (this.#refusal) throw this.#refusal;
     // A model's first request waits for its estimate (GGUF read): that wait is queue time too.
     const t0 = performance.now();
-    await (entry.hosts ? this.#registerHosts(hosts as ManagedEntry[]) : this.#register(entry));
+    await (hosts ? this.#registerHosts(hosts as ManagedEntry[]) : this.#register(entry));
     signal.throwIfAborted();
     const registerMs = performance.now() - t0;
     const id = String(++this.#lastId);
-    const avoid = opts.avoid?.map(scheduledName);
+    const avoid = opts.avoid?.length ? opts.avoid.map(scheduledName) : undefined;
     return new Promise<Lease>((resolve, reject) => {
       this.#waiters.set(id, { entry, registerMs, resolve, reject });
       this.#event(() => this.#scheduler.request({ id, model: entry.name, avoid }));
