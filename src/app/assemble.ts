@@ -102,14 +102,16 @@ export async function assembleGateway(config: Config, log: Logger, opts: { rerea
     gpuPool: GPU_POOL in budgets ? GPU_POOL : undefined,
     reconcileMs: s.reconcile_s * 1000,
     served: () => served.list(),
+    reportingHosts: deps.hosts,
     config: {
       policy: s.policy, maxHoldMs: s.max_hold_ms, maxQueuePerModel: s.max_queue_per_model, maxQueueTotal: s.max_queue_total,
       loadTimeoutMs: s.load_timeout_s * 1000, unloadTimeoutMs: s.unload_timeout_s * 1000,
     },
   });
   for (const b of backends.values()) {
+    b.breaker?.onChange((_from, to) => residency.hostHealth(b.name, to === 'closed'));
     if (!isManaged(b)) continue;
-    b.onLost((model) => residency.lost(model));
+    b.onLost((model) => residency.lost(b, model));
     b.domain?.onForget((upstream) => residency.forget(b, upstream));
   }
   for (const b of backends.values()) logBreaker(b, log.child({ part: 'breaker', backend: b.name }));

@@ -162,3 +162,11 @@ export function runsUpstream(running: Pick<RunningModel, 'name' | 'model'>, upst
   const names = [upstream, upstream.includes(':') ? upstream : `${upstream}:latest`];
   return names.includes(running.name) || names.includes(running.model);
 }
+
+/** What a remote Warmgate reports of itself (its `/warmgate/status`, cut to what placing a request needs). */
+export interface HostStatus {
+  /** `bytes`: the model's footprint there, all pools together (0 when it does not say). */
+  models: Array<{ name: string; state: string; queued: number; inFlight: number; maxParallel: number; bytes: number }>;
+  /** `budget` absent: a pool whose capacity nobody knows. */
+  pools: Array<{ name: string; budget?: number; used: number }>;
+}

@@ -35,7 +35,8 @@ export interface BatchOutput<O> {
   meta?: CallMeta;
 }
 
-export type CallMeta = Readonly<Record<string, number>>;
+/** What the call that served a batch says of itself (times, the host it ran on), passed to each of its requests. */
+export type CallMeta = Readonly<Record<string, number | string>>;
 
 export type BatchRun<G, I, O> = (group: G, inputs: I[], signal: AbortSignal) => Promise<BatchOutput<O>>;
 

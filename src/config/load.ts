@@ -149,10 +149,16 @@ function valueAt(raw: unknown, path: PropertyKey[]): unknown {
 function checkReferences(config: Config, source: string): void {
   const names = Object.keys(config.backends);
   const problems: string[] = [];
+  const allowed = names.map((n) => JSON.stringify(n)).join(', ') || 'none declared (add one under backends)';
   for (const [name, model] of Object.entries(config.models)) {
     if (model.backend && !names.includes(model.backend)) {
-      problems.push(`  - models.${name}.backend: no backend named ${JSON.stringify(model.backend)}; allowed: ${names.map((n) => JSON.stringify(n)).join(', ') || 'none declared (add one under backends)'}`);
+      problems.push(`  - models.${name}.backend: no backend named ${JSON.stringify(model.backend)}; allowed: ${allowed}`);
     }
+    for (const wanted of model.backends ?? []) {
+      if (!names.includes(wanted)) problems.push(`  - models.${name}.backends: no backend named ${JSON.stringify(wanted)}; allowed: ${allowed}`);
+    }
+    const kinds = new Set((model.backends ?? []).filter((b) => names.includes(b)).map((b) => config.backends[b].kind));
+    if (kinds.size > 1) problems.push(`  - models.${name}.backends: all must be of one kind (they are ${[...kinds].join(', ')}): a request may go to any of them`);
   }
   if (problems.length) throw new ConfigError(`invalid config (${source}):\n${problems.join('\n')}`);
 }

@@ -129,6 +129,16 @@ export const backendSchema = z.discriminatedUnion('kind', [
 
 export const modelSchema = z.object({
   backend: z.string().min(1).optional(),
+  /**
+   * Several backends serving the same model (instead of `backend`; all of one kind): each
+   * request is placed on one of them, where the model is warm first (see `replicas`).
+   */
+  backends: z.array(z.string().min(1)).min(1).optional(),
+  /**
+   * With several backends: copies started on demand without pressure. Beyond that a
+   * further copy starts only when none could serve within `scheduler.max_hold_ms`.
+   */
+  replicas: z.number().int().positive().default(1),
   aliases: z.array(z.string().min(1)).default([]),
   /** Name of the model at the backend (Ollama tag); defaults to the model's own name. */
   upstream: z.string().min(1).optional(),
@@ -162,7 +172,7 @@ export const modelSchema = z.object({
    * repacks some of them, so the file pages are not resident beside the copies.
    */
   mmap: z.union([z.literal('auto'), z.boolean()]).default('auto'),
-}).strict();
+}).strict().refine((m) => !(m.backend && m.backends), { message: 'set `backend` (one) or `backends` (several), not both' });
 
 /** What clients send when they have no key (they are never keys, and a request carrying one has none). */
 export const NO_KEY_PLACEHOLDERS = ['null', 'undefined', 'sk-no-key', 'sk-no-key-required'] as const;

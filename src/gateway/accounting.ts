@@ -11,6 +11,7 @@ export interface RequestScope {
 
 /** A granted lease's waits, on the record. */
 export function noteLease(record: RequestTimer, lease: Lease): void {
+  record.record.backend = lease.entry.backend.name;
   record.record.queue_ms = round(lease.queueMs);
   record.record.load_ms = round(lease.loadMs);
 }

@@ -5,6 +5,7 @@ import { RedisEmbeddingStore, type RedisStoreOptions } from '../batching/redis-e
 import type { Config } from '../config/schema.js';
 import type { EmbedRequest, EmbedResult } from '../dialects/canonical.js';
 import { modelNotFound, WarmgateError } from '../errors.js';
+import { onSomeHost } from './host-call.js';
 import type { ModelEntry } from '../models/model-entry.js';
 import { loadIdentity } from '../models/registry.js';
 import { digest } from '../batching/request-key.js';
@@ -34,16 +35,14 @@ export class EmbedService {
       async (model, opts, inputs, signal) => {
         const entry = this.#entries.get(model);
         if (!entry) throw modelNotFound(model);
-        const lease = await residency.acquire(entry, signal);
-        try {
-          const result = await entry.backend.embed(entry, { model: entry.name, input: inputs, ...opts }, signal);
-          if (result.embeddings.length !== inputs.length) {
-            throw new WarmgateError('UPSTREAM_ERROR', `backend ${entry.backend.name} returned ${result.embeddings.length} embeddings for ${inputs.length} inputs`);
-          }
-          return { ...result, meta: { queueMs: lease.queueMs, loadMs: lease.loadMs + (result.timings.loadMs ?? 0) } };
-        } finally {
-          lease.release();
+        const { lease, result } = await onSomeHost(residency, entry, signal, ({ entry: on }) => on.backend.embed(on, { model: on.name, input: inputs, ...opts }, signal));
+        lease.release();
+        const backend = lease.entry.backend.name;
+        if (result.embeddings.length !== inputs.length) {
+          throw new WarmgateError('UPSTREAM_ERROR', `backend ${backend} returned ${result.embeddings.length} embeddings for ${inputs.length} inputs`);
         }
+        const meta: RunMeta = { queueMs: lease.queueMs, loadMs: lease.loadMs + (result.timings.loadMs ?? 0), backend };
+        return { ...result, meta };
       },
     );
   }
@@ -53,8 +52,10 @@ export class EmbedService {
     const out = await this.#pipeline.embed(this.#keyOf(entry), { truncate: req.truncate, dimensions: req.dimensions }, req.input, signal);
     const r = timer.record;
     r.prompt_tokens = out.promptTokens;
-    r.queue_ms = round(out.meta?.queueMs ?? 0);
-    r.load_ms = round(out.meta?.loadMs ?? 0);
+    const meta = out.meta as RunMeta | undefined; // what this service's run (above) returns
+    r.queue_ms = round(meta?.queueMs ?? 0);
+    r.load_ms = round(meta?.loadMs ?? 0);
+    if (meta) r.backend = meta.backend;
     if (out.batchedWith > 1) r.batched_with = out.batchedWith;
     if (out.coalesced) r.coalesced = true;
     if (out.cached === req.input.length) r.cache_hit = true;
@@ -95,3 +96,10 @@ function embeddingStore(batching: Config['batching'], log: RedisStoreOptions['lo
     url: batching.cache, ttlS: batching.cache_ttl_s, timeoutMs: batching.cache_timeout_ms, localBytes: batching.cache_local, log,
   });
 }
+
+/** What one upstream call tells each request it served: its wait, and the host it ran on. */
+type RunMeta = {
+  readonly queueMs: number;
+  readonly loadMs: number;
+  readonly backend: string;
+};

@@ -18,6 +18,7 @@ import { accounted, noteEvent, noteLease, type RequestScope } from './accounting
 import type { Catalog } from './catalog.js';
 import type { DaemonApi } from './daemon-api.js';
 import type { EmbedService } from './embed-service.js';
+import { onSomeHost } from './host-call.js';
 
 // What the routes need from below, so gateway/ is their one door.
 export type { ModelEntry } from '../models/model-entry.js';
@@ -175,15 +176,10 @@ export class Gateway {
   async generate(entry: ModelEntry, req: GenerateRequest, scope: RequestScope): Promise<AsyncIterable<GenerateEvent>> {
     const fitting = this.#fitContext(entry, req.loadOptions, promptTexts(req), scope.record);
     if (fitting) await fitting;
-    const lease = await this.#acquire(entry, scope);
-    const it = entry.backend.generate(entry, req, scope.signal)[Symbol.asyncIterator]();
-    let first: IteratorResult<GenerateEvent>;
-    try {
-      first = await it.next();
-    } catch (err) {
-      lease.release();
-      throw err;
-    }
+    const { lease, result: [it, first] } = await this.#onSomeHost(entry, scope, async ({ entry: on }) => {
+      const events = on.backend.generate(on, req, scope.signal)[Symbol.asyncIterator]();
+      return [events, await events.next()] as const;
+    });
     return accounted(it, first, lease, { note: (ev) => noteEvent(scope.record, ev), final: (ev) => ev.type === 'done' });
   }
 
@@ -260,20 +256,24 @@ export class Gateway {
   }
 
   async #forward(entry: ModelEntry, call: Omit<RawCall, 'signal'>, scope: RequestScope, passErrors: boolean): Promise<{ lease: Lease; res: UpstreamReply }> {
-    const lease = await this.#acquire(entry, scope);
-    try {
-      const res = await entry.backend.forward(entry, { ...call, signal: scope.signal });
-      if (res.status >= 400 && !passErrors) throw upstreamStatusError(res.status, await readText(res.body), entry.backend.name);
-      return { lease, res };
-    } catch (err) {
-      lease.release();
-      throw err;
-    }
+    const { lease, result: res } = await this.#onSomeHost(entry, scope, async ({ entry: on }) => {
+      const reply = await on.backend.forward(on, { ...call, signal: scope.signal });
+      if (reply.status >= 400 && !passErrors) throw upstreamStatusError(reply.status, await readText(reply.body), on.backend.name);
+      return reply;
+    });
+    return { lease, res };
   }
 
   async #acquire(entry: ModelEntry, scope: RequestScope): Promise<Lease> {
     const lease = await this.#parts.residency.acquire(entry, scope.signal);
     noteLease(scope.record, lease);
     return lease;
+  }
+
+  /** `call` under a lease, on another host where the first cannot be reached; the lease is noted on the record. */
+  async #onSomeHost<T>(entry: ModelEntry, scope: RequestScope, call: (lease: Lease) => Promise<T>): Promise<{ lease: Lease; result: T }> {
+    const placed = await onSomeHost(this.#parts.residency, entry, scope.signal, call);
+    noteLease(scope.record, placed.lease);
+    return placed;
   }
 }

@@ -1,7 +1,7 @@
 import type { Backend, CatalogModel } from '../backends/backend.js';
 import { ConfigError } from '../config/load.js';
 import { modelSchema, type Config } from '../config/schema.js';
-import type { ModelEntry } from './model-entry.js';
+import { hostsOf, type ModelEntry } from './model-entry.js';
 
 /*
  * models/ owns what the gateway serves: names, aliases, discovery, local GGUFs, pins. It
@@ -20,7 +20,9 @@ export class ModelRegistry {
   #aliases = new Map<string, string>();
   /** Local models (models_dir, the embedded default): found at start, kept across reloads. */
   readonly #local: ModelEntry[];
-  readonly #discovered = new Map<string, ModelEntry>();
+  #discovered = new Map<string, ModelEntry>();
+  /** What each discovering backend listed last (its own entries), kept while it is unreachable. */
+  readonly #listed = new Map<Backend, Map<string, ModelEntry>>();
   readonly #backends: Map<string, Backend>;
   readonly #discovering: Backend[];
   #defaultParallel = new Map<Backend, number>();
@@ -74,9 +76,12 @@ export class ModelRegistry {
       for (const alias of entry.config.aliases) aliases.set(alias, entry.name);
     };
     for (const [name, model] of Object.entries(config.models)) {
-      const backend = this.#backendFor(name, model.backend);
-      const parallel = model.parallel ?? backendParallel(config, backend);
-      add({ name, upstream: model.upstream ?? name, backend, config: { ...model, parallel }, type: model.type, discovered: false });
+      const backends = model.backends ? model.backends.map((b) => this.#backendFor(name, b)) : [this.#backendFor(name, model.backend)];
+      const hosts = backends.map((backend): ModelEntry => {
+        const parallel = model.parallel ?? backendParallel(config, backend);
+        return { name, upstream: model.upstream ?? name, backend, config: { ...model, parallel }, type: model.type, discovered: false };
+      });
+      add(servedBy(hosts));
     }
     for (const entry of this.#local) if (!declared.has(entry.name)) add(entry);
     return [declared, aliases];
@@ -112,6 +117,27 @@ export class ModelRegistry {
     return this.#discovering.map((backend) => ({ backend, error: this.#unreachable.get(backend) }));
   }
 
+  /**
+   * Rebuilds the discovered models from what each daemon lists: a name several daemons list
+   * is one model served by all of them. An entry whose hosts did not change is kept.
+   */
+  #collectDiscovered(): void {
+    const byName = new Map<string, ModelEntry[]>();
+    for (const backend of this.#discovering) {
+      for (const [name, entry] of this.#listed.get(backend) ?? []) byName.set(name, [...(byName.get(name) ?? []), entry]);
+    }
+    const discovered = new Map<string, ModelEntry>();
+    for (const [name, listing] of byName) {
+      // One model is served by backends of one kind (a request may go to any): the first's.
+      const hosts = listing.filter((h) => h.backend.kind === listing[0].backend.kind);
+      const before = this.#discovered.get(name);
+      const same = before && hostsOf(before).length === hosts.length && hosts.every((h, i) => hostsOf(before)[i] === h);
+      if (hosts.length === 1) hosts[0].copyOf = undefined;
+      discovered.set(name, same ? before : servedBy(hosts));
+    }
+    this.#discovered = discovered;
+  }
+
   /** Known entries without touching backends (status pages, the scheduler). */
   known(): ModelEntry[] {
     return [...this.#declared.values(), ...this.#discovered.values()];
@@ -136,7 +162,7 @@ export class ModelRegistry {
   /** A declared model that already stands for this upstream name (so it gets one pin set, not two). */
   #declaredFor(backend: Backend, upstream: string): ModelEntry | undefined {
     for (const e of this.#declared.values()) {
-      if (e.backend === backend && nameVariants(e.upstream).includes(upstream)) return e;
+      if (hostsOf(e).some((h) => h.backend === backend) && nameVariants(e.upstream).includes(upstream)) return e;
     }
     return undefined;
   }
@@ -175,15 +201,17 @@ export class ModelRegistry {
         read.set(backend, models);
         // A model listed again keeps its entry: parts keyed by the entry object (the embedding
         // cache's keys) must not take every catalog read for a new model.
-        const before = new Map([...this.#discovered].filter(([, entry]) => entry.backend === backend));
-        for (const name of before.keys()) this.#discovered.delete(name);
+        const before = this.#listed.get(backend) ?? new Map<string, ModelEntry>();
+        const listed = new Map<string, ModelEntry>();
         for (const m of models) {
           const declared = this.#declaredFor(backend, m.name);
           const kept = before.get(m.name);
           if (declared) this.#aliases.set(m.name, declared.name);
-          else this.#discovered.set(m.name, kept?.upstream === (m.model || m.name) ? kept : discoveredEntry(m, backend, this.#defaultParallel.get(backend) ?? 1));
+          else listed.set(m.name, kept?.upstream === (m.model || m.name) ? kept : discoveredEntry(m, backend, this.#defaultParallel.get(backend) ?? 1));
         }
+        this.#listed.set(backend, listed);
       }
+      this.#collectDiscovered();
       this.#refreshedAt = performance.now();
       return read;
     })().finally(() => {
@@ -209,7 +237,7 @@ export interface ModelChanges {
  * gateway's own policies. Any other key (file, ctx, pin, parallel, gpu_layers, threads,
  * mmap, extra_args, upstream, type, backend) is how the model is loaded.
  */
-export const RELOAD_FREE_KEYS = ['aliases', 'keep_alive', 'allow_client_unload', 'preload', 'pinned'] as const;
+export const RELOAD_FREE_KEYS = ['aliases', 'keep_alive', 'allow_client_unload', 'preload', 'pinned', 'replicas'] as const;
 
 function compareEntries(before: ModelEntry, next: ModelEntry): 'kept' | 'updated' | 'changed' {
   if (loadIdentity(before) !== loadIdentity(next)) return 'changed';
@@ -238,6 +266,16 @@ function canonical(value: unknown): string {
 function nameVariants(name: string): string[] {
   if (name.endsWith(':latest')) return [name, name.slice(0, -':latest'.length)];
   return name.includes(':') ? [name] : [name, `${name}:latest`];
+}
+
+/**
+ * The entry for a model its hosts serve: the one host's entry, or (several) an entry whose
+ * `hosts` are theirs, each marked as a copy of it.
+ */
+function servedBy(hosts: ModelEntry[]): ModelEntry {
+  if (hosts.length === 1) return hosts[0];
+  for (const h of hosts) h.copyOf = h.name;
+  return { ...hosts[0], copyOf: undefined, hosts };
 }
 
 function discoveredEntry(m: CatalogModel, backend: Backend, parallel: number): ModelEntry {

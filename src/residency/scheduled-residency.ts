@@ -2,8 +2,9 @@ import type { Logger } from 'pino';
 import { keepAliveSeconds } from '../config/units.js';
 import { clientClosed, shuttingDown, WarmgateError } from '../errors.js';
 import { isManaged, reportedMemory, runsUpstream, type Backend, type LoadResult, type ManagedBackend, type RunningModel } from '../backends/backend.js';
-import type { ModelEntry } from '../models/model-entry.js';
+import { hostsOf, type ModelEntry } from '../models/model-entry.js';
 import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type ModelRegistration, type StartLoadOptions, type Rejection, type SchedulerConfig } from '../scheduler/index.js';
+import { RemotePlacement, type ReportingHost } from './remote-placement.js';
 import type { Lease, Residency, ResidencyStatus } from './residency.js';
 
 export interface ScheduledResidencyOptions {
@@ -17,6 +18,8 @@ export interface ScheduledResidencyOptions {
   reconcileMs?: number;
   /** Every model the gateway serves (catalogs refreshed): one a backend with its own memory domain holds joins the ledger at reconciliation. */
   served?: () => Promise<readonly ModelEntry[]>;
+  /** Backends that report their own residency (remote Warmgates): placement over them reads it. */
+  reportingHosts?: Iterable<ReportingHost>;
 }
 
 /** A model whose backend the scheduler loads and unloads. */
@@ -42,6 +45,7 @@ interface Settler {
  */
 export class ScheduledResidency implements Residency {
   readonly #scheduler: Scheduler;
+  readonly #remote: RemotePlacement;
   readonly #opts: ScheduledResidencyOptions;
   readonly #entries = new Map<string, ManagedEntry>();
   /** The entry each model's current residency was loaded as (a reload may have replaced `#entries`' since): its unload and checks use it. */
@@ -69,10 +73,11 @@ export class ScheduledResidency implements Residency {
       startLoad: (model, options) => this.#startLoad(model, options),
       cancelLoad: (model) => this.#loads.get(model)?.abort(this.#cancelReason(model)),
       startUnload: (model) => this.#startUnload(model),
-      grant: (id, _model, info) => this.#grant(id, info),
+      grant: (id, model, info) => this.#grant(id, model, info),
       reject: (id, rejection) => this.#reject(id, rejection),
     };
     this.#scheduler = new Scheduler({ config: opts.config, clock: { now: () => performance.now() }, effects });
+    this.#remote = new RemotePlacement(opts.reportingHosts ?? [], opts.config.maxHoldMs);
     for (const [pool, bytes] of Object.entries(opts.budgets)) this.#scheduler.setBudget(pool, bytes);
     if (opts.reconcileMs) {
       this.#reconciler = setInterval(() => void this.reconcile(), opts.reconcileMs);
@@ -80,21 +85,30 @@ export class ScheduledResidency implements Residency {
     }
   }
 
-  async acquire(entry: ModelEntry, signal: AbortSignal): Promise<Lease> {
-    // A backend its breaker took out refuses at once: no queueing for a load that cannot reach it.
-    entry.backend.breaker?.admit();
-    // A server Warmgate does not run is always "resident" and not in the ledger: straight through.
-    if (!managed(entry)) return { queueMs: 0, loadMs: 0, release: () => {} };
+  async acquire(entry: ModelEntry, signal: AbortSignal, opts: { avoid?: readonly ModelEntry[] } = {}): Promise<Lease> {
+    // A backend its breaker took out refuses at once: no queueing for a load that cannot reach
+    // it. A model with several hosts is refused only when none is up (placement skips the rest).
+    const hosts = entry.hosts?.filter((h) => !opts.avoid?.includes(h));
+    if (!hosts) entry.backend.breaker?.admit();
+    else if (hosts.length > 0 && hosts.every((h) => h.backend.breaker && h.backend.breaker.state !== 'closed')) hosts[0].backend.breaker!.admit();
+    // A server Warmgate does not run is always "resident" and not in the ledger: straight
+    // through, to the host its own reports make best when there are several.
+    if (!managed(entry)) {
+      if (!hosts) return { entry, queueMs: 0, loadMs: 0, release: () => {} };
+      const { host, done } = this.#remote.place(entry, hosts.filter((h) => h.backend.breaker?.state !== 'open'));
+      return { entry: host, queueMs: 0, loadMs: 0, release: done };
+    }
     if (this.#refusal) throw this.#refusal;
     // A model's first request waits for its estimate (GGUF read): that wait is queue time too.
     const t0 = performance.now();
-    await this.#register(entry);
+    await (hosts ? this.#registerHosts(hosts as ManagedEntry[]) : this.#register(entry));
     signal.throwIfAborted();
     const registerMs = performance.now() - t0;
     const id = String(++this.#lastId);
+    const avoid = opts.avoid?.length ? opts.avoid.map(scheduledName) : undefined;
     return new Promise<Lease>((resolve, reject) => {
       this.#waiters.set(id, { entry, registerMs, resolve, reject });
-      this.#event(() => this.#scheduler.request({ id, model: entry.name }));
+      this.#event(() => this.#scheduler.request({ id, model: entry.name, avoid }));
       // Granted (or refused) at once, the common case on a warm model: nothing to cancel.
       if (!this.#waiters.has(id)) return;
       signal.addEventListener('abort', () => {
@@ -107,6 +121,8 @@ export class ScheduledResidency implements Residency {
 
   async load(entry: ModelEntry): Promise<void> {
     if (!managed(entry)) return;
+    // A model of several hosts is loaded where placement puts a request for it.
+    if (entry.hosts) return (await this.acquire(entry, new AbortController().signal)).release();
     await this.#register(entry);
     const state = this.#modelState(entry.name);
     if (state === 'ready') return;
@@ -119,6 +135,10 @@ export class ScheduledResidency implements Residency {
     if (!managed(entry)) {
       throw new WarmgateError('NOT_SUPPORTED', `backend ${entry.backend.name} (${entry.backend.kind}) holds its models itself (a server this gateway does not run): it cannot unload them`);
     }
+    if (entry.hosts) {
+      await Promise.all(entry.hosts.map((h) => this.unload(h)));
+      return;
+    }
     await this.#register(entry);
     const state = this.#modelState(entry.name);
     if (state === 'unloaded') return;
@@ -128,12 +148,24 @@ export class ScheduledResidency implements Residency {
   }
 
   reload(entry: ModelEntry): void {
-    if (this.#entries.has(entry.name)) this.#event(() => this.#scheduler.reload(entry.name));
+    for (const name of hostsOf(entry).map(scheduledName)) {
+      if (this.#entries.has(name)) this.#event(() => this.#scheduler.reload(name));
+    }
   }
 
-  /** A backend noticed the model is gone on its own (process crash, the runtime evicted it). */
-  lost(model: string): void {
-    if (this.#modelState(model) !== undefined) this.#event(() => this.#scheduler.unloadDone(model));
+  /** `backend` noticed its model is gone on its own (process crash, the runtime evicted it). */
+  lost(backend: Backend, model: string): void {
+    const entry = [...this.#entries.values()].find((e) => e.backend === backend && e.name === model);
+    if (entry) this.#lost(scheduledName(entry));
+  }
+
+  /** A backend's breaker opened (false) or closed (true): placement skips its copies while it is down. */
+  hostHealth(backend: string, up: boolean): void {
+    this.#later(() => (up ? this.#scheduler.hostUp(backend) : this.#scheduler.hostDown(backend)));
+  }
+
+  #lost(name: string): void {
+    if (this.#modelState(name) !== undefined) this.#event(() => this.#scheduler.unloadDone(name));
   }
 
   /**
@@ -144,20 +176,24 @@ export class ScheduledResidency implements Residency {
    * before; models not named are untouched. Resolves once every change reached the scheduler.
    */
   async reconfigure(change: { removed: ModelEntry[]; changed: ModelEntry[]; updated: ModelEntry[] }): Promise<void> {
-    const gone = [...change.removed, ...change.changed.filter((e) => !managed(e))];
+    const changed = change.changed.flatMap(hostsOf);
+    const removed = [...change.removed.flatMap(hostsOf), ...this.#hostsGone(change.changed)];
+    const gone = [...removed, ...changed.filter((e) => !managed(e))];
     for (const entry of gone) {
-      this.#forget(entry.name);
-      const message = change.removed.includes(entry) ? `model '${entry.name}' was removed from the configuration` : `model '${entry.name}' moved to a backend Warmgate does not run; ask again`;
-      this.#event(() => this.#scheduler.retireModel(entry.name, message));
+      const name = scheduledName(entry);
+      this.#forget(name);
+      const message = removed.includes(entry) ? `model '${entry.name}' was removed from the configuration` : `model '${entry.name}' moved to a backend Warmgate does not run; ask again`;
+      this.#event(() => this.#scheduler.retireModel(name, message));
     }
-    for (const entry of change.updated.filter(managed)) {
-      const memory = this.#estimates.get(entry.name);
+    for (const entry of change.updated.flatMap(hostsOf).filter(managed)) {
+      const memory = this.#estimates.get(scheduledName(entry));
       if (memory) this.#event(() => this.#scheduler.registerModel(registration(entry, memory)));
     }
-    await Promise.all(change.changed.filter(managed).filter((e) => this.#registering.has(e.name)).map(async (entry) => {
-      const before = this.#estimates.get(entry.name);
+    await Promise.all(changed.filter(managed).filter((e) => this.#registering.has(scheduledName(e))).map(async (entry) => {
+      const name = scheduledName(entry);
+      const before = this.#estimates.get(name);
       // `#entries` keeps the old entry until the new one is registered: a load started meanwhile is the old one's.
-      this.#registering.delete(entry.name);
+      this.#registering.delete(name);
       await this.#register(entry).catch((err: Error) => {
         // No estimate for the new settings: the old load goes all the same, and the next request tries again (and says why).
         this.#opts.log.error({ model: entry.name, err: err.message }, 'cannot estimate the reloaded model');
@@ -172,7 +208,7 @@ export class ScheduledResidency implements Residency {
    * away or restarted). Sizes need no forgetting: every load measures them again.
    */
   forget(backend: Backend, upstream: string | undefined): void {
-    const names = [...this.#entries.values()].filter((e) => e.backend === backend && (upstream === undefined || runsAs(e, { name: upstream, model: upstream }))).map((e) => e.name);
+    const names = [...this.#entries.values()].filter((e) => e.backend === backend && (upstream === undefined || runsAs(e, { name: upstream, model: upstream }))).map(scheduledName);
     if (names.length > 0) this.#event(() => this.#scheduler.forgetConflicts(names));
   }
 
@@ -187,8 +223,8 @@ export class ScheduledResidency implements Residency {
     const served = (await this.#opts.served?.()) ?? [];
     const before = this.#scheduler.snapshot().models;
     const ready = before.filter((m) => m.state === 'ready' && m.inFlight === 0).map((m) => this.#loadedAs.get(m.name)!);
-    const unloaded = served.filter(managed)
-      .filter((e) => e.backend.domain && (before.find((m) => m.name === e.name)?.state ?? 'unloaded') === 'unloaded');
+    const unloaded = served.flatMap(hostsOf).filter(managed)
+      .filter((e) => e.backend.domain && (before.find((m) => m.name === scheduledName(e))?.state ?? 'unloaded') === 'unloaded');
     const backends = [...new Set([...ready, ...unloaded].map((e) => e.backend))];
     await Promise.all(backends.map(async (backend) => {
       let running: RunningModel[];
@@ -198,11 +234,12 @@ export class ScheduledResidency implements Residency {
         return; // an unreachable backend is not evidence that its models are gone
       }
       for (const entry of ready.filter((e) => e.backend === backend)) {
-        const now = this.#scheduler.snapshot().models.find((m) => m.name === entry.name);
+        const name = scheduledName(entry);
+        const now = this.#scheduler.snapshot().models.find((m) => m.name === name);
         if (now?.state !== 'ready' || now.inFlight > 0) continue; // changed while we asked
         if (!running.some((r) => runsAs(entry, r))) {
-          this.#opts.log.warn({ model: entry.name }, 'model is no longer resident at its backend; marking it unloaded');
-          this.lost(entry.name);
+          this.#opts.log.warn({ model: entry.name, backend: backend.name }, 'model is no longer resident at its backend; marking it unloaded');
+          this.#lost(name);
         }
       }
       for (const entry of unloaded.filter((e) => e.backend === backend)) {
@@ -259,11 +296,12 @@ export class ScheduledResidency implements Residency {
     } catch {
       return; // no estimate now (the daemon went away meanwhile): the next reconciliation tries again
     }
-    const registered = this.#entries.get(entry.name);
-    if (!registered || this.#modelState(entry.name) !== 'unloaded') return; // a load of ours began meanwhile
-    this.#loadedAs.set(entry.name, registered);
-    this.#opts.log.info({ model: entry.name, size: running.size, size_vram: running.size_vram }, 'model is resident at its backend without a load of ours; counting it');
-    this.#event(() => this.#scheduler.adopt(entry.name, reportedMemory(running)));
+    const name = scheduledName(entry);
+    const registered = this.#entries.get(name);
+    if (!registered || this.#modelState(name) !== 'unloaded') return; // a load of ours began meanwhile
+    this.#loadedAs.set(name, registered);
+    this.#opts.log.info({ model: entry.name, backend: entry.backend.name, size: running.size, size_vram: running.size_vram }, 'model is resident at its backend without a load of ours; counting it');
+    this.#event(() => this.#scheduler.adopt(name, reportedMemory(running)));
   }
 
   /**
@@ -271,22 +309,42 @@ export class ScheduledResidency implements Residency {
    * scheduler still holds is one a reload changed, or removed and added back: renewed.
    */
   #register(entry: ManagedEntry): Promise<void> {
-    let pending = this.#registering.get(entry.name);
+    const name = scheduledName(entry);
+    let pending = this.#registering.get(name);
     if (!pending) {
       const registering: Promise<void> = entry.backend.estimate(entry, this.#opts.gpuPool).then((memory) => {
         // A reload replaced or removed the model while it was estimated: that registration wins.
-        if (this.#registering.get(entry.name) !== registering) return;
-        this.#entries.set(entry.name, entry);
-        this.#estimates.set(entry.name, memory);
+        if (this.#registering.get(name) !== registering) return;
+        this.#entries.set(name, entry);
+        this.#estimates.set(name, memory);
         const info = registration(entry, memory);
-        const known = this.#modelState(entry.name) !== undefined;
+        const known = this.#modelState(name) !== undefined;
         this.#event(() => (known ? this.#scheduler.renewModel(info) : this.#scheduler.registerModel(info)));
       });
       pending = registering;
-      pending.catch(() => this.#registering.get(entry.name) === registering && this.#registering.delete(entry.name));
-      this.#registering.set(entry.name, pending);
+      pending.catch(() => this.#registering.get(name) === registering && this.#registering.delete(name));
+      this.#registering.set(name, pending);
     }
     return pending;
+  }
+
+  /**
+   * Registers the copies of a model with several hosts, skipping hosts that are down (their
+   * estimate would wait on them); fails only when no copy is registered at all.
+   */
+  async #registerHosts(hosts: readonly ManagedEntry[]): Promise<void> {
+    const reachable = hosts.filter((h) => h.backend.breaker?.state !== 'open');
+    const results = await Promise.allSettled(reachable.map((h) => this.#register(h)));
+    if (hosts.some((h) => this.#entries.get(scheduledName(h)) === h)) return;
+    const failed = results.find((r) => r.status === 'rejected');
+    throw failed ? failed.reason : new WarmgateError('BACKEND_DOWN', `every backend serving ${hosts[0]?.name} is down`);
+  }
+
+  /** Copies a changed model no longer has (a backend left its `backends`): each is retired. */
+  #hostsGone(changed: readonly ModelEntry[]): ManagedEntry[] {
+    const kept = new Set(changed.flatMap(hostsOf).map(scheduledName));
+    const names = new Set(changed.map((e) => e.name));
+    return [...this.#entries.values()].filter((e) => names.has(e.name) && !kept.has(scheduledName(e)));
   }
 
   #forget(model: string): void {
@@ -368,11 +426,11 @@ export class ScheduledResidency implements Residency {
    */
   #displaced(entry: ManagedEntry, displaced: NonNullable<LoadResult['displaced']>): void {
     const named = (upstream: string) => [...this.#entries.values()].filter((e) => e.backend === entry.backend && e !== entry && runsAs(e, { name: upstream, model: upstream }));
-    const dropped = displaced.dropped.flatMap(named).map((e) => e.name);
-    const before = displaced.before.flatMap(named).map((e) => e.name);
-    this.#opts.log.warn({ model: entry.name, dropped, beside: before }, 'the backend unloaded other models to load this one: they do not fit together; grouping their requests from now on');
+    const dropped = displaced.dropped.flatMap(named).map(scheduledName);
+    const before = displaced.before.flatMap(named).map(scheduledName);
+    this.#opts.log.warn({ model: entry.name, backend: entry.backend.name, dropped, beside: before }, 'the backend unloaded other models to load this one: they do not fit together; grouping their requests from now on');
     for (const name of dropped) this.#scheduler.unloadDone(name);
-    if (dropped.length > 0) this.#scheduler.learnConflict([entry.name, ...before]);
+    if (dropped.length > 0) this.#scheduler.learnConflict([scheduledName(entry), ...before]);
   }
 
   /**
@@ -410,7 +468,7 @@ export class ScheduledResidency implements Residency {
     );
   }
 
-  #grant(id: string, info: GrantInfo): void {
+  #grant(id: string, model: string, info: GrantInfo): void {
     const waiter = this.#waiters.get(id);
     this.#waiters.delete(id);
     if (!waiter) {
@@ -420,6 +478,8 @@ export class ScheduledResidency implements Residency {
     }
     let released = false;
     waiter.resolve({
+      // The copy placement chose, for a model of several hosts.
+      entry: waiter.entry.hosts ? (this.#entries.get(model) ?? waiter.entry) : waiter.entry,
       // The scheduler's wait includes the load; a lease reports the two apart (they add up).
       queueMs: info.queueMs - info.loadMs + waiter.registerMs,
       loadMs: info.loadMs,
@@ -450,9 +510,18 @@ function runsAs(entry: ModelEntry, running: { name: string; model: string }): bo
   return running.name === entry.name || running.model === entry.name || runsUpstream(running, entry.upstream);
 }
 
+/**
+ * The scheduler's name for an entry: its own, or for one host's copy of a model with several
+ * hosts `model@backend` (the name status and metrics show).
+ */
+function scheduledName(entry: ModelEntry): string {
+  return entry.copyOf ? `${entry.copyOf}@${entry.backend.name}` : entry.name;
+}
+
 function registration(entry: ManagedEntry, memory: Footprint): ModelRegistration {
   return {
-    name: entry.name, pinned: entry.config.pinned, maxParallel: entry.config.parallel,
+    name: scheduledName(entry), pinned: entry.config.pinned, maxParallel: entry.config.parallel,
+    copyOf: entry.copyOf ? { model: entry.copyOf, host: entry.backend.name, replicas: entry.config.replicas } : undefined,
     reloadCostMs: Math.max(100, memory.totalBytes / 2e6), memory, idleUnloadMs: idleUnloadMs(entry),
     // A runtime with its own memory domain places the layers itself: its models are admitted whole.
     gpuLayers: entry.backend.domain ? (memory.gpu?.layers ?? 0) : entry.config.gpu_layers,

@@ -40,7 +40,7 @@ export interface Plan {
   readonly wakeAt: number | undefined;
 }
 
-interface Candidate {
+export interface Candidate {
   readonly entry: ScheduledModel;
   readonly evict: Occupant[];
   readonly fit: { gpuLayers: number | undefined; bytes: PoolBytes };
@@ -54,24 +54,17 @@ export function plan(input: PlanInput): Plan {
     // A stale residency whose unload failed is retried once its back-off ends.
     wakeAt: minOf(input.models.filter((e) => staleIdle(e) && e.unloadRetryAt > input.now).map((e) => e.unloadRetryAt)),
   };
-  const used = new Map<PoolName, number>();
-  for (const [pool, bytes] of input.models.flatMap((e) => Object.entries(heldBytes(e)))) used.set(pool, (used.get(pool) ?? 0) + bytes);
+  const used = usedPools(input.models);
   const candidates: Candidate[] = [];
   for (const entry of input.models) {
     if (entry.state !== 'unloaded' || !demandOf(entry)) continue;
-    const order = occupants(input.models, entry, { ...input, partners: input.conflicts.partners(entry.info.name) });
-    const choice = chooseEvictions(order, (evicted) => {
-      const holds = (name: string) => input.models.some((e) => e.info.name === name && e.state !== 'unloaded' && !evicted.includes(e));
-      if (!input.conflicts.allows(entry.info.name, holds)) return undefined;
-      const free = (pool: PoolName) => input.budget(pool) - (used.get(pool) ?? 0) + usedIn(evicted, pool);
-      return fitLayers(entry, free);
-    });
+    const choice = admission(input, entry, used);
     if (choice) candidates.push({ entry, ...choice });
     else out.unfit.push(entry);
   }
   // One load at a time per pool; a candidate that cannot start still claims its pools so
   // that later arrivals do not take the memory it is waiting for.
-  const claimed = new Set(input.models.filter((e) => e.state === 'loading').flatMap((e) => poolsHeld(heldBytes(e))));
+  const claimed = loadingPools(input.models);
   for (const candidate of inTurn(input, candidates)) {
     const pools = poolsOf(candidate.entry.info.memory);
     const blocked = pools.some((pool) => claimed.has(pool));
@@ -86,6 +79,33 @@ export function plan(input: PlanInput): Plan {
     else if (candidate.evict.some((o) => o.obstacle.kind === 'evict')) out.reserve.push(candidate.entry);
   }
   return out;
+}
+
+/**
+ * What it takes to load `entry` now: who must leave (cheapest first, thinned) and the layer
+ * count that fits then; undefined when it fits nowhere even with every occupant gone.
+ * `used` is `usedPools(input.models)`, computed once per plan.
+ */
+export function admission(input: Omit<PlanInput, 'models'> & { readonly models: readonly ScheduledModel[] }, entry: ScheduledModel, used: ReadonlyMap<PoolName, number>): Omit<Candidate, 'entry'> | undefined {
+  const order = occupants(input.models, entry, { ...input, partners: input.conflicts.partners(entry.info.name) });
+  return chooseEvictions(order, (evicted) => {
+    const holds = (name: string) => input.models.some((e) => e.info.name === name && e.state !== 'unloaded' && !evicted.includes(e));
+    if (!input.conflicts.allows(entry.info.name, holds)) return undefined;
+    const free = (pool: PoolName) => input.budget(pool) - (used.get(pool) ?? 0) + usedIn(evicted, pool);
+    return fitLayers(entry, free);
+  });
+}
+
+/** Bytes held per pool by every model that holds memory. */
+export function usedPools(models: readonly ScheduledModel[]): Map<PoolName, number> {
+  const used = new Map<PoolName, number>();
+  for (const [pool, bytes] of models.flatMap((e) => Object.entries(heldBytes(e)))) used.set(pool, (used.get(pool) ?? 0) + bytes);
+  return used;
+}
+
+/** Pools with a load in progress: no other load starts there until it ends. */
+export function loadingPools(models: readonly ScheduledModel[]): Set<PoolName> {
+  return new Set(models.filter((e) => e.state === 'loading').flatMap((e) => poolsHeld(heldBytes(e))));
 }
 
 /**

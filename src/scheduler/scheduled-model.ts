@@ -10,7 +10,8 @@ export type ModelState = 'unloaded' | 'loading' | 'ready' | 'unloading';
 
 export interface Waiter {
   readonly id: string;
-  readonly model: string;
+  /** The model (or copy) it waits for; a waiter placed again on another copy names that one. */
+  model: string;
   /** Global arrival order, shared with admin loads. */
   readonly seq: number;
   readonly arrivedAt: number;
@@ -21,6 +22,8 @@ export interface Waiter {
   prev: Waiter | undefined;
   /** Left without being granted (cancelled or rejected). */
   dropped: boolean;
+  /** Copies this request must not be placed on (their host failed it already). */
+  avoid?: Set<string>;
 }
 
 /** A demand to have the model resident: its oldest waiter, or an admin load. */
@@ -63,6 +66,8 @@ export interface ScheduledModel {
   /** The last measurement, reused as the estimate for a load with the same layer count. */
   lastMeasured: { readonly gpuLayers: number | undefined; readonly bytes: PoolBytes } | undefined;
   lastError: string | undefined;
+  /** A copy's typical time from grant to `serveDone` (moving average; placement's wait estimate). */
+  serveMs: number | undefined;
   /**
    * Removed by a config reload (the message its requests are refused with): it takes no
    * requests, and the scheduler forgets it once its memory is released.
@@ -74,7 +79,7 @@ export function newEntry(info: ModelRegistration, now: number): ScheduledModel {
   return {
     info, state: 'unloaded', queue: [], inFlight: new Set(), residency: undefined, deadline: undefined,
     adminLoad: undefined, unloadWanted: false, reserved: false, lastUsedAt: now, unloadRetryAt: 0,
-    lastMeasured: undefined, lastError: undefined, retired: undefined,
+    lastMeasured: undefined, lastError: undefined, serveMs: undefined, retired: undefined,
   };
 }
 

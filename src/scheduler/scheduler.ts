@@ -1,4 +1,5 @@
 import { Conflicts } from './conflicts.js';
+import { Copies } from './copies.js';
 import { ModelLifecycle } from './lifecycle.js';
 import { demandOf, idleExpired, idleUntil, newEntry, serving, type ScheduledModel, type Waiter } from './scheduled-model.js';
 import { plan } from './planner.js';
@@ -27,6 +28,11 @@ export class Scheduler {
   readonly #models = new Map<string, ScheduledModel>();
   readonly #budgets = new Map<PoolName, number>();
   readonly #conflicts = new Conflicts();
+  readonly #copies = new Copies();
+  /** Hosts taken out of placement (their circuit breaker is open). */
+  readonly #down = new Set<string>();
+  /** When each request on a copy was granted, for the copy's serve time. */
+  readonly #grantedAt = new Map<string, number>();
   /** Queued or granted request ids, to their model. */
   readonly #requests = new Map<string, ScheduledModel>();
   #seq = 0;
@@ -50,7 +56,9 @@ export class Scheduler {
     this.#event(() => {
       const entry = this.#models.get(info.name);
       if (!entry) {
-        this.#models.set(info.name, newEntry(info, this.#now()));
+        const created = newEntry(info, this.#now());
+        this.#models.set(info.name, created);
+        this.#copies.add(created);
       } else {
         if (JSON.stringify(entry.info.memory) !== JSON.stringify(info.memory)) entry.lastMeasured = undefined;
         entry.info = info;
@@ -126,17 +134,26 @@ export class Scheduler {
     });
   }
 
-  /** A request wants `model` resident and a slot; answered later by exactly one grant or reject. */
-  request(req: { id: string; model: string }): void {
+  /**
+   * A request wants `model` resident and a slot; answered later by exactly one grant or
+   * reject. A model served by several hosts is placed on one copy (the grant names it);
+   * `avoid` names copies that must not take it (their host failed this request already).
+   */
+  request(req: { id: string; model: string; avoid?: readonly string[] }): void {
     this.#event(() => {
       if (this.#requests.has(req.id)) throw new Error(`request id ${req.id} is already queued or granted`);
-      const entry = this.#models.get(req.model);
-      if (!entry) return this.#reject(req.id, { code: 'UNAVAILABLE', message: `model ${req.model} is not registered` });
+      const avoid = req.avoid?.length ? new Set(req.avoid) : undefined;
+      const entry = this.#models.get(req.model) ?? this.#place(req.model, avoid);
+      if (!entry) {
+        const message = this.#copies.has(req.model) ? `no host of ${req.model} can take the request: every backend serving it is down or failed it`
+          : `model ${req.model} is not registered`;
+        return this.#reject(req.id, { code: 'UNAVAILABLE', message });
+      }
       if (entry.retired) return this.#reject(req.id, { code: 'UNAVAILABLE', message: entry.retired });
       const full = queueFull(entry, this.#models.values(), this.#config);
       if (full) return this.#reject(req.id, full);
       const fast = this.#servesAtOnce(entry);
-      const waiter = { id: req.id, model: req.model, seq: ++this.#seq, arrivedAt: this.#now(), prev: this.#lastWaiter, dropped: false };
+      const waiter = { id: req.id, model: entry.info.name, seq: ++this.#seq, arrivedAt: this.#now(), prev: this.#lastWaiter, dropped: false, avoid };
       entry.queue.push(waiter);
       this.#lastWaiter = waiter;
       this.#requests.set(req.id, entry);
@@ -152,6 +169,7 @@ export class Scheduler {
       const entry = this.#requests.get(id);
       if (!entry) return;
       this.#requests.delete(id);
+      this.#grantedAt.delete(id);
       if (entry.inFlight.delete(id)) return void (entry.lastUsedAt = this.#now());
       const [waiter] = entry.queue.splice(entry.queue.findIndex((w) => w.id === id), 1);
       drop(waiter);
@@ -166,6 +184,7 @@ export class Scheduler {
       if (!entry?.inFlight.delete(id)) return;
       this.#requests.delete(id);
       entry.lastUsedAt = this.#now();
+      this.#timeServe(entry, id);
       if (!entry.unloadWanted && !entry.residency?.stale && !idleExpired(entry, this.#now()) && this.#quiet()) return SETTLED;
     });
   }
@@ -187,7 +206,10 @@ export class Scheduler {
       this.#lifecycle.release(entry);
       if (cancelled) return; // waiters queued since the cancel wait for a fresh load
       this.#counters.loadFailures++;
-      this.#failDemand(entry, 'LOAD_FAILED', `loading ${model} failed: ${message}`);
+      // A copy's waiters try the model's other hosts first; only those left are refused.
+      if (entry.info.copyOf) this.#placeElsewhere(entry, (w) => (w.avoid ??= new Set()).add(entry.info.name));
+      const what = entry.info.copyOf ? `${entry.info.copyOf.model} on ${entry.info.copyOf.host}` : model;
+      this.#failDemand(entry, 'LOAD_FAILED', `loading ${what} failed: ${message}`);
     });
   }
 
@@ -196,7 +218,10 @@ export class Scheduler {
     this.#event(() => {
       const entry = this.#entry(model);
       if (entry.state !== 'unloading' && entry.state !== 'ready') return;
-      for (const id of entry.inFlight) this.#requests.delete(id);
+      for (const id of entry.inFlight) {
+        this.#requests.delete(id);
+        this.#grantedAt.delete(id);
+      }
       entry.inFlight.clear();
       this.#lifecycle.release(entry);
     });
@@ -254,6 +279,26 @@ export class Scheduler {
     });
   }
 
+  /**
+   * The host stopped answering (its circuit breaker opened): no request is placed on its
+   * copies, and those queued for them are placed on another host where there is one
+   * (else they stay, and fail or succeed with the host). Requests in flight are the shell's.
+   */
+  hostDown(host: string): void {
+    this.#event(() => {
+      if (this.#down.has(host)) return SETTLED;
+      this.#down.add(host);
+      for (const entry of this.#models.values()) if (entry.info.copyOf?.host === host) this.#placeElsewhere(entry);
+    });
+  }
+
+  /** The host answers again (a probe passed): its copies are placed on again. */
+  hostUp(host: string): void {
+    this.#event(() => {
+      if (!this.#down.delete(host)) return SETTLED;
+    });
+  }
+
   /** When the shell should call `tick` next, or undefined when no time-based decision is pending. */
   nextWakeAt(): number | undefined {
     let at = this.#planWakeAt ?? Infinity;
@@ -304,6 +349,7 @@ export class Scheduler {
     for (const [name, entry] of this.#models) {
       if (!entry.retired || entry.state !== 'unloaded' || entry.inFlight.size > 0) continue;
       this.#models.delete(name);
+      this.#copies.remove(entry);
       this.#conflicts.forget([name]);
     }
   }
@@ -358,8 +404,44 @@ export class Scheduler {
     r.grants++;
     this.#counters.grants++;
     entry.inFlight.add(waiter.id);
+    if (entry.info.copyOf) this.#grantedAt.set(waiter.id, this.#now());
     entry.lastUsedAt = this.#now();
     this.#effects.grant(waiter.id, entry.info.name, grantInfo(waiter, r, this.#now()));
+  }
+
+  #place(model: string, avoid: ReadonlySet<string> | undefined): ScheduledModel | undefined {
+    return this.#copies.place(model, avoid, {
+      models: [...this.#models.values()], budget: (pool) => this.#budget(pool), conflicts: this.#conflicts,
+      config: this.#config, now: this.#now(), draining: this.#draining, down: this.#down,
+    });
+  }
+
+  /**
+   * Moves the copy's queued waiters to the copy placement picks for each now (after
+   * `mark`), keeping their place in arrival order; those it places here again stay.
+   */
+  #placeElsewhere(entry: ScheduledModel, mark: (w: Waiter) => void = () => {}): void {
+    const model = entry.info.copyOf!.model;
+    for (const waiter of [...entry.queue]) {
+      mark(waiter);
+      const to = this.#place(model, waiter.avoid);
+      if (!to || to === entry) continue;
+      entry.queue.splice(entry.queue.indexOf(waiter), 1);
+      const at = to.queue.findIndex((w) => w.seq > waiter.seq);
+      to.queue.splice(at < 0 ? to.queue.length : at, 0, waiter);
+      waiter.model = to.info.name;
+      this.#requests.set(waiter.id, to);
+    }
+    this.#afterDemandLoss(entry);
+  }
+
+  /** A copy's serve time, for placement's wait estimate: a moving average over its last requests. */
+  #timeServe(entry: ScheduledModel, id: string): void {
+    const at = this.#grantedAt.get(id);
+    if (at === undefined) return;
+    this.#grantedAt.delete(id);
+    const ms = this.#now() - at;
+    entry.serveMs = entry.serveMs === undefined ? ms : 0.8 * entry.serveMs + 0.2 * ms;
   }
 
   #timeOutLoad(entry: ScheduledModel): void {

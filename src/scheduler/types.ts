@@ -58,6 +58,20 @@ export interface ModelRegistration {
    * where the gateway owns the process; a runtime like Ollama expires its models itself.
    */
   readonly idleUnloadMs?: number;
+  /**
+   * One host's copy of a model served by several backends: requests name `model`, and
+   * placement picks the copy (see placement.ts). Absent: the model has one host.
+   */
+  readonly copyOf?: CopyOf;
+}
+
+export interface CopyOf {
+  /** The model's public name, which requests use. */
+  readonly model: string;
+  /** The backend this copy lives on; `hostDown(host)` takes it out of placement. */
+  readonly host: string;
+  /** Copies that may be started on demand without pressure (the model's `replicas`). */
+  readonly replicas: number;
 }
 
 export type SchedulingPolicy = 'group' | 'fifo';

@@ -1,13 +1,18 @@
 /**
  * The embedding cache shared through a real redis-server (Debian's, installed by the test's
- * start-up when missing): two gateway replicas in front of one scripted Ollama daemon.
+ * start-up when missing): two gateway replicas in front of one scripted Ollama daemon, in
+ * this process and as `warmgate serve` processes run with the README's replica config.
  */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../src/app/server.js';
 import { RedisEmbeddingStore, decodeVector } from '../../src/batching/redis-embedding-store.js';
 import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { postJson, testGateway } from '../support/gateway.js';
+import { killed, serveProcess } from '../support/processes.js';
 import { gatewayStatus, latestRecord, until } from '../support/records.js';
 import { RedisServer } from '../support/redis-server.js';
 import { EMBED, texts } from './rig.js';
@@ -57,10 +62,10 @@ describe('the embedding cache shared through Redis', () => {
     await available(gw);
     return gw;
   }
-  const available = (gw: RunningGateway) => until(() => gatewayStatus(gw.url), (s) => s.embeddings.cache.redis?.available === true);
+  const available = (gw: { url: string }) => until(() => gatewayStatus(gw.url), (s) => s.embeddings.cache.redis?.available === true);
   const embedCalls = () => fake.requests.filter((r) => r.path === '/api/embed' && ((r.body as { input?: unknown[] }).input ?? []).length > 0);
-  const embed = async (gw: RunningGateway, input: string | string[]) => {
-    const reply = await postJson(`${gw.url}/api/embed`, { model: EMBED, input });
+  const embed = async (gw: { url: string }, input: string | string[], init?: RequestInit) => {
+    const reply = await postJson(`${gw.url}/api/embed`, { model: EMBED, input }, init);
     expect(reply.status).toBe(200);
     return reply.body.embeddings as number[][];
   };
@@ -177,4 +182,79 @@ describe('the embedding cache shared through Redis', () => {
       redis.resume();
     }
   });
+
+  describe('front replicas as their own processes, on the README\'s replica config', () => {
+    const KEY = 'replicas-test-key-0123456789abcdef';
+    const AUTH = { headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` } };
+    let dir: string;
+    let config: string;
+
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'warmgate-replicas-'));
+      config = join(dir, 'replica.yaml');
+      const readme = await readmeReplicaConfig({ 'redis://redis.internal:6379/0': redis.url, 'http://gpu1.internal:11434': fake.url });
+      await writeFile(config, `${readme}data_dir: ${dir}\n`); // its run dir, not the repository's
+    });
+    afterAll(() => rm(dir, { recursive: true, force: true }));
+
+    /** A replica as the README starts one (the file, the key in the environment), once Redis answers it; SIGKILLed after the test. */
+    async function serveReplica(): Promise<{ url: string; kill(): Promise<void> }> {
+      const { child, url } = await serveProcess(config, { env: { ...process.env, WARMGATE_API_KEY: KEY } });
+      const replica = { url: url.replace('0.0.0.0', '127.0.0.1'), kill: () => killed(child) };
+      opened.push({ close: replica.kill });
+      await available(replica);
+      return replica;
+    }
+    const sameVectors = (a: number[][], b: number[][]) => a.length === b.length && a.every((v, i) => bitExact(v, b[i]));
+
+    it('texts one replica embedded are a cache hit on the other: no backend call, bit-exact, counted as Redis hits', async () => {
+      const [a, b] = await Promise.all([serveReplica(), serveReplica()]);
+      const inputs = texts(3, 'replicas');
+      const fromA = await embed(a, inputs, AUTH);
+      expect(embedCalls()).toHaveLength(1);
+      await stored(inputs.length);
+
+      const fromB = await embed(b, inputs, AUTH);
+      expect(embedCalls()).toHaveLength(1);
+      expect(sameVectors(fromB, fromA)).toBe(true);
+      expect(await latestRecord(b.url, '/api/embed')).toMatchObject({ cache_hit: true });
+      expect((await gatewayStatus(b.url)).embeddings.cache).toMatchObject({ kind: 'redis', hits: 3, misses: 0, errors: 0, redis: { hits: 3, available: true } });
+      expect(await (await fetch(`${b.url}/metrics`)).text()).toContain('warmgate_embedding_cache_lookups_total{kind="redis",result="hit"} 3');
+    });
+
+    it('a replica SIGKILLed: the other keeps answering, and started again its first request is a hit from Redis', async () => {
+      const [a, b] = await Promise.all([serveReplica(), serveReplica()]);
+      const inputs = texts(3, 'restart');
+      const fromA = await embed(a, inputs, AUTH);
+      await stored(inputs.length);
+
+      await a.kill();
+      // B answers alone: what A embedded (from Redis) and what nobody had (from the backend).
+      expect(sameVectors(await embed(b, inputs, AUTH), fromA)).toBe(true);
+      await embed(b, texts(2, 'while a replica is down'), AUTH);
+      expect(embedCalls()).toHaveLength(2);
+
+      const again = await serveReplica();
+      expect(sameVectors(await embed(again, inputs, AUTH), fromA)).toBe(true);
+      expect(embedCalls()).toHaveLength(2);
+      expect(await latestRecord(again.url, '/api/embed')).toMatchObject({ cache_hit: true });
+      expect((await gatewayStatus(again.url)).embeddings.cache).toMatchObject({ hits: 3, misses: 0, redis: { hits: 3 } });
+    });
+  });
 });
+
+/**
+ * The yaml block of the README's "Several fronts plus Redis", its example hosts replaced:
+ * the replicas run what users are told to run, and a README edit that breaks it fails here.
+ */
+async function readmeReplicaConfig(hosts: Record<string, string>): Promise<string> {
+  const readme = await readFile(join(import.meta.dirname, '../../README.md'), 'utf8');
+  const at = readme.indexOf('### Several fronts plus Redis');
+  let block = at < 0 ? undefined : /```yaml\n([\s\S]*?)```/.exec(readme.slice(at))?.[1];
+  if (!block) throw new Error('README.md has no yaml block under "### Several fronts plus Redis"');
+  for (const [example, real] of Object.entries(hosts)) {
+    if (!block.includes(example)) throw new Error(`the README's replica config no longer names ${example}`);
+    block = block.replaceAll(example, real);
+  }
+  return block;
+}

@@ -28,6 +28,14 @@ export async function serveProcess(config: string, opts: { onLine?: (line: strin
   return { child, url };
 }
 
+/** SIGKILL, as a crash (nothing can be caught); resolves once the process is gone. */
+export async function killed(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}
+
 /** Polls /proc until the process (pid and start time) is gone; resolves with the ms it took, rejects past `ms`. */
 export async function goneWithin(p: { pid: number; start: string }, ms: number): Promise<number> {
   const t0 = performance.now();

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { dieWithParent, freePort } from '../../src/backends/process/managed-process.js';
+import { killed } from './processes.js';
 
 const READY = /Ready to accept connections/;
 
@@ -81,10 +82,7 @@ export class RedisServer {
   async kill(): Promise<void> {
     const child = this.#child;
     this.#child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    if (child) await killed(child);
   }
 
   /** SIGSTOP: connections stay open and nothing answers (a Redis too slow to be of use). */
