@@ -121,6 +121,12 @@ export interface Backend {
   embed(model: BackendModel, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult>;
   /** A raw call in the backend's own dialect to the server that holds the model (passthrough). */
   forward(model: BackendModel, call: RawCall): Promise<UpstreamReply>;
+  /**
+   * What a failure while a `forward` reply's body was read means, named as `generate` names
+   * it (a daemon that died mid-reply); undefined: the failure as it came. Asked by whoever
+   * reads the body, so a passthrough stream costs no layer of its own per piece.
+   */
+  brokenReply?(model: BackendModel, err: unknown, signal: AbortSignal): Error | undefined;
 
   /** Models this backend can serve (discovered ones included). */
   catalog(): Promise<CatalogModel[]>;
