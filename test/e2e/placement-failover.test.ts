@@ -40,7 +40,9 @@ describe('a host whose daemon stops answering', () => {
     const models = [{ name: M, size: 8 * GB }, { name: N, size: 8 * GB }];
     await hosts.start({ a: { vram: 24 * GB, models }, b: { vram: 20 * GB, models } }, {
       models: { [M]: { backends: ['a', 'b'], parallel: 1 }, [N]: { backends: ['a', 'b'] } },
-      // Reconciliation's /api/ps calls are what fail while nothing else reaches the host.
+      // While its one copy in use streams, nothing else reaches a: the failures are
+      // reconciliation's /api/ps calls, made because a could hold N (an unloaded copy).
+      // With N on b alone, a is never asked and its waiters wait for the stream to end.
       scheduler: { ...PATIENT, reconcile_s: 0.05 },
       backend: { breaker: { failures: 3, open_s: 0.05, max_open_s: 0.1 } },
     });
