@@ -14,7 +14,7 @@ import { Ollama, type ChatResponse } from 'ollama';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { FakeOllama, type FakeModelSpec } from '../fakes/ollama-upstream.js';
 import { Turnstile } from '../fakes/turnstile.js';
-import { serveProcess } from './processes.js';
+import { killed, serveProcess } from './processes.js';
 import { until, type GatewayStatus } from './records.js';
 
 /** Sizes and VRAM in these tests are in (decimal) gigabytes, as Ollama lists them. */
@@ -131,12 +131,7 @@ export class Hosts {
 
   /** Kills the gateway (SIGKILL: a test does not wait for its drain), then closes the daemons. */
   async close(): Promise<void> {
-    const gateway = this.#gateway;
-    if (gateway && gateway.exitCode === null && gateway.signalCode === null) {
-      const exited = new Promise((resolve) => gateway.once('exit', resolve));
-      gateway.kill('SIGKILL');
-      await exited;
-    }
+    if (this.#gateway) await killed(this.#gateway);
     for (const daemon of this.#daemons.values()) await daemon.close();
     if (this.#dir) await rm(this.#dir, { recursive: true, force: true });
     this.#gateway = this.#dir = undefined;
