@@ -102,6 +102,7 @@ export async function assembleGateway(config: Config, log: Logger, opts: { rerea
     gpuPool: GPU_POOL in budgets ? GPU_POOL : undefined,
     reconcileMs: s.reconcile_s * 1000,
     served: () => served.list(),
+    reportingHosts: deps.hosts,
     config: {
       policy: s.policy, maxHoldMs: s.max_hold_ms, maxQueuePerModel: s.max_queue_per_model, maxQueueTotal: s.max_queue_total,
       loadTimeoutMs: s.load_timeout_s * 1000, unloadTimeoutMs: s.unload_timeout_s * 1000,

@@ -121,6 +121,12 @@ export interface Backend {
   embed(model: BackendModel, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult>;
   /** A raw call in the backend's own dialect to the server that holds the model (passthrough). */
   forward(model: BackendModel, call: RawCall): Promise<UpstreamReply>;
+  /**
+   * What a failure while a `forward` reply's body was read means, named as `generate` names
+   * it (a daemon that died mid-reply); undefined: the failure as it came. Asked by whoever
+   * reads the body, so a passthrough stream costs no layer of its own per piece.
+   */
+  brokenReply?(model: BackendModel, err: unknown, signal: AbortSignal): Error | undefined;
 
   /** Models this backend can serve (discovered ones included). */
   catalog(): Promise<CatalogModel[]>;
@@ -161,4 +167,12 @@ export function isManaged(backend: Backend): backend is ManagedBackend {
 export function runsUpstream(running: Pick<RunningModel, 'name' | 'model'>, upstream: string): boolean {
   const names = [upstream, upstream.includes(':') ? upstream : `${upstream}:latest`];
   return names.includes(running.name) || names.includes(running.model);
+}
+
+/** What a remote Warmgate reports of itself (its `/warmgate/status`, cut to what placing a request needs). */
+export interface HostStatus {
+  /** `bytes`: the model's footprint there, all pools together (0 when it does not say). */
+  models: Array<{ name: string; state: string; queued: number; inFlight: number; maxParallel: number; bytes: number }>;
+  /** `budget` absent: a pool whose capacity nobody knows. */
+  pools: Array<{ name: string; budget?: number; used: number }>;
 }

@@ -39,6 +39,8 @@ function count(n: number): number | undefined {
 export interface PieceHooks<T> {
   note(piece: T): void;
   final(piece: T): boolean;
+  /** What a failure to read the next piece is thrown as (the backend's name for it); absent: as it came. */
+  failed?(err: unknown): unknown;
 }
 
 /**
@@ -75,7 +77,7 @@ export function accounted<T>(it: AsyncIterator<T>, first: IteratorResult<T> | un
         return r;
       } catch (err) {
         release();
-        throw err;
+        throw hooks.failed ? hooks.failed(err) : err;
       }
     },
     async return() {

@@ -8,7 +8,7 @@ import type { RequestRecord } from '../telemetry/record.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import type { BreakerStatus } from '../upstream/circuit-breaker.js';
 import type { EmbedService } from './embed-service.js';
-import type { HostStatus } from '../backends/warmgate/warmgate-backend.js';
+import type { HostStatus } from '../backends/backend.js';
 
 /**
  * What a config reload did (`POST /warmgate/reload`, SIGHUP): models by what happened to

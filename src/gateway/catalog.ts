@@ -1,5 +1,5 @@
 import type { CatalogModel, RunningModel } from '../backends/backend.js';
-import type { ModelEntry } from '../models/model-entry.js';
+import { hostsOf, type ModelEntry } from '../models/model-entry.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { Residency } from '../residency/residency.js';
 import type { Logger } from 'pino';
@@ -48,7 +48,7 @@ export class Catalog {
   }
 
   async #merge<T extends CatalogModel>(entries: ModelEntry[], read: (b: ModelEntry['backend']) => Promise<T[]>): Promise<T[]> {
-    const backends = [...new Set(entries.map((e) => e.backend))];
+    const backends = [...new Set(entries.flatMap(hostsOf).map((e) => e.backend))];
     const lists = new Map<ModelEntry['backend'], T[]>();
     await Promise.all(backends.map(async (b) => {
       try {
@@ -59,7 +59,8 @@ export class Catalog {
     }));
     const out: T[] = [];
     for (const entry of entries) {
-      const item = lists.get(entry.backend)?.find((m) => matches(m, entry.upstream));
+      // A model of several hosts is listed once: as the first host that lists it (or runs it) has it.
+      const item = hostsOf(entry).map((h) => lists.get(h.backend)?.find((m) => matches(m, h.upstream))).find(Boolean);
       if (item) out.push({ ...item, name: tagged(entry.name), model: tagged(entry.name) });
     }
     return out;

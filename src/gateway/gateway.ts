@@ -202,7 +202,9 @@ export class Gateway {
         noteEvent(scope.record, ev);
       }
     };
-    return accounted(tap.read(res.body)[Symbol.asyncIterator](), undefined, lease, { note, final: () => done });
+    const { entry: on } = lease;
+    const failed = (err: unknown) => on.backend.brokenReply?.(on, err, scope.signal) ?? err;
+    return accounted(tap.read(res.body)[Symbol.asyncIterator](), undefined, lease, { note, final: () => done, failed });
   }
 
   /**

@@ -127,7 +127,9 @@ export class ModelRegistry {
       for (const [name, entry] of this.#listed.get(backend) ?? []) byName.set(name, [...(byName.get(name) ?? []), entry]);
     }
     const discovered = new Map<string, ModelEntry>();
-    for (const [name, hosts] of byName) {
+    for (const [name, listing] of byName) {
+      // One model is served by backends of one kind (a request may go to any): the first's.
+      const hosts = listing.filter((h) => h.backend.kind === listing[0].backend.kind);
       const before = this.#discovered.get(name);
       const same = before && hostsOf(before).length === hosts.length && hosts.every((h, i) => hostsOf(before)[i] === h);
       if (hosts.length === 1) hosts[0].copyOf = undefined;

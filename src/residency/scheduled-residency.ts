@@ -4,6 +4,7 @@ import { clientClosed, shuttingDown, WarmgateError } from '../errors.js';
 import { isManaged, reportedMemory, runsUpstream, type Backend, type LoadResult, type ManagedBackend, type RunningModel } from '../backends/backend.js';
 import { hostsOf, type ModelEntry } from '../models/model-entry.js';
 import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type ModelRegistration, type StartLoadOptions, type Rejection, type SchedulerConfig } from '../scheduler/index.js';
+import { RemotePlacement, type ReportingHost } from './remote-placement.js';
 import type { Lease, Residency, ResidencyStatus } from './residency.js';
 
 export interface ScheduledResidencyOptions {
@@ -17,6 +18,8 @@ export interface ScheduledResidencyOptions {
   reconcileMs?: number;
   /** Every model the gateway serves (catalogs refreshed): one a backend with its own memory domain holds joins the ledger at reconciliation. */
   served?: () => Promise<readonly ModelEntry[]>;
+  /** Backends that report their own residency (remote Warmgates): placement over them reads it. */
+  reportingHosts?: Iterable<ReportingHost>;
 }
 
 /** A model whose backend the scheduler loads and unloads. */
@@ -42,6 +45,7 @@ interface Settler {
  */
 export class ScheduledResidency implements Residency {
   readonly #scheduler: Scheduler;
+  readonly #remote: RemotePlacement;
   readonly #opts: ScheduledResidencyOptions;
   readonly #entries = new Map<string, ManagedEntry>();
   /** The entry each model's current residency was loaded as (a reload may have replaced `#entries`' since): its unload and checks use it. */
@@ -73,6 +77,7 @@ export class ScheduledResidency implements Residency {
       reject: (id, rejection) => this.#reject(id, rejection),
     };
     this.#scheduler = new Scheduler({ config: opts.config, clock: { now: () => performance.now() }, effects });
+    this.#remote = new RemotePlacement(opts.reportingHosts ?? [], opts.config.maxHoldMs);
     for (const [pool, bytes] of Object.entries(opts.budgets)) this.#scheduler.setBudget(pool, bytes);
     if (opts.reconcileMs) {
       this.#reconciler = setInterval(() => void this.reconcile(), opts.reconcileMs);
@@ -81,20 +86,26 @@ export class ScheduledResidency implements Residency {
   }
 
   async acquire(entry: ModelEntry, signal: AbortSignal, opts: { avoid?: readonly ModelEntry[] } = {}): Promise<Lease> {
-    const hosts = hostsOf(entry).filter((h) => !opts.avoid?.includes(h));
     // A backend its breaker took out refuses at once: no queueing for a load that cannot reach
     // it. A model with several hosts is refused only when none is up (placement skips the rest).
-    if (hosts.length > 0 && hosts.every((h) => h.backend.breaker && h.backend.breaker.state !== 'closed')) hosts[0].backend.breaker!.admit();
-    // A server Warmgate does not run is always "resident" and not in the ledger: straight through.
-    if (!managed(entry)) return { entry: hosts.find((h) => h.backend.breaker?.state !== 'open') ?? entry, queueMs: 0, loadMs: 0, release: () => {} };
+    const hosts = entry.hosts?.filter((h) => !opts.avoid?.includes(h));
+    if (!hosts) entry.backend.breaker?.admit();
+    else if (hosts.length > 0 && hosts.every((h) => h.backend.breaker && h.backend.breaker.state !== 'closed')) hosts[0].backend.breaker!.admit();
+    // A server Warmgate does not run is always "resident" and not in the ledger: straight
+    // through, to the host its own reports make best when there are several.
+    if (!managed(entry)) {
+      if (!hosts) return { entry, queueMs: 0, loadMs: 0, release: () => {} };
+      const { host, done } = this.#remote.place(entry, hosts.filter((h) => h.backend.breaker?.state !== 'open'));
+      return { entry: host, queueMs: 0, loadMs: 0, release: done };
+    }
     if (this.#refusal) throw this.#refusal;
     // A model's first request waits for its estimate (GGUF read): that wait is queue time too.
     const t0 = performance.now();
-    await (entry.hosts ? this.#registerHosts(hosts as ManagedEntry[]) : this.#register(entry));
+    await (hosts ? this.#registerHosts(hosts as ManagedEntry[]) : this.#register(entry));
     signal.throwIfAborted();
     const registerMs = performance.now() - t0;
     const id = String(++this.#lastId);
-    const avoid = opts.avoid?.map(scheduledName);
+    const avoid = opts.avoid?.length ? opts.avoid.map(scheduledName) : undefined;
     return new Promise<Lease>((resolve, reject) => {
       this.#waiters.set(id, { entry, registerMs, resolve, reject });
       this.#event(() => this.#scheduler.request({ id, model: entry.name, avoid }));

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpuModel, GiB, harness } from '../../test/support/scheduler-harness.js';
-import type { ModelRegistration } from './types.js';
+import { cpuModel, GiB, harness, hostBudgets as hosts, hostCopy as copy } from '../../test/support/scheduler-harness.js';
 
 /**
  * Placement: a model served by several hosts (each its own memory domain) is registered
@@ -8,18 +7,6 @@ import type { ModelRegistration } from './types.js';
  * resident with a free slot, resident by shortest wait, fits without evicting, cheapest
  * eviction. A host taken out by its breaker gets nothing new and gives its waiters away.
  */
-
-/** `model`'s copy on `host`: all of it on that host's GPU, as Ollama places a model that fits. */
-function copy(model: string, host: string, gib: number, extra: Partial<ModelRegistration> & { replicas?: number } = {}): ModelRegistration {
-  const { replicas = 1, ...rest } = extra;
-  const memory = { totalBytes: gib * GiB, ramPool: `${host}:ram`, gpu: { pool: `${host}:gpu`, layers: 1, offloadableBytes: gib * GiB, overheadBytes: 0 } };
-  return { ...cpuModel(`${model}@${host}`, gib, rest), memory, gpuLayers: 1, copyOf: { model, host, replicas } };
-}
-
-/** Hosts with `gib` GiB of VRAM each and no room in RAM. */
-function hosts(gib: number, ...names: string[]): Record<string, number> {
-  return Object.fromEntries(names.flatMap((h) => [[`${h}:gpu`, gib * GiB], [`${h}:ram`, 0]]));
-}
 
 describe('placing a request on one of several hosts', () => {
   it('serves from the host where the model is already resident instead of loading it on an empty one', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../test/support/random.js';
 import { FakeShell, type ShellBehaviour } from '../../test/support/scheduler-fake-shell.js';
-import { cpuModel, GiB, gpuModel, harness } from '../../test/support/scheduler-harness.js';
+import { cpuModel, GiB, gpuModel, harness, hostBudgets, hostCopy } from '../../test/support/scheduler-harness.js';
 import type { ModelRegistration, SchedulerConfig } from './types.js';
 
 /**
@@ -61,12 +61,18 @@ function storm(seed: number): void {
   });
   const budgets: Record<string, number> = { ram: (6 + Math.floor(rnd() * 10)) * GiB };
   if (rnd() < 0.5) budgets.gpu0 = (2 + Math.floor(rnd() * 6)) * GiB;
-  const h = harness({ models, budgets, config });
+  // Half the storms have a model served by 2-3 hosts (a copy on each, beside a host-only model), hosts going down and up.
+  const hosts = Array.from({ length: rnd() < 0.5 ? 2 + Math.floor(rnd() * 2) : 0 }, (_, j) => `h${j}`);
+  const replicas = 1 + Math.floor(rnd() * 2);
+  const copies = hosts.flatMap((host) => [hostCopy('c', host, 2 + Math.floor(rnd() * 6), { replicas, maxParallel: 1 + Math.floor(rnd() * 2) }), hostCopy(`o-${host}`, host, 3)]);
+  for (const host of hosts) Object.assign(budgets, hostBudgets(6 + Math.floor(rnd() * 4), host));
+  const h = harness({ models: [...models, ...copies], budgets, config });
   const behaviour: ShellBehaviour = {
     load: (model, gpuLayers) => {
       const est = h.s.snapshot().models.find((m) => m.name === model)?.estimatedBytes ?? {};
+      const sum = (ram: boolean) => Object.entries(est).filter(([pool]) => pool.endsWith('ram') === ram).reduce((n, [, bytes]) => n + bytes, 0);
       const wobble = 0.8 + rnd() * 0.4;
-      const measured = rnd() < 0.5 ? { ram: Math.round((est.ram ?? 0) * wobble), gpu: Math.round((est.gpu0 ?? 0) * wobble) } : undefined;
+      const measured = rnd() < 0.5 ? { ram: Math.round(sum(true) * wobble), gpu: Math.round(sum(false) * wobble) } : undefined;
       return { ms: pick([50, 400, 1500, 2000, 4000]) * (gpuLayers ? 1.2 : 1), fails: rnd() < 0.1, measured };
     },
     cancelMs: () => pick([5, 200, 1500]),
@@ -80,7 +86,8 @@ function storm(seed: number): void {
     const id = `r${i}`;
     ids.push(id);
     const at = Math.floor(rnd() * 30_000);
-    shell.at(at, () => h.s.request({ id, model: pick(models).name }));
+    const model = hosts.length > 0 && rnd() < 0.4 ? pick(['c', ...copies.map((c) => c.name)]) : pick(models).name;
+    shell.at(at, () => h.s.request({ id, model }));
     if (rnd() < 0.2) shell.at(at + Math.floor(rnd() * 6000), () => { cancelled.add(id); h.s.cancel(id); });
   }
   // Admin calls name registered models (the shell registers a model before asking; a retired one may be gone).
@@ -106,6 +113,11 @@ function storm(seed: number): void {
       if (state(a) !== undefined && state(b) === 'unloaded') h.s.learnConflict([a, b]);
     });
     if (rnd() < 0.3) shell.at(Math.floor(rnd() * 30_000), () => h.s.forgetConflicts([a]));
+  }
+  for (const host of hosts.filter(() => rnd() < 0.5)) {
+    const down = Math.floor(rnd() * 30_000);
+    shell.at(down, () => h.s.hostDown(host));
+    shell.at(down + Math.floor(rnd() * 8000), () => h.s.hostUp(host));
   }
   shell.run();
 

@@ -10,7 +10,7 @@ import { FakeOllama } from '../fakes/ollama-upstream.js';
 import { Turnstile } from '../fakes/turnstile.js';
 import { postJson, testGateway } from '../support/gateway.js';
 import { OllamaGateway } from '../support/ollama-gateway.js';
-import { gatewayStatus, until } from '../support/records.js';
+import { gatewayStatus, latestRecord, until } from '../support/records.js';
 
 const MODEL = 'llama3.2:latest';
 const chat = { model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: false };
@@ -136,19 +136,26 @@ describe('streams and the breaker', () => {
     expect(lines.at(-1)).toMatchObject({ done: true });
   });
 
-  it('a stream on a daemon killed mid-reply ends with an error line in its dialect', async () => {
+  it.each([
+    // Translated: the backend's own generation reads the reply.
+    ['/v1/chat/completions', /^data: \{"error":\{"message":"Ollama backend ollama closed the connection in the middle of the reply for llama3\.2:latest/m],
+    // Passed through: the route reads the daemon's lines, and the backend names the failure.
+    ['/api/chat', /^\{"error":"Ollama backend ollama closed the connection in the middle of the reply for llama3\.2:latest/m],
+  ])('a stream on a daemon killed mid-reply ends with an error line in its dialect (%s), and the model is no longer counted resident', async (path, errorLine) => {
     const { daemon, url } = await pair.start([{ name: MODEL }], { backend: { breaker: { failures: 2, open_s: 3600 } } });
     const gate = new Turnstile();
     daemon.streamGate = gate;
     gate.allow(1);
-    const live = await fetch(`${url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ ...chat, stream: true }) });
+    const live = await fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify({ ...chat, stream: true }) });
     expect(live.status).toBe(200);
     const reader = live.body!.getReader();
     await reader.read(); // the first piece arrived: the stream is live
     await daemon.close();
     let text = '';
     for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
-    expect(text).toMatch(/Ollama backend ollama closed the connection in the middle of the reply for llama3\.2:latest/);
-    expect(text).not.toContain('data: [DONE]');
+    expect(text).toMatch(errorLine);
+    expect(text).not.toMatch(/data: \[DONE\]|"done":true/);
+    expect(await latestRecord(url, path)).toMatchObject({ status: 200, error_code: 'WG_BACKEND_CRASHED' });
+    expect((await gatewayStatus(url)).models.find((m) => m.name === MODEL)).toMatchObject({ state: 'unloaded' });
   });
 });

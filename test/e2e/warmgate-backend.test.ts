@@ -91,7 +91,7 @@ describe('a front Warmgate with a warmgate backend', () => {
   it("reports each remote's models and pools in its /warmgate/status, and a host it cannot read as such", async () => {
     await ollama.embed({ model: EMBED, input: 'warm' });
     const status = await gatewayStatus(stack.front.url);
-    expect(status.hosts.remote).toMatchObject({ models: expect.arrayContaining([{ name: EMBED, state: 'ready', queued: 0, inFlight: 0, maxParallel: 4 }]) });
+    expect(status.hosts.remote).toMatchObject({ models: expect.arrayContaining([{ name: EMBED, state: 'ready', queued: 0, inFlight: 0, maxParallel: 4, bytes: expect.any(Number) }]) });
     expect((status.hosts.remote as { pools: Array<{ name: string }> }).pools.map((p) => p.name)).toContain('ollama:gpu');
 
     const lost = await testGateway({ backends: { gone: { kind: 'warmgate', url: 'http://127.0.0.1:9', discover: false } } });

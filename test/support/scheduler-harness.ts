@@ -96,6 +96,18 @@ export function gpuModel(
   return { ...cpuModel(name, size.totalGiB, extra), memory: { totalBytes: size.totalGiB * GiB, gpu } };
 }
 
+/** `model`'s copy on `host` (one of several serving it): all of it on that host's GPU pool, as Ollama places a model that fits. */
+export function hostCopy(model: string, host: string, gib: number, extra: Partial<ModelRegistration> & { replicas?: number } = {}): ModelRegistration {
+  const { replicas = 1, ...rest } = extra;
+  const memory = { totalBytes: gib * GiB, ramPool: `${host}:ram`, gpu: { pool: `${host}:gpu`, layers: 1, offloadableBytes: gib * GiB, overheadBytes: 0 } };
+  return { ...cpuModel(`${model}@${host}`, gib, rest), memory, gpuLayers: 1, copyOf: { model, host, replicas } };
+}
+
+/** Budgets for hosts with `gib` GiB of VRAM each and no room in RAM. */
+export function hostBudgets(gib: number, ...hosts: string[]): Record<string, number> {
+  return Object.fromEntries(hosts.flatMap((h) => [[`${h}:gpu`, gib * GiB], [`${h}:ram`, 0]]));
+}
+
 export interface Harness {
   /** The scheduler, with every method call followed by an invariant check. */
   readonly s: Scheduler;

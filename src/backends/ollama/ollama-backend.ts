@@ -84,18 +84,22 @@ export class OllamaBackend implements ManagedBackend {
     try {
       for await (const obj of ndjsonObjects(res.body)) yield* ollamaObjectToEvents(obj);
     } catch (err) {
-      // The daemon dropped the connection mid-reply (it died or restarted): say so, with the
-      // same code a process backend's crash carries, rather than undici's "other side closed".
-      if (!signal.aborted && (err as { code?: string }).code === 'UND_ERR_SOCKET') {
-        const message = `Ollama backend ${this.name} closed the connection in the middle of the reply for ${model.upstream} (the daemon crashed or restarted)`;
-        // A daemon that restarted holds nothing: the model must load again, and what was
-        // learned about its memory may be about another daemon.
-        for (const listener of this.#lost) listener(model.name, message);
-        this.domain.forget(undefined);
-        throw new WarmgateError('BACKEND_CRASHED', message, { cause: err });
-      }
-      throw err;
+      throw this.brokenReply(model, err, signal) ?? err;
     }
+  }
+
+  /**
+   * The daemon dropped the connection mid-reply (it died or restarted): said so, with the
+   * same code a process backend's crash carries, rather than undici's "other side closed".
+   * A daemon that restarted holds nothing: the model must load again, and what was learned
+   * about its memory may be about another daemon.
+   */
+  brokenReply(model: BackendModel, err: unknown, signal: AbortSignal): WarmgateError | undefined {
+    if (signal.aborted || (err as { code?: string }).code !== 'UND_ERR_SOCKET') return undefined;
+    const message = `Ollama backend ${this.name} closed the connection in the middle of the reply for ${model.upstream} (the daemon crashed or restarted)`;
+    for (const listener of this.#lost) listener(model.name, message);
+    this.domain.forget(undefined);
+    return new WarmgateError('BACKEND_CRASHED', message, { cause: err });
   }
 
   async embed(model: BackendModel, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {

@@ -1,4 +1,4 @@
-import type { Backend, BackendModel, CatalogModel, RunningModel } from '../backend.js';
+import type { Backend, BackendModel, CatalogModel, HostStatus, RunningModel } from '../backend.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../../dialects/canonical.js';
 import { isWarmgateError, WarmgateError } from '../../errors.js';
 import type { BreakerSettings, CircuitBreaker } from '../../upstream/circuit-breaker.js';
@@ -8,12 +8,6 @@ import { OllamaBackend } from '../ollama/ollama-backend.js';
 /** The longest a status read waits for the remote: a host that does not answer is reported as such, not waited for. */
 const HOST_STATUS_TIMEOUT_MS = 2_000;
 
-/** What a remote reports of itself (its `/warmgate/status`, cut to what placing a request needs). */
-export interface HostStatus {
-  models: Array<{ name: string; state: string; queued: number; inFlight: number; maxParallel: number }>;
-  /** `budget` absent: a pool whose capacity nobody knows. */
-  pools: Array<{ name: string; budget?: number; used: number }>;
-}
 
 export interface WarmgateBackendOptions {
   url: string;
@@ -71,9 +65,11 @@ export class WarmgateBackend implements Backend {
     const res = await this.#checked(this.#api.call({ method: 'GET', path: '/warmgate/status', signal: AbortSignal.timeout(HOST_STATUS_TIMEOUT_MS) }));
     const text = await readText(res.body);
     if (res.status >= 400) throw this.#refusedOr(upstreamStatusError(res.status, text, this.name));
-    const status = JSON.parse(text) as HostStatus;
+    const status = JSON.parse(text) as { models: Array<HostStatus['models'][number] & { estimatedBytes?: Record<string, number> }>; pools: HostStatus['pools'] };
     return {
-      models: status.models.map(({ name, state, queued, inFlight, maxParallel }) => ({ name, state, queued, inFlight, maxParallel })),
+      models: status.models.map(({ name, state, queued, inFlight, maxParallel, estimatedBytes }) => ({
+        name, state, queued, inFlight, maxParallel, bytes: Object.values(estimatedBytes ?? {}).reduce((a, b) => a + b, 0),
+      })),
       pools: status.pools.map(({ name, budget, used }) => ({ name, budget, used })),
     };
   }
