@@ -25,13 +25,9 @@
  * served the inference requests and the gateway's own counters. Then loads RR/placement and
  * the issue's goal: >= 3x fewer loads, p95 no worse, nothing lost.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ConfigInput } from '../src/config/schema.js';
 import type { FakeModelSpec } from '../test/fakes/ollama-upstream.js';
-import { serveProcess } from '../test/support/processes.js';
+import { Hosts } from '../test/support/hosts.js';
 import { gatewayStatus, requestRecords } from '../test/support/records.js';
 import { ScriptedDaemons, type DaemonSpec } from '../test/support/scripted-daemons.js';
 import { drive, questionScript, type ScriptedQuestion } from './support/hosts-traffic.js';
@@ -93,8 +89,9 @@ function settings(args: string[]): Settings {
   return s;
 }
 
-/** A front over the daemons: its URL, what it can tell about itself at the end, and how to stop it. */
+/** The daemons and a front over them: its URL, what it can tell about itself at the end, and how to stop both. */
 interface Front {
+  daemons: ScriptedDaemons;
   url: string;
   report(): Promise<Record<string, unknown>>;
   close(): Promise<void>;
@@ -103,11 +100,8 @@ interface Front {
 export async function run(opts: BenchOptions): Promise<BenchResult> {
   const s = settings(opts.args);
   const script = questionScript({ clients: s.clients, questions: s.questions, embedders: EMBEDDERS, chats: CHATS, seed: 15 });
-  const placement = await runOnce('placement', s, script, opts.log, (daemons) => gatewayFront(daemons, s.memory));
-  const roundRobin = await runOnce('round_robin', s, script, opts.log, async (daemons) => {
-    const proxy = await startRoundRobinProxy(daemons.names.map((n) => daemons.url(n)));
-    return { ...proxy, report: async () => ({}) };
-  });
+  const placement = await runOnce('placement', s, script, opts.log, () => gatewayFront(s.memory));
+  const roundRobin = await runOnce('round_robin', s, script, opts.log, roundRobinFront);
   const ratio = round(roundRobin.loads / Math.max(1, placement.loads), 2);
   return {
     clients: s.clients, questions_per_client: s.questions, killed_host: s.kill, kill_at_s: s.killAtS, down_s: s.downS, gateway_memory: s.memory,
@@ -123,11 +117,10 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   };
 }
 
-async function runOnce(name: string, s: Settings, script: ScriptedQuestion[][], log: (line: string) => void, start: (d: ScriptedDaemons) => Promise<Front>) {
-  const daemons = await ScriptedDaemons.start(HOSTS);
-  let front: Front | undefined;
+async function runOnce(name: string, s: Settings, script: ScriptedQuestion[][], log: (line: string) => void, start: () => Promise<Front>) {
+  const front = await start();
+  const { daemons } = front;
   try {
-    front = await start(daemons);
     log(`${name}: ${s.clients} users through ${front.url}; host ${s.kill} dies at ${s.killAtS} s and is back ${s.downS} s later`);
     const t0 = performance.now();
     const chaos = (async () => {
@@ -159,29 +152,33 @@ async function runOnce(name: string, s: Settings, script: ScriptedQuestion[][], 
       ...(await front.report()),
     };
   } finally {
-    await front?.close();
-    await daemons.close();
+    await front.close();
   }
 }
 
-/** A `warmgate serve` process over the daemons, every model on all of them. */
-async function gatewayFront(daemons: ScriptedDaemons, memory: Settings['memory']): Promise<Front> {
-  const dir = await mkdtemp(join(tmpdir(), 'warmgate-hosts-bench-'));
-  const file = join(dir, 'config.json');
-  const config: ConfigInput = {
-    data_dir: dir, log: { level: 'warn' }, server: { records_kept: 100_000, drain_s: 5 },
-    backends: Object.fromEntries(daemons.names.map((n) => [n, {
-      kind: 'ollama' as const, url: daemons.url(n), memory: memory === 'told' ? { gpu: HOSTS[n].vram } : {}, breaker: { failures: 3, open_s: 5 },
-    }])),
-    models: Object.fromEntries(MODELS.map((m) => [m.name, { backends: daemons.names }])),
-  };
-  await writeFile(file, JSON.stringify(config, null, 2));
-  const said: string[] = [];
-  const { child, url } = await serveProcess(file, { onLine: (line) => said.push(line) }).catch((err: Error) => {
-    throw new Error(`${err.message}:\n${said.join('\n')}`);
-  });
+/** The daemons behind nginx-style round-robin. */
+async function roundRobinFront(): Promise<Front> {
+  const daemons = await ScriptedDaemons.start(HOSTS);
+  const proxy = await startRoundRobinProxy(daemons.names.map((n) => daemons.url(n)));
   return {
-    url,
+    daemons, url: proxy.url, report: async () => ({}),
+    async close() {
+      await proxy.close();
+      await daemons.close();
+    },
+  };
+}
+
+/** A `warmgate serve` process over the daemons (the placement tests' rig), every model on all of them. */
+async function gatewayFront(memory: Settings['memory']): Promise<Front> {
+  const hosts = await new Hosts().start(HOSTS, {
+    server: { records_kept: 100_000 },
+    backend: { discover: true, breaker: { failures: 3, open_s: 5 }, ...(memory === 'learned' && { memory: {} }) },
+    models: Object.fromEntries(MODELS.map((m) => [m.name, { backends: Object.keys(HOSTS) }])),
+  });
+  const { url } = hosts;
+  return {
+    daemons: hosts.daemons, url,
     async report() {
       const [status, records] = await Promise.all([gatewayStatus(url), requestRecords(url, 100_000)]);
       const servedBy: Record<string, number> = {};
@@ -194,11 +191,6 @@ async function gatewayFront(daemons: ScriptedDaemons, memory: Settings['memory']
         },
       };
     },
-    async close() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-      await rm(dir, { recursive: true, force: true });
-    },
+    close: () => hosts.close(),
   };
 }

@@ -1,10 +1,9 @@
 /**
- * Several GPU hosts behind one gateway, for the placement tests (issue 15): a scripted
- * Ollama daemon per host, each with its own VRAM, started in the test process on port 0,
+ * Several GPU hosts behind one gateway, for the placement tests and the hosts bench (issue
+ * 15): a scripted Ollama daemon per host, each with its own VRAM, started in this process
+ * on port 0 (scripted-daemons.ts: a host can be killed and restarted empty on its port),
  * and a gateway PROCESS over them (`warmgate serve --config FILE`, as users run it), each
  * daemon a `kind: ollama` backend named after its host, its `memory.gpu` the daemon's VRAM.
- * A host can be killed (its server closed hard: connections destroyed, the port refuses)
- * and restarted on the same port, empty, as a rebooted box comes back.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,10 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ollama, type ChatResponse } from 'ollama';
 import type { ConfigInput } from '../../src/config/schema.js';
-import { FakeOllama, type FakeModelSpec } from '../fakes/ollama-upstream.js';
+import type { FakeOllama } from '../fakes/ollama-upstream.js';
 import { Turnstile } from '../fakes/turnstile.js';
 import { killed, serveProcess } from './processes.js';
 import { until, type GatewayStatus } from './records.js';
+import { ScriptedDaemons, type DaemonSpec } from './scripted-daemons.js';
 
 /** Sizes and VRAM in these tests are in (decimal) gigabytes, as Ollama lists them. */
 export const GB = 1e9;
@@ -28,12 +28,8 @@ export const longPrompt = (tag: string): string => `${tag} ${'and some more word
 
 type OllamaBackendInput = Extract<NonNullable<ConfigInput['backends']>[string], { kind: 'ollama' }>;
 
-export interface HostSpec {
-  /** The daemon's VRAM in bytes, and what the gateway is told it has (`memory.gpu`). */
-  vram: number;
-  /** The models the daemon has pulled. */
-  models: FakeModelSpec[];
-}
+/** A host: its daemon's VRAM in bytes (also what the gateway is told it has, `memory.gpu`) and the models pulled there. */
+export type HostSpec = DaemonSpec;
 
 export interface HostsConfig extends Omit<ConfigInput, 'backends'> {
   /** Extra keys for every host's backend (`breaker`, `parallel`...); `discover` is false unless set here. */
@@ -45,20 +41,17 @@ export class Hosts {
   url = '';
   /** What the gateway wrote to stderr, line by line (its log at `log.level`, `warn` unless set). */
   readonly log: string[] = [];
-  readonly #daemons = new Map<string, FakeOllama>();
-  readonly #specs = new Map<string, HostSpec>();
-  readonly #ports = new Map<string, number>();
+  #daemons: ScriptedDaemons | undefined;
   #gateway: ChildProcess | undefined;
   #dir: string | undefined;
 
   /** Starts a daemon per host, then the gateway over them (in the order given, which is the backends' order in its config). */
   async start(hosts: Record<string, HostSpec>, config: HostsConfig = {}): Promise<this> {
     const { backend, ...rest } = config;
-    const backends: Record<string, OllamaBackendInput> = {};
-    for (const [name, spec] of Object.entries(hosts)) {
-      const daemon = await this.#startDaemon(name, spec);
-      backends[name] = { kind: 'ollama', url: daemon.url, discover: false, memory: { gpu: spec.vram }, ...backend };
-    }
+    const daemons = (this.#daemons = await ScriptedDaemons.start(hosts));
+    const backends: Record<string, OllamaBackendInput> = Object.fromEntries(daemons.names.map((name) => [name, {
+      kind: 'ollama' as const, url: daemons.url(name), discover: false, memory: { gpu: hosts[name].vram }, ...backend,
+    }]));
     this.#dir = await mkdtemp(join(tmpdir(), 'warmgate-hosts-'));
     const file = join(this.#dir, 'config.json');
     const full: ConfigInput = { data_dir: join(this.#dir, 'data'), ...rest, log: { level: 'warn', ...rest.log }, backends };
@@ -73,16 +66,20 @@ export class Hosts {
     return this;
   }
 
+  /** The hosts' daemons: each one's latest, kill and restart, loads over every life. */
+  get daemons(): ScriptedDaemons {
+    if (!this.#daemons) throw new Error('the hosts are not started');
+    return this.#daemons;
+  }
+
   /** The daemon of host `name` (after a restart, the new one). */
   daemon(name: string): FakeOllama {
-    const daemon = this.#daemons.get(name);
-    if (!daemon) throw new Error(`no host ${name}`);
-    return daemon;
+    return this.daemons.daemon(name);
   }
 
   /** Every host's name, in the config's order. */
   get names(): string[] {
-    return [...this.#specs.keys()];
+    return this.daemons.names;
   }
 
   /** Loads each host's daemon made, by host (reloads included). */
@@ -120,35 +117,23 @@ export class Hosts {
   }
 
   /** The host dies: held loads and streams are let go, every connection destroyed, and the port refuses from now on. */
-  async kill(name: string): Promise<void> {
-    await this.daemon(name).close();
+  kill(name: string): Promise<void> {
+    return this.daemons.kill(name);
   }
 
   /** The host is back on its old port, as after a reboot: the same models pulled, none loaded. */
-  async restart(name: string): Promise<FakeOllama> {
-    return this.#startDaemon(name, this.#specs.get(name)!, this.#ports.get(name));
+  restart(name: string): Promise<FakeOllama> {
+    return this.daemons.restart(name);
   }
 
   /** Kills the gateway (SIGKILL: a test does not wait for its drain), then closes the daemons. */
   async close(): Promise<void> {
     if (this.#gateway) await killed(this.#gateway);
-    for (const daemon of this.#daemons.values()) await daemon.close();
+    await this.#daemons?.close();
     if (this.#dir) await rm(this.#dir, { recursive: true, force: true });
-    this.#gateway = this.#dir = undefined;
-    this.#daemons.clear();
-    this.#specs.clear();
-    this.#ports.clear();
+    this.#gateway = this.#dir = this.#daemons = undefined;
     this.log.length = 0;
     this.url = '';
-  }
-
-  async #startDaemon(name: string, spec: HostSpec, port?: number): Promise<FakeOllama> {
-    const daemon = new FakeOllama({ models: spec.models, vram: spec.vram });
-    await daemon.start(port);
-    this.#daemons.set(name, daemon);
-    this.#specs.set(name, spec);
-    this.#ports.set(name, Number(new URL(daemon.url).port));
-    return daemon;
   }
 }
 

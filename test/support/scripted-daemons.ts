@@ -15,7 +15,8 @@ export interface DaemonSpec {
 
 export class ScriptedDaemons {
   readonly #specs: ReadonlyMap<string, DaemonSpec>;
-  readonly #live = new Map<string, FakeOllama>();
+  /** Each host's latest daemon (a killed one until its restart). */
+  readonly #latest = new Map<string, FakeOllama>();
   readonly #ports = new Map<string, number>();
   /** Every daemon started, dead ones included, with its host, for the counts. */
   readonly #lives: Array<{ name: string; daemon: FakeOllama }> = [];
@@ -40,18 +41,16 @@ export class ScriptedDaemons {
     return `http://127.0.0.1:${this.#ports.get(name)}`;
   }
 
-  /** The live daemon of host `name` (after a restart, the new one). */
+  /** The daemon of host `name` (after a restart, the new one). */
   daemon(name: string): FakeOllama {
-    const daemon = this.#live.get(name);
-    if (!daemon) throw new Error(`host ${name} is not running`);
+    const daemon = this.#latest.get(name);
+    if (!daemon) throw new Error(`no host ${name}`);
     return daemon;
   }
 
   /** The host dies: held loads and streams are let go, every connection destroyed, and the port refuses from now on. */
   async kill(name: string): Promise<void> {
-    const daemon = this.daemon(name);
-    this.#live.delete(name);
-    await daemon.close();
+    await this.daemon(name).close();
   }
 
   /** The host is back on its old port: the same models pulled, none loaded. */
@@ -69,9 +68,9 @@ export class ScriptedDaemons {
     return counts;
   }
 
+  /** Closes every host's daemon (closing a killed one again is harmless). */
   async close(): Promise<void> {
-    await Promise.all([...this.#live.values()].map((d) => d.close()));
-    this.#live.clear();
+    await Promise.all([...this.#latest.values()].map((d) => d.close()));
   }
 
   async #startOne(name: string): Promise<FakeOllama> {
@@ -79,7 +78,7 @@ export class ScriptedDaemons {
     const daemon = new FakeOllama({ models: spec.models, vram: spec.vram });
     await daemon.start(this.#ports.get(name));
     this.#ports.set(name, Number(new URL(daemon.url).port));
-    this.#live.set(name, daemon);
+    this.#latest.set(name, daemon);
     this.#lives.push({ name, daemon });
     return daemon;
   }
