@@ -17,13 +17,17 @@
  * - `round_robin`: through nginx's round-robin with its defaults (bench/support/round-robin-proxy.ts).
  * In both, host `--kill` is killed `--kill-at-s` into the run (its server closed, sockets
  * destroyed) and restarted empty on its port `--down-s` later. No question starts after
- * `--limit-s`; a request with no end within 30 s is lost.
+ * `--limit-s`; a request with no end within 30 s is lost. Every question's text is new, so
+ * the embedding cache never answers: the loads compare placement alone. The scripted
+ * daemons serve a model's requests all at once (no OLLAMA_NUM_PARALLEL queue), which
+ * favours round-robin's latency: the gateway lets 4 per model and host through.
  *
  * Reported per run: loads and evictions (the daemons' own counts, every life of each),
  * whole-question p50/p95, requests sent / ok / clean errors / streams cut with the
  * dialect's error line / lost (no reply, or a broken one); for placement also which host
- * served the inference requests and the gateway's own counters. Then loads RR/placement and
- * the issue's goal: >= 3x fewer loads, p95 no worse, nothing lost.
+ * served the inference requests, the gateway's own counters, what it holds resident at the
+ * end and the conflicts it learned (models that do not fit together on a host). Then loads
+ * RR/placement and the issue's goal: >= 3x fewer loads, p95 no worse, nothing lost.
  */
 import { parseArgs } from 'node:util';
 import type { FakeModelSpec } from '../test/fakes/ollama-upstream.js';
@@ -188,6 +192,7 @@ async function gatewayFront(memory: Settings['memory']): Promise<Front> {
           served_by_host: servedBy, loads: status.counters.loads, evictions: status.counters.evictions,
           breaker_opens: Object.fromEntries(status.backends.map((b) => [b.name, b.breaker?.opens ?? 0])),
           resident_at_end: status.models.filter((m) => m.state === 'ready').map((m) => m.name),
+          learned_conflicts: status.conflicts,
         },
       };
     },
