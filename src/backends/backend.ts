@@ -176,3 +176,8 @@ export interface HostStatus {
   /** `budget` absent: a pool whose capacity nobody knows. */
   pools: Array<{ name: string; budget?: number; used: number }>;
 }
+
+/** The upstream dropped the connection while its reply was read (it died or restarted), and not because our side stopped reading. */
+export function cutMidReply(err: unknown, signal: AbortSignal): boolean {
+  return !signal.aborted && (err as { code?: string } | undefined)?.code === 'UND_ERR_SOCKET';
+}

@@ -1,4 +1,4 @@
-import { reportedMemory, runsUpstream, type BackendModel, type CatalogModel, type LoadResult, type ManagedBackend, type RunningModel } from '../backend.js';
+import { cutMidReply, reportedMemory, runsUpstream, type BackendModel, type CatalogModel, type LoadResult, type ManagedBackend, type RunningModel } from '../backend.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../../dialects/canonical.js';
 import { canonicalEmbedToOllamaBody, canonicalToOllamaBody, ollamaEmbedToResult, ollamaModelType, ollamaObjectToEvents, type OllamaPins } from '../../dialects/ollama.js';
 import { ndjsonObjects } from '../../dialects/ndjson.js';
@@ -95,7 +95,7 @@ export class OllamaBackend implements ManagedBackend {
    * about its memory may be about another daemon.
    */
   brokenReply(model: BackendModel, err: unknown, signal: AbortSignal): WarmgateError | undefined {
-    if (signal.aborted || (err as { code?: string }).code !== 'UND_ERR_SOCKET') return undefined;
+    if (!cutMidReply(err, signal)) return undefined;
     const message = `Ollama backend ${this.name} closed the connection in the middle of the reply for ${model.upstream} (the daemon crashed or restarted)`;
     for (const listener of this.#lost) listener(model.name, message);
     this.domain.forget(undefined);

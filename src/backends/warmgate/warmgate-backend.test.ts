@@ -35,3 +35,21 @@ describe('a warmgate backend generation', () => {
     await once(reply!, 'close');
   });
 });
+
+const socketClosed = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
+
+describe('a remote Warmgate that drops a passthrough reply midway', () => {
+  const host = new WarmgateBackend('gpu1', { url: 'http://127.0.0.1:1', timeouts: { firstByteMs: 1000, idleMs: 1000 } });
+
+  it('is named, with the code a crashed backend carries, instead of undici\'s "other side closed"', () => {
+    const err = host.brokenReply(MODEL, socketClosed, new AbortController().signal);
+    expect(err).toMatchObject({ code: 'WG_BACKEND_CRASHED', message: expect.stringContaining('Warmgate backend gpu1 closed the connection in the middle of the reply for chat') });
+  });
+
+  it('leaves alone a reply our side stopped reading, and any other failure', () => {
+    const stopped = new AbortController();
+    stopped.abort();
+    expect(host.brokenReply(MODEL, socketClosed, stopped.signal)).toBeUndefined();
+    expect(host.brokenReply(MODEL, new Error('bad JSON'), new AbortController().signal)).toBeUndefined();
+  });
+});

@@ -1,4 +1,4 @@
-import type { Backend, BackendModel, CatalogModel, HostStatus, RunningModel } from '../backend.js';
+import { cutMidReply, type Backend, type BackendModel, type CatalogModel, type HostStatus, type RunningModel } from '../backend.js';
 import type { EmbedRequest, EmbedResult, GenerateEvent, GenerateRequest } from '../../dialects/canonical.js';
 import { isWarmgateError, WarmgateError } from '../../errors.js';
 import type { BreakerSettings, CircuitBreaker } from '../../upstream/circuit-breaker.js';
@@ -90,6 +90,12 @@ export class WarmgateBackend implements Backend {
 
   embed(model: BackendModel, req: EmbedRequest, signal: AbortSignal): Promise<EmbedResult> {
     return this.#checked(this.#api.embed(model, req, signal));
+  }
+
+  /** The host dropped the connection mid-reply (it went down or restarted): said so, as the Ollama backend says it of a daemon. */
+  brokenReply(model: BackendModel, err: unknown, signal: AbortSignal): WarmgateError | undefined {
+    if (!cutMidReply(err, signal)) return undefined;
+    return new WarmgateError('BACKEND_CRASHED', `Warmgate backend ${this.name} closed the connection in the middle of the reply for ${model.upstream} (the host went down or restarted)`, { cause: err });
   }
 
   catalog(): Promise<CatalogModel[]> {
