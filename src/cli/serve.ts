@@ -1,3 +1,4 @@
+import { hostsOf } from '../models/model-entry.js';
 import { ConfigError, loadConfig, parseServeFlags } from '../config/load.js';
 import { describeReload } from '../app/reload.js';
 import { startGateway } from '../app/server.js';
@@ -39,7 +40,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const lines = await Promise.all(models.map(async (m) => {
     const estimate = isManaged(m.backend) ? m.backend.estimate(m, undefined) : Promise.reject(new Error('not managed'));
     const memory = await estimate.then((f) => `~${formatBytes(f.totalBytes)} when loaded`, () => 'size unknown');
-    return `${m.name} (${m.type ?? 'model'} on ${m.backend.name}, ${memory})`;
+    const on = hostsOf(m).map((h) => h.backend.name).join(', ');
+    return `${m.name} (${m.type ?? 'model'} on ${on}, ${memory})`;
   }));
   const daemons = registry.discovering().map(({ backend, error }) => `${backend.name} (${backend.kind}): ${error ? `UNREACHABLE, ${error.message}; requests fail (502, then 503 once its breaker opens) until it answers` : 'reachable'}`);
   process.stderr.write(banner(running.url, lines, daemons));
