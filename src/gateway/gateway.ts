@@ -272,10 +272,8 @@ export class Gateway {
     return lease;
   }
 
-  /** `call` under a lease, on another host where the first cannot be reached; the lease is noted on the record. */
-  async #onSomeHost<T>(entry: ModelEntry, scope: RequestScope, call: (lease: Lease) => Promise<T>): Promise<{ lease: Lease; result: T }> {
-    const placed = await onSomeHost(this.#parts.residency, entry, scope.signal, call);
-    noteLease(scope.record, placed.lease);
-    return placed;
+  /** `call` under a lease, on another host where the first cannot be reached; each lease is noted on the record. */
+  #onSomeHost<T>(entry: ModelEntry, scope: RequestScope, call: (lease: Lease) => Promise<T>): Promise<{ lease: Lease; result: T }> {
+    return onSomeHost(this.#parts.residency, entry, scope.signal, call, (lease) => noteLease(scope.record, lease));
   }
 }
