@@ -1,9 +1,8 @@
-import type { Conflicts } from './conflicts.js';
 import { poolsOf, ramPoolOf } from './footprint.js';
-import { admission, loadingPools, usedPools } from './planner.js';
+import { admission, loadingPools, usedPools, type PlanInput } from './planner.js';
 import { place, type ColdCopy, type CopyView } from './placement.js';
 import { heldBytes, serving, type ScheduledModel } from './scheduled-model.js';
-import type { PoolName, SchedulerConfig } from './types.js';
+import type { PoolName } from './types.js';
 
 /**
  * The copies of each model served by several hosts (registrations with `copyOf`), and the
@@ -13,12 +12,7 @@ import type { PoolName, SchedulerConfig } from './types.js';
  */
 
 /** What placement reads from the scheduler's state. */
-export interface PlacementState {
-  readonly models: readonly ScheduledModel[];
-  readonly budget: (pool: PoolName) => number;
-  readonly conflicts: Conflicts;
-  readonly config: SchedulerConfig;
-  readonly now: number;
+export interface PlacementState extends PlanInput {
   readonly draining: ReadonlySet<ScheduledModel>;
   /** Hosts taken out (their circuit breaker is open). */
   readonly down: ReadonlySet<string>;

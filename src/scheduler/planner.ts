@@ -86,7 +86,7 @@ export function plan(input: PlanInput): Plan {
  * count that fits then; undefined when it fits nowhere even with every occupant gone.
  * `used` is `usedPools(input.models)`, computed once per plan.
  */
-export function admission(input: Omit<PlanInput, 'models'> & { readonly models: readonly ScheduledModel[] }, entry: ScheduledModel, used: ReadonlyMap<PoolName, number>): Omit<Candidate, 'entry'> | undefined {
+export function admission(input: PlanInput, entry: ScheduledModel, used: ReadonlyMap<PoolName, number>): Omit<Candidate, 'entry'> | undefined {
   const order = occupants(input.models, entry, { ...input, partners: input.conflicts.partners(entry.info.name) });
   return chooseEvictions(order, (evicted) => {
     const holds = (name: string) => input.models.some((e) => e.info.name === name && e.state !== 'unloaded' && !evicted.includes(e));
