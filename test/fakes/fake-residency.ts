@@ -8,7 +8,9 @@ import { LOAD_OPTION_KEYS, type LoadOptionKey } from '../../src/config/schema.js
  * loaded. Room is made as Ollama's scheduler does (server/sched.go `findRunnerToUnload`):
  * beyond `maxLoaded` models, or, with a `vram` figure, while the newcomer does not fit
  * wholly in the VRAM the others leave, one model is unloaded at a time, an idle one first,
- * the shortest keep-alive first (forever-kept ones last), then by name. A model loaded
+ * the shortest keep-alive first (forever-kept ones last), then by name; a busy one is waited
+ * for (its requests finish, and everything behind the load waits meanwhile, as in Ollama's
+ * one-at-a-time pending loop). A model loaded
  * alone takes what VRAM there is and the rest in RAM (`size_vram` < `size`). Expiry is
  * checked lazily against the injected clock, so tests control it without timers.
  */
@@ -30,6 +32,8 @@ export interface ResidentModel {
   size: number;
   sizeVram: number;
   busy: number;
+  /** Called when `busy` falls to 0 (a load waiting to evict it). */
+  onIdle?: () => void;
 }
 
 export interface LoadRecord {
@@ -103,7 +107,7 @@ export class FakeResidency {
     if (loaded) {
       if (current) this.#drop(model);
       const size = this.#opts.sizeOf(model);
-      this.#makeRoom(size);
+      await this.#makeRoom(size);
       await this.#opts.beforeLoad(model);
       const sizeVram = Math.min(size, this.#freeVram());
       current = { name: model, options, keepAliveMs: keepAliveMs ?? this.#opts.defaultKeepAliveMs, expiresAt: Infinity, size, sizeVram, busy: 0 };
@@ -124,6 +128,7 @@ export class FakeResidency {
         released = true;
         held.busy--;
         held.expiresAt = this.#opts.now() + held.keepAliveMs;
+        if (held.busy === 0) held.onIdle?.();
         if (held.busy === 0 && held.keepAliveMs === 0 && this.#resident.get(model) === held) this.#drop(model);
       },
     };
@@ -135,14 +140,15 @@ export class FakeResidency {
     return run;
   }
 
-  /** Unloads one model at a time until a newcomer of `size` bytes may load. */
-  #makeRoom(size: number): void {
+  /** Unloads one model at a time until a newcomer of `size` bytes may load; a busy victim is waited for. */
+  async #makeRoom(size: number): Promise<void> {
     while (this.#resident.size >= this.#opts.maxLoaded || (this.#resident.size > 0 && size > this.#freeVram())) {
-      // Ollama waits for a busy victim to finish; the fake drops it at once (its lease still completes).
       const [victim] = [...this.#resident.values()].sort(
         (a, b) => Number(a.busy > 0) - Number(b.busy > 0) || compare(a.keepAliveMs, b.keepAliveMs) || a.name.localeCompare(b.name),
       );
-      this.#drop(victim.name);
+      if (victim.busy > 0) await new Promise<void>((resolve) => (victim.onIdle = resolve));
+      victim.onIdle = undefined;
+      if (this.#resident.get(victim.name) === victim) this.#drop(victim.name);
     }
   }
 

@@ -4,6 +4,7 @@ import { ndjsonObjects } from '../../src/dialects/ndjson.js';
 import { sseData } from '../../src/dialects/sse.js';
 import { collect } from './byte-stream.js';
 import { FakeOllama } from './ollama-upstream.js';
+import { FakeResidency } from './fake-residency.js';
 import { Turnstile } from './turnstile.js';
 
 const models = [{ name: 'llama3.2' }, { name: 'nomic-embed-text', kind: 'embedding' as const, embeddingLength: 4 }, { name: 'qwen3:4b' }];
@@ -198,6 +199,26 @@ describe('FakeOllama: its own VRAM', () => {
     expect(fake.unloads).toEqual(['chat:latest']);
     const ps = (await get('/api/ps')).json.models as Array<{ name: string; size: number; size_vram: number }>;
     expect(ps.map((m) => [m.name, m.size, m.size_vram]).sort()).toEqual([['embed:latest', 11 * GB, 11 * GB], ['tiny:latest', 1 * GB, 1 * GB]]);
+  });
+
+  it('waits for a busy model to finish before evicting it for a load, as Ollama does', async () => {
+    let chatBusy = false;
+    const seenAtLoad: boolean[] = [];
+    const residency = new FakeResidency({
+      maxLoaded: 3, vram: 16 * GB, sizeOf: (m) => (m === 'chat' ? 12 : 11) * GB, defaultKeepAliveMs: 300_000, now: () => 0,
+      beforeLoad: async (m) => void (m === 'embed' && seenAtLoad.push(chatBusy)),
+    });
+    const chat = await residency.acquire('chat', {}, undefined);
+    chatBusy = true;
+    const embed = residency.acquire('embed', {}, undefined);
+    // Released on a later turn than every step the load could take without waiting.
+    setImmediate(() => {
+      chatBusy = false;
+      chat.release();
+    });
+    (await embed).release();
+    expect(seenAtLoad).toEqual([false]);
+    expect(residency.unloads).toEqual(['chat']);
   });
 
   it('runs a model larger than its VRAM alone, the rest in RAM', async () => {
