@@ -159,6 +159,11 @@ export interface ManagedBackend extends Backend {
   onLost(listener: (model: string, message: string) => void): void;
 }
 
+/** Whether requests may go to the backend: it has no breaker, or its breaker is closed (open or half-open: down). */
+export function answering(backend: Backend): boolean {
+  return (backend.breaker?.state ?? 'closed') === 'closed';
+}
+
 export function isManaged(backend: Backend): backend is ManagedBackend {
   return backend.managed;
 }

@@ -131,9 +131,8 @@ export class ModelRegistry {
       // One model is served by backends of one kind (a request may go to any): the first's.
       const hosts = listing.filter((h) => h.backend.kind === listing[0].backend.kind);
       const before = this.#discovered.get(name);
-      const same = before && hostsOf(before).length === hosts.length && hosts.every((h, i) => hostsOf(before)[i] === h);
-      if (hosts.length === 1) hosts[0].copyOf = undefined;
-      discovered.set(name, same ? before : servedBy(hosts));
+      const had = before && hostsOf(before);
+      discovered.set(name, had && had.length === hosts.length && hosts.every((h, i) => had[i] === h) ? before : servedBy(hosts));
     }
     this.#discovered = discovered;
   }
@@ -273,8 +272,8 @@ function nameVariants(name: string): string[] {
  * `hosts` are theirs, each marked as a copy of it.
  */
 function servedBy(hosts: ModelEntry[]): ModelEntry {
+  for (const h of hosts) h.copyOf = hosts.length > 1 ? h.name : undefined;
   if (hosts.length === 1) return hosts[0];
-  for (const h of hosts) h.copyOf = h.name;
   return { ...hosts[0], copyOf: undefined, hosts };
 }
 

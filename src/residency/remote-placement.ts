@@ -1,6 +1,6 @@
-import type { HostStatus } from '../backends/backend.js';
+import { answering, type HostStatus } from '../backends/backend.js';
 import { hostsOf, type ModelEntry } from '../models/model-entry.js';
-import { place, type CopyView } from '../scheduler/index.js';
+import { nextServeMs, place, waitForSlotMs, type CopyView } from '../scheduler/index.js';
 
 /** A host that reports its own residency (a remote Warmgate): what placing on it reads. */
 export interface ReportingHost {
@@ -54,9 +54,7 @@ export class RemotePlacement {
         if (ended) return;
         ended = true;
         this.#inFlight.set(host, (this.#inFlight.get(host) ?? 1) - 1);
-        const ms = performance.now() - t0;
-        const before = this.#serveMs.get(host);
-        this.#serveMs.set(host, before === undefined ? ms : 0.8 * before + 0.2 * ms);
+        this.#serveMs.set(host, nextServeMs(this.#serveMs.get(host), performance.now() - t0));
       },
     };
   }
@@ -71,17 +69,18 @@ export class RemotePlacement {
     // A server that does not report (an external llama-server) holds its one model always.
     const serving = this.#hosts.has(h.backend.name) ? model?.state === 'ready' : true;
     const loading = model?.state === 'loading';
-    const waves = Math.max(0, Math.ceil((queued + inFlight - slots + 1) / slots));
-    const free = status?.pools.reduce((sum, p) => sum + (p.budget === undefined ? Infinity : Math.max(0, p.budget - p.used)), 0) ?? Infinity;
-    const held = status?.models.filter((m) => m.state !== 'unloaded').length ?? 0;
     return {
-      copy: h, up: h.backend.breaker?.state !== 'open', serving, loading, inFlight, slots, queued,
-      expectedWaitMs: waves * (this.#serveMs.get(h) ?? 0),
-      cold: serving || loading ? undefined : {
-        // The footprint is known once the host has been asked for the model; unknown, it is taken to fit.
-        evictions: free >= (model?.bytes ?? 0) ? 0 : 1,
-        costMs: held, freeBytes: free, held,
-        behindLoad: status?.models.some((m) => m.state === 'loading') ?? false,
+      copy: h, up: answering(h.backend), serving, loading, inFlight, slots, queued,
+      expectedWaitMs: waitForSlotMs({ queued, inFlight, slots }, this.#serveMs.get(h)),
+      cold: () => {
+        const free = status?.pools.reduce((sum, p) => sum + (p.budget === undefined ? Infinity : Math.max(0, p.budget - p.used)), 0) ?? Infinity;
+        const held = status?.models.filter((m) => m.state !== 'unloaded').length ?? 0;
+        return {
+          // The footprint is known once the host has been asked for the model; unknown, it is taken to fit.
+          evictions: free >= (model?.bytes ?? 0) ? 0 : 1,
+          costMs: held, freeBytes: free, held,
+          behindLoad: status?.models.some((m) => m.state === 'loading') ?? false,
+        };
       },
     };
   }

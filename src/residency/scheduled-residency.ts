@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { keepAliveSeconds } from '../config/units.js';
 import { clientClosed, shuttingDown, WarmgateError } from '../errors.js';
-import { isManaged, reportedMemory, runsUpstream, type Backend, type LoadResult, type ManagedBackend, type RunningModel } from '../backends/backend.js';
+import { answering, isManaged, reportedMemory, runsUpstream, type Backend, type LoadResult, type ManagedBackend, type RunningModel } from '../backends/backend.js';
 import { hostsOf, type ModelEntry } from '../models/model-entry.js';
 import { bytesAt, RAM_POOL, Scheduler, type Effects, type Footprint, type GrantInfo, type ModelRegistration, type StartLoadOptions, type Rejection, type SchedulerConfig } from '../scheduler/index.js';
 import { RemotePlacement, type ReportingHost } from './remote-placement.js';
@@ -90,12 +90,12 @@ export class ScheduledResidency implements Residency {
     // it. A model with several hosts is refused only when none is up (placement skips the rest).
     const hosts = entry.hosts?.filter((h) => !opts.avoid?.includes(h));
     if (!hosts) entry.backend.breaker?.admit();
-    else if (hosts.length > 0 && hosts.every((h) => h.backend.breaker && h.backend.breaker.state !== 'closed')) hosts[0].backend.breaker!.admit();
+    else if (hosts.length > 0 && !hosts.some((h) => answering(h.backend))) hosts[0].backend.breaker!.admit();
     // A server Warmgate does not run is always "resident" and not in the ledger: straight
     // through, to the host its own reports make best when there are several.
     if (!managed(entry)) {
       if (!hosts) return { entry, queueMs: 0, loadMs: 0, release: () => {} };
-      const { host, done } = this.#remote.place(entry, hosts.filter((h) => h.backend.breaker?.state !== 'open'));
+      const { host, done } = this.#remote.place(entry, hosts.filter((h) => answering(h.backend)));
       return { entry: host, queueMs: 0, loadMs: 0, release: done };
     }
     if (this.#refusal) throw this.#refusal;
@@ -333,7 +333,7 @@ export class ScheduledResidency implements Residency {
    * estimate would wait on them); fails only when no copy is registered at all.
    */
   async #registerHosts(hosts: readonly ManagedEntry[]): Promise<void> {
-    const reachable = hosts.filter((h) => h.backend.breaker?.state !== 'open');
+    const reachable = hosts.filter((h) => answering(h.backend));
     const results = await Promise.allSettled(reachable.map((h) => this.#register(h)));
     if (hosts.some((h) => this.#entries.get(scheduledName(h)) === h)) return;
     const failed = results.find((r) => r.status === 'rejected');

@@ -1,6 +1,6 @@
 import { poolsOf, ramPoolOf } from './footprint.js';
 import { admission, loadingPools, usedPools, type PlanInput } from './planner.js';
-import { place, type ColdCopy, type CopyView } from './placement.js';
+import { place, waitForSlotMs, type ColdCopy, type CopyView } from './placement.js';
 import { heldBytes, serving, type ScheduledModel } from './scheduled-model.js';
 import type { PoolName } from './types.js';
 
@@ -50,31 +50,36 @@ export class Copies {
     const copies = (this.#byModel.get(model) ?? []).filter((e) => !e.retired && !avoid?.has(e.info.name));
     if (copies.length === 0) return undefined;
     const replicas = copies[0].info.copyOf!.replicas;
-    const used = usedPools(state.models);
-    const claimed = loadingPools(state.models);
-    return place(copies.map((e) => viewOf(e, state, used, claimed)), { replicas, maxHoldMs: state.config.maxHoldMs });
+    // The ledger's totals, computed once and only if a cold copy has to be weighed.
+    let pools: Pools | undefined;
+    const ledger = () => (pools ??= { used: usedPools(state.models), claimed: loadingPools(state.models) });
+    return place(copies.map((e) => viewOf(e, state, ledger)), { replicas, maxHoldMs: state.config.maxHoldMs });
   }
 }
 
-function viewOf(e: ScheduledModel, state: PlacementState, used: ReadonlyMap<PoolName, number>, claimed: ReadonlySet<PoolName>): CopyView<ScheduledModel> {
+interface Pools {
+  readonly used: ReadonlyMap<PoolName, number>;
+  readonly claimed: ReadonlySet<PoolName>;
+}
+
+function viewOf(e: ScheduledModel, state: PlacementState, ledger: () => Pools): CopyView<ScheduledModel> {
   const slots = e.info.maxParallel;
   const isServing = serving(e) && !state.draining.has(e) && !e.unloadWanted;
   const isLoading = e.state === 'loading' && !e.residency?.cancelled && !e.residency?.stale;
-  const perRequest = e.serveMs ?? 0;
-  // Requests ahead of a new one for a slot, served `slots` at a time.
-  const waves = (ahead: number) => Math.max(0, Math.ceil(ahead / slots)) * perRequest;
-  const expectedWaitMs = isServing ? waves(e.queue.length + e.inFlight.size - slots + 1)
-    : isLoading ? Math.max(0, (e.residency?.startedAt ?? state.now) + e.info.reloadCostMs - state.now) + waves(e.queue.length + 1 - slots)
+  const inFlight = e.inFlight.size;
+  const queued = e.queue.length;
+  // Loading: nothing is in flight yet; what is left of the load comes first.
+  const expectedWaitMs = isServing ? waitForSlotMs({ queued, inFlight, slots }, e.serveMs)
+    : isLoading ? Math.max(0, (e.residency?.startedAt ?? state.now) + e.info.reloadCostMs - state.now) + waitForSlotMs({ queued, inFlight: 0, slots }, e.serveMs)
       : Infinity;
   return {
-    copy: e, up: !state.down.has(e.info.copyOf!.host), serving: isServing, loading: isLoading,
-    inFlight: e.inFlight.size, slots, queued: e.queue.length, expectedWaitMs,
-    cold: e.state === 'unloaded' ? coldOf(e, state, used, claimed) : undefined,
+    copy: e, up: !state.down.has(e.info.copyOf!.host), serving: isServing, loading: isLoading, inFlight, slots, queued, expectedWaitMs,
+    cold: () => (e.state === 'unloaded' ? coldOf(e, state, ledger()) : undefined),
   };
 }
 
 /** What loading this copy takes now: who leaves and at what cost, what is left free. */
-function coldOf(e: ScheduledModel, state: PlacementState, used: ReadonlyMap<PoolName, number>, claimed: ReadonlySet<PoolName>): ColdCopy | undefined {
+function coldOf(e: ScheduledModel, state: PlacementState, { used, claimed }: Pools): ColdCopy | undefined {
   const choice = admission(state, e, used);
   if (!choice) return undefined;
   const leaving = choice.evict.filter((o) => o.obstacle.kind !== 'freeing');

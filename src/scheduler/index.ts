@@ -1,7 +1,7 @@
 /** The pure residency scheduler: see README.md next to this file. */
 export { Scheduler, type SchedulerOptions } from './scheduler.js';
 export { RAM_POOL, bytesAt } from './footprint.js';
-export { place, type ColdCopy, type CopyView, type PlacementRule } from './placement.js';
+export { nextServeMs, place, waitForSlotMs, type ColdCopy, type CopyView, type PlacementRule } from './placement.js';
 export type { ModelState } from './scheduled-model.js';
 export type { ModelSnapshot, PoolSnapshot, SchedulerCounters, SchedulerSnapshot } from './snapshot.js';
 export type {

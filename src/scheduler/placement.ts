@@ -31,9 +31,10 @@ export interface CopyView<T> {
   readonly expectedWaitMs: number;
   /**
    * Neither serving nor loading: what loading a copy here takes; undefined when it cannot
-   * be loaded here now (it never fits, or it is on its way out).
+   * be loaded here now (it never fits, or it is on its way out). Asked only when no
+   * resident copy settles the choice (it runs an admission).
    */
-  readonly cold?: ColdCopy;
+  readonly cold: () => ColdCopy | undefined;
 }
 
 export interface ColdCopy {
@@ -68,13 +69,29 @@ export function place<T>(views: readonly CopyView<T>[], rule: PlacementRule): T 
 
 /** The best host for a new copy: fits without evicting first, else the cheapest eviction. */
 function coldest<T>(views: readonly CopyView<T>[]): CopyView<T> | undefined {
-  const able = views.filter((v) => v.cold !== undefined) as Array<CopyView<T> & { cold: ColdCopy }>;
+  const able = views.flatMap((v) => {
+    const cold = v.serving || v.loading ? undefined : v.cold();
+    return cold ? [{ copy: v, cold }] : [];
+  });
   const fitting = able.filter((v) => v.cold.evictions === 0);
   if (fitting.length > 0) {
     return [...fitting].sort((a, b) => Number(a.cold.behindLoad) - Number(b.cold.behindLoad)
-      || compareDesc(a.cold.freeBytes, b.cold.freeBytes) || a.cold.held - b.cold.held)[0];
+      || compareDesc(a.cold.freeBytes, b.cold.freeBytes) || a.cold.held - b.cold.held)[0].copy;
   }
-  return able.length > 0 ? minBy(able, (v) => v.cold.costMs + (v.cold.behindLoad ? 1 : 0)) : undefined;
+  return able.length > 0 ? minBy(able, (v) => v.cold.costMs + (v.cold.behindLoad ? 1 : 0)).copy : undefined;
+}
+
+/**
+ * How long a request placed now waits for a slot: the requests ahead of it (`queued`, and
+ * those in flight beyond the free slots), served `slots` at a time, each taking `serveMs`.
+ */
+export function waitForSlotMs(c: { queued: number; inFlight: number; slots: number }, serveMs: number | undefined): number {
+  return Math.max(0, Math.ceil((c.queued + c.inFlight - c.slots + 1) / c.slots)) * (serveMs ?? 0);
+}
+
+/** A copy's serve time after one more request took `ms`: a moving average over its last requests. */
+export function nextServeMs(before: number | undefined, ms: number): number {
+  return before === undefined ? ms : 0.8 * before + 0.2 * ms;
 }
 
 /** Larger first; two Infinities are equal. */

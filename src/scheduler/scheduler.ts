@@ -1,5 +1,6 @@
 import { Conflicts } from './conflicts.js';
 import { Copies } from './copies.js';
+import { nextServeMs } from './placement.js';
 import { ModelLifecycle } from './lifecycle.js';
 import { demandOf, idleExpired, idleUntil, newEntry, serving, type ScheduledModel, type Waiter } from './scheduled-model.js';
 import { plan } from './planner.js';
@@ -440,8 +441,7 @@ export class Scheduler {
     const at = this.#grantedAt.get(id);
     if (at === undefined) return;
     this.#grantedAt.delete(id);
-    const ms = this.#now() - at;
-    entry.serveMs = entry.serveMs === undefined ? ms : 0.8 * entry.serveMs + 0.2 * ms;
+    entry.serveMs = nextServeMs(entry.serveMs, this.#now() - at);
   }
 
   #timeOutLoad(entry: ScheduledModel): void {
